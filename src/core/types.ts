@@ -1,0 +1,198 @@
+/**
+ * Shared, framework-free types of the FundusLens core. Everything that crosses a
+ * boundary (worker bridge, CLI output, training export) is described here as plain
+ * data: typed arrays, numbers and strings, never tensors.
+ */
+
+/** The five labels of the paper's element annotation, in model output order. */
+export type LabelId = 'ma' | 'hm' | 'hex' | 'cws' | 'healthy';
+/** Lesion labels (everything except `healthy`): the ones that get maps and outlines. */
+export type LesionLabelId = Exclude<LabelId, 'healthy'>;
+
+export const LABEL_IDS: readonly LabelId[] = ['ma', 'hm', 'hex', 'cws', 'healthy'] as const;
+export const LESION_LABEL_IDS: readonly LesionLabelId[] = ['ma', 'hm', 'hex', 'cws'] as const;
+
+/**
+ * A decoded photo: 8-bit, row-major, interleaved, EXIF orientation already applied by
+ * the decoder. `channels` 4 means RGBA (canvas ImageData); alpha is ignored.
+ */
+export interface RgbImage {
+  width: number;
+  height: number;
+  channels: 3 | 4;
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+/** Field of view: the (possibly top/bottom-cut) circular retina region, in photo pixels. */
+export interface FieldOfView {
+  /** false when no plausible retina disc was found (then the other fields describe the whole frame). */
+  found: boolean;
+  cx: number;
+  cy: number;
+  /** radius of the fitted circle (photo pixels). */
+  radius: number;
+  /** bounding box of the visible FOV, clipped to the photo: [x0, y0, x1, y1) */
+  bbox: [number, number, number, number];
+  /** fraction of the fitted circle that lies inside the photo (1 = whole disc visible). */
+  circleVisibleFraction: number;
+  /** fraction of the photo covered by the FOV mask. */
+  coverage: number;
+}
+
+/** CLAHE parameters; recorded in model metadata so training and serving cannot drift. */
+export interface ClaheParams {
+  /** which signal is equalised: L of CIELAB (colour-preserving) or the green channel. */
+  channel: 'lab-l' | 'green';
+  /** tiles across and down the image, e.g. 8 -> 8x8 grid. */
+  tileGrid: number;
+  /** OpenCV-style clip limit (multiple of the mean bin height). */
+  clipLimit: number;
+}
+
+/** Preprocessing parameters, the single source of truth is a model's metadata.json. */
+export interface PreprocessParams {
+  /** model input side in pixels (square). */
+  inputSize: number;
+  /** null disables CLAHE. */
+  clahe: ClaheParams | null;
+  /** extra margin around the FOV bbox before padding to square, as a fraction of the radius. */
+  fovMargin: number;
+}
+
+/**
+ * Similarity transform between model-input pixels (u, v) and original-photo pixels (x, y):
+ *   x = u * scale + offsetX,  y = v * scale + offsetY
+ * Pixel centres convention: continuous coordinates, pixel (i, j) covers [i, i+1).
+ */
+export interface PhotoTransform {
+  inputSize: number;
+  photoWidth: number;
+  photoHeight: number;
+  scale: number;
+  offsetX: number;
+  offsetY: number;
+}
+
+/** Gradability verdict. `reasons` are human-readable and actionable. */
+export interface QualityResult {
+  gradable: boolean;
+  /** 0 (useless) .. 1 (excellent) */
+  score: number;
+  reasons: string[];
+  /** machine-readable reason codes matching `reasons` one to one. */
+  codes: QualityCode[];
+  /** the raw measures, for the details view and for calibration. */
+  measures: Record<string, number>;
+}
+
+export type QualityCode =
+  | 'no-fov'
+  | 'not-fundus'
+  | 'too-dark'
+  | 'too-bright'
+  | 'saturated'
+  | 'blurred'
+  | 'low-contrast'
+  | 'noisy'
+  | 'too-small'
+  | 'fov-cut';
+
+/** One label's description in the model metadata. */
+export interface LabelSpec {
+  id: LabelId;
+  /** short display name from the paper, e.g. "BP/MA" */
+  name: string;
+  /** plain-language name for patients, e.g. "small spots of bleeding" */
+  plainName: string;
+  /** CSS colour for outlines/legend (paper Fig. 6); null for healthy (no outline). */
+  colour: string | null;
+  /** decision threshold on the sigmoid probability. */
+  threshold: number;
+}
+
+/** Per-label evaluation numbers stored in metadata and shown on the model card. */
+export interface LabelMetrics {
+  sensitivity: number;
+  specificity: number;
+  accuracy: number;
+  auc: number;
+  n: number;
+  positives: number;
+  pointingGame?: number;
+}
+
+export interface EvaluationSummary {
+  dataset: string;
+  description: string;
+  perLabel: Partial<Record<LabelId | 'red' | 'dr', LabelMetrics>>;
+}
+
+/** metadata.json of a model bundle (schemaVersion 1). */
+export interface ModelMetadata {
+  schemaVersion: 1;
+  name: string;
+  version: string;
+  architecture: string;
+  labels: LabelSpec[];
+  inputSize: number;
+  preprocess: PreprocessParams;
+  /** name of the layer whose output is A^k for Grad-CAM (paper eq. 1). */
+  gradCamLayer: string;
+  intendedUse: string;
+  limitations: string[];
+  training: {
+    summary: string;
+    datasets: string[];
+    date?: string;
+    [key: string]: unknown;
+  };
+  evaluation: EvaluationSummary[];
+  /** weight file name -> sha256 hex */
+  weightsSha256: Record<string, string>;
+  createdAt: string;
+}
+
+/** One lesion outline in original-photo pixels. */
+export interface Outline {
+  label: LesionLabelId;
+  /** closed ring [[x, y], ...] in photo pixels */
+  points: [number, number][];
+  /** area in photo pixels² */
+  area: number;
+  /** peak map value inside the outline, 0..1 */
+  score: number;
+}
+
+/** A per-label map on the model-input grid, values 0..1, row-major inputSize². */
+export interface LabelMap {
+  label: LesionLabelId;
+  width: number;
+  height: number;
+  data: Float32Array;
+}
+
+export type Summary = 'healthy' | 'dr-signs' | 'ungradable';
+
+export type StageName = 'decode' | 'quality' | 'preprocess' | 'forward' | 'gradcam' | 'guidedBackprop' | 'outlines' | 'total';
+
+/** Result of one analysis. Plain data: safe to post from a worker or write as JSON. */
+export interface AnalysisResult {
+  quality: QualityResult;
+  /** true when the photo was ungradable and the caller forced the analysis anyway. */
+  forced: boolean;
+  probabilities: Record<LabelId, number>;
+  positive: Record<LabelId, boolean>;
+  summary: Summary;
+  outlines: Outline[];
+  maps?: {
+    gradCam: LabelMap[];
+    guidedGradCam?: LabelMap[];
+    /** eq. 4 over the positive lesion labels, normalised to 0..1 */
+    combined?: Float32Array;
+  };
+  transform: PhotoTransform;
+  fov: FieldOfView;
+  timingsMs: Partial<Record<StageName, number>>;
+  backend: string;
+  model: string;
+}
