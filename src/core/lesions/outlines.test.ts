@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { traceOutlines } from './outlines';
+import { fovMaskOnGrid, warpMapToPhoto } from './geometry';
+import type { FieldOfView, LabelMap, PhotoTransform } from '../types';
+
+const S = 64;
+
+/** Sum of isotropic Gaussians on the S×S model grid, centres given in continuous coordinates. */
+function blobs(spec: { cx: number; cy: number; sigma: number; peak: number }[]): LabelMap {
+  const data = new Float32Array(S * S);
+  for (let j = 0; j < S; j++) {
+    for (let i = 0; i < S; i++) {
+      let v = 0;
+      for (const b of spec) v += b.peak * Math.exp(-((i + 0.5 - b.cx) ** 2 + (j + 0.5 - b.cy) ** 2) / (2 * b.sigma ** 2));
+      data[j * S + i] = v;
+    }
+  }
+  return { label: 'hm', width: S, height: S, data };
+}
+
+function centroid(points: [number, number][]): [number, number] {
+  let sx = 0, sy = 0;
+  const n = points.length - 1; // closed ring: last repeats first
+  for (let k = 0; k < n; k++) {
+    sx += points[k][0];
+    sy += points[k][1];
+  }
+  return [sx / n, sy / n];
+}
+
+// Non-identity: model pixel (u, v) -> photo (3u - 10, 3v + 25), photo 200×250 (crop + pad case).
+const T: PhotoTransform = { inputSize: S, photoWidth: 200, photoHeight: 250, scale: 3, offsetX: -10, offsetY: 25 };
+
+describe('traceOutlines', () => {
+  it('two blobs -> two polygons at the right photo coordinates, area and score', () => {
+    const map = blobs([
+      { cx: 16, cy: 20, sigma: 3, peak: 1 },
+      { cx: 44, cy: 40, sigma: 4, peak: 0.8 },
+    ]);
+    const outlines = traceOutlines(map, T, { threshold: 0.5 });
+    expect(outlines).toHaveLength(2);
+    // highest score first
+    const [a, b] = outlines;
+    expect(a.label).toBe('hm');
+    expect(a.score).toBeGreaterThan(0.9);
+    expect(b.score).toBeGreaterThan(0.7);
+    expect(b.score).toBeLessThan(0.81);
+    const [ax, ay] = centroid(a.points);
+    expect(Math.abs(ax - (16 * 3 - 10))).toBeLessThan(1);
+    expect(Math.abs(ay - (20 * 3 + 25))).toBeLessThan(1);
+    const [bx, by] = centroid(b.points);
+    expect(Math.abs(bx - (44 * 3 - 10))).toBeLessThan(1);
+    expect(Math.abs(by - (40 * 3 + 25))).toBeLessThan(1);
+    // Level 0.5 of the map's global peak (1.0): blob a's radius is sigma*sqrt(2 ln 2),
+    // blob b (peak 0.8) is cut at 0.5/0.8 of its own peak: radius sigma*sqrt(2 ln 1.6).
+    const ra = 3 * Math.sqrt(2 * Math.log(2)) * 3;
+    const rb = 4 * Math.sqrt(2 * Math.log(1.6)) * 3;
+    expect(a.area / (Math.PI * ra * ra)).toBeCloseTo(1, 1);
+    expect(b.area / (Math.PI * rb * rb)).toBeCloseTo(1, 1);
+    // every vertex lies in the photo
+    for (const o of outlines) for (const [x, y] of o.points) {
+      expect(x).toBeGreaterThanOrEqual(0);
+      expect(x).toBeLessThanOrEqual(200);
+      expect(y).toBeGreaterThanOrEqual(0);
+      expect(y).toBeLessThanOrEqual(250);
+    }
+  });
+
+  it('threshold is relative to the peak: a higher level shrinks and finally drops the weak blob', () => {
+    const map = blobs([
+      { cx: 16, cy: 20, sigma: 3, peak: 1 },
+      { cx: 44, cy: 40, sigma: 4, peak: 0.6 },
+    ]);
+    expect(traceOutlines(map, T, { threshold: 0.3 })).toHaveLength(2);
+    const high = traceOutlines(map, T, { threshold: 0.7 });
+    expect(high).toHaveLength(1);
+    expect(centroid(high[0].points)[0]).toBeCloseTo(16 * 3 - 10, 0);
+    // scaling the whole map does not change the outlines (relative threshold)
+    const scaled = { ...map, data: map.data.map((v) => v * 0.01) };
+    expect(traceOutlines(scaled, T, { threshold: 0.3 }).map((o) => o.area)).toEqual(
+      traceOutlines(map, T, { threshold: 0.3 }).map((o) => o.area),
+    );
+  });
+
+  it('drops specks below minArea and returns nothing for an all-zero map', () => {
+    const map = blobs([
+      { cx: 16, cy: 20, sigma: 6, peak: 1 },
+      { cx: 50, cy: 50, sigma: 0.7, peak: 1 },
+    ]);
+    expect(traceOutlines(map, T, { minArea: 0 })).toHaveLength(2);
+    expect(traceOutlines(map, T, { minArea: 0.005 })).toHaveLength(1);
+    expect(traceOutlines({ label: 'ma', width: S, height: S, data: new Float32Array(S * S) }, T)).toEqual([]);
+    expect(() => traceOutlines({ label: 'ma', width: S, height: S, data: new Float32Array(10) }, T)).toThrow(RangeError);
+  });
+
+  it('a mask removes everything outside it', () => {
+    const map = blobs([
+      { cx: 16, cy: 20, sigma: 3, peak: 1 },
+      { cx: 44, cy: 40, sigma: 3, peak: 1 },
+    ]);
+    const mask = new Uint8Array(S * S);
+    for (let j = 0; j < S; j++) for (let i = 32; i < S; i++) mask[j * S + i] = 1;
+    const out = traceOutlines(map, T, { mask });
+    expect(out).toHaveLength(1);
+    expect(centroid(out[0].points)[0]).toBeCloseTo(44 * 3 - 10, 0);
+  });
+});
+
+describe('geometry', () => {
+  it('fovMaskOnGrid keeps the circle inside the photo', () => {
+    const fov: FieldOfView = { found: true, cx: 86, cy: 145, radius: 60, bbox: [26, 85, 146, 205], circleVisibleFraction: 1, coverage: 0.2 };
+    const mask = fovMaskOnGrid(fov, T);
+    // centre of the FOV in model pixels: ((86+10)/3, (145-25)/3) = (32, 40)
+    expect(mask[40 * S + 32]).toBe(1);
+    expect(mask[0]).toBe(0);
+    let n = 0;
+    for (const m of mask) n += m;
+    expect(n).toBeGreaterThan(Math.PI * 20 * 20 * 0.95);
+    expect(n).toBeLessThan(Math.PI * 20 * 20 * 1.05);
+  });
+
+  it('warpMapToPhoto puts the map peak at the transformed photo position', () => {
+    const map = blobs([{ cx: 16.5, cy: 20.5, sigma: 2, peak: 1 }]);
+    const grey = warpMapToPhoto(map, T);
+    expect(grey.length).toBe(200 * 250);
+    let best = 0, bi = 0;
+    for (let i = 0; i < grey.length; i++) if (grey[i] > best) { best = grey[i]; bi = i; }
+    const x = (bi % 200) + 0.5, y = Math.floor(bi / 200) + 0.5;
+    expect(Math.abs(x - (16.5 * 3 - 10))).toBeLessThanOrEqual(1.5);
+    expect(Math.abs(y - (20.5 * 3 + 25))).toBeLessThanOrEqual(1.5);
+    expect(best).toBeGreaterThan(250);
+    // photo rows above the model square (y < 25) are zero
+    expect(grey.slice(0, 200 * 24).every((v) => v === 0)).toBe(true);
+  });
+});

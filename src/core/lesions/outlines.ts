@@ -1,0 +1,141 @@
+/**
+ * Lesion outlines from per-label explanation maps.
+ *
+ * Jiang et al. (paper §III, Fig. 6c): "through basic image processing methods, such as
+ * threshold segmentation and edge detection, we can point out the lesions using irregular
+ * solid line with different colors". Here: threshold the map relative to its own peak,
+ * trace iso-lines with marching squares (d3-contour, which interpolates between pixel
+ * centres, so the line is smooth rather than a staircase), drop specks, and move every
+ * vertex from model-input pixels to original-photo pixels with the preprocessing transform.
+ */
+import { contours } from 'd3-contour';
+import type { LabelMap, Outline, PhotoTransform } from '../types';
+
+/** Options for {@link traceOutlines}. */
+export interface OutlineOptions {
+  /**
+   * Iso-level as a fraction of the map's peak (0..1, default 0.5): pixels whose value is at
+   * least `threshold * peak` are inside. Relative, because Grad-CAM magnitudes are not
+   * comparable between photos or labels, but the shape of the map around its peak is.
+   */
+  threshold?: number;
+  /**
+   * Smallest outline kept, as a fraction of the model-input area (default 0.0005, i.e.
+   * ~131 px² at 512²). Expressed on the model grid so the same setting works for any photo
+   * resolution; Grad-CAM is 32× coarser than the input, so smaller blobs are interpolation noise.
+   */
+  minArea?: number;
+  /**
+   * Optional 0/1 mask on the map grid (row-major, width*height). Pixels outside it count as
+   * zero, e.g. the field of view, so nothing is outlined on the black border.
+   */
+  mask?: Uint8Array;
+  /** Most outlines returned per map, highest score first (default 20). */
+  maxOutlines?: number;
+}
+
+export const DEFAULT_OUTLINE_THRESHOLD = 0.5;
+export const DEFAULT_MIN_OUTLINE_AREA = 0.0005;
+
+type Ring = number[][];
+
+/** Signed shoelace area; the sign depends on the winding, callers take |.|. */
+function ringArea(ring: ArrayLike<ArrayLike<number>>): number {
+  let a = 0;
+  for (let i = 0, n = ring.length, j = n - 1; i < n; j = i++) {
+    a += (ring[j][0] + ring[i][0]) * (ring[j][1] - ring[i][1]);
+  }
+  return a / 2;
+}
+
+/** Even-odd point-in-polygon test. */
+function inRing(ring: Ring, x: number, y: number): boolean {
+  let inside = false;
+  for (let i = 0, n = ring.length, j = n - 1; i < n; j = i++) {
+    const [xi, yi] = ring[i];
+    const [xj, yj] = ring[j];
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+/** Peak map value over the pixels whose centres fall inside `outer` but not in any hole. */
+function peakInside(values: Float32Array, width: number, outer: Ring, holes: Ring[]): number {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (const [x, y] of outer) {
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+  }
+  let best = -Infinity;
+  // Pixel i's centre is at i + 0.5 in d3-contour's (and PhotoTransform's) convention.
+  for (let j = Math.max(0, Math.floor(y0 - 0.5)); j <= Math.ceil(y1 - 0.5); j++) {
+    for (let i = Math.max(0, Math.floor(x0 - 0.5)); i <= Math.ceil(x1 - 0.5); i++) {
+      const v = values[j * width + i];
+      if (v === undefined || v <= best) continue;
+      const cx = i + 0.5, cy = j + 0.5;
+      if (!inRing(outer, cx, cy) || holes.some((h) => inRing(h, cx, cy))) continue;
+      best = v;
+    }
+  }
+  return best;
+}
+
+const round1 = (v: number): number => Math.round(v * 10) / 10;
+
+/**
+ * Traces the outlines of one label's map and returns them in ORIGINAL-PHOTO pixels.
+ *
+ * Each connected region at or above `threshold * peak` becomes one closed ring (holes are
+ * dropped: the overlay draws the outer boundary only). `area` is the ring's area in photo
+ * pixels² after clipping to the photo, `score` the highest map value inside (0..1 when the
+ * map is normalised). Vertices are rounded to 0.1 px.
+ *
+ * @param map values on the model-input grid (see {@link LabelMap}); not modified.
+ * @param transform model-input -> photo transform from preprocessing.
+ */
+export function traceOutlines(map: LabelMap, transform: PhotoTransform, options: OutlineOptions = {}): Outline[] {
+  const { width, height } = map;
+  if (map.data.length !== width * height) throw new RangeError(`map data length ${map.data.length} != ${width}x${height}`);
+  const threshold = options.threshold ?? DEFAULT_OUTLINE_THRESHOLD;
+  const minArea = (options.minArea ?? DEFAULT_MIN_OUTLINE_AREA) * width * height;
+  const maxOutlines = options.maxOutlines ?? 20;
+  const mask = options.mask;
+  if (mask && mask.length !== width * height) throw new RangeError('mask size differs from the map');
+
+  let values = map.data;
+  if (mask) {
+    values = new Float32Array(values);
+    for (let i = 0; i < values.length; i++) if (!mask[i]) values[i] = 0;
+  }
+  let peak = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] > peak) peak = values[i];
+  // A flat or all-zero map (e.g. Grad-CAM of a label with no positive evidence) has no shape to outline.
+  if (!(peak > 0) || !Number.isFinite(peak)) return [];
+  const level = Math.min(Math.max(threshold, 0), 1) * peak;
+
+  // d3-contour wants a plain number array-like; Float32Array works and avoids a copy.
+  const [multi] = contours().size([width, height]).thresholds([level])(values as unknown as number[]);
+  const { scale, offsetX, offsetY, photoWidth, photoHeight } = transform;
+  const out: Outline[] = [];
+  for (const polygon of multi.coordinates) {
+    const [outer, ...holes] = polygon as Ring[];
+    const areaModel = Math.abs(ringArea(outer)) - holes.reduce((s, h) => s + Math.abs(ringArea(h)), 0);
+    if (areaModel < minArea) continue;
+    const peakIn = peakInside(values, width, outer, holes);
+    const points: [number, number][] = [];
+    for (const [u, v] of outer) {
+      const x = round1(Math.min(Math.max(u * scale + offsetX, 0), photoWidth));
+      const y = round1(Math.min(Math.max(v * scale + offsetY, 0), photoHeight));
+      const last = points[points.length - 1];
+      if (!last || last[0] !== x || last[1] !== y) points.push([x, y]);
+    }
+    if (points.length < 4) continue;
+    const area = Math.abs(ringArea(points));
+    if (area <= 0) continue;
+    out.push({ label: map.label, points, area, score: Number.isFinite(peakIn) ? peakIn : level });
+  }
+  out.sort((a, b) => b.score - a.score || b.area - a.area);
+  return out.slice(0, maxOutlines);
+}
