@@ -118,7 +118,14 @@ export interface LabelMetrics {
   auc: number;
   n: number;
   positives: number;
+  /** fraction of images (label truly present, with mask/boxes) whose Grad-CAM peak hits the lesion */
   pointingGame?: number;
+  /** number of images the pointing game was computed over */
+  pointingGameN?: number;
+  /** mean average precision (AUPR) of the Grad-CAM map against the lesion mask (masks only) */
+  localizationAp?: number;
+  /** decision threshold the sensitivity/specificity/accuracy were computed at */
+  threshold?: number;
 }
 
 export interface EvaluationSummary {
