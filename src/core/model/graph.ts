@@ -1,0 +1,186 @@
+/**
+ * Layer-by-layer execution of a functional tf.LayersModel, so that explanation methods can
+ * swap the ReLU (guided backpropagation, Springenberg et al. 2015) without mutating the
+ * shared model, and read intermediate layer outputs.
+ *
+ * We walk the model's own `nodesByDepth` (exactly what tfjs' Container.runInternalGraph
+ * does) rather than `layer.inboundNodes[0]`: once a model is split into features + head the
+ * head layers are shared and have several inbound nodes, and only the model's own nodes
+ * describe its graph.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { FundusLensError } from '../errors';
+
+/** The parts of tfjs-layers' internal graph we rely on (public fields on Container/Node). */
+interface GraphNode {
+  outboundLayer: tf.layers.Layer;
+  inputTensors: tf.SymbolicTensor[];
+  outputTensors: tf.SymbolicTensor[];
+  callArgs?: Record<string, unknown>;
+}
+interface GraphModel {
+  nodesByDepth: Record<string, GraphNode[]>;
+  inputs: tf.SymbolicTensor[];
+  outputs: tf.SymbolicTensor[];
+}
+
+/** The model's nodes in execution order (deepest first), input layers excluded. */
+export function modelNodes(net: tf.LayersModel): GraphNode[] {
+  const g = net as unknown as GraphModel;
+  const depths = Object.keys(g.nodesByDepth)
+    .map(Number)
+    .sort((a, b) => b - a);
+  const out: GraphNode[] = [];
+  for (const d of depths) {
+    for (const node of g.nodesByDepth[d]) {
+      if (node.outboundLayer.getClassName() !== 'InputLayer') out.push(node);
+    }
+  }
+  return out;
+}
+
+/** The node of `net` whose layer is called `name`, or null. */
+export function findNode(net: tf.LayersModel, name: string): GraphNode | null {
+  return modelNodes(net).find((n) => n.outboundLayer.name === name) ?? null;
+}
+
+/** How a layer uses ReLU: as the whole layer, fused as its activation, or not at all. */
+function reluKind(layer: tf.layers.Layer): 'layer' | 'fused' | null {
+  const cls = layer.getClassName();
+  const config = layer.getConfig();
+  if (cls === 'ReLU') {
+    // ReLU(max_value=6) etc. is not a plain ReLU; guided backprop would be wrong there.
+    const max = config.maxValue;
+    return max == null ? 'layer' : null;
+  }
+  if (cls === 'Activation') return config.activation === 'relu' ? 'layer' : null;
+  return config.activation === 'relu' ? 'fused' : null;
+}
+
+/** A stand-in for tfjs-layers' Linear activation (only getClassName/apply are used by layers). */
+const LINEAR = {
+  getClassName: () => 'linear',
+  apply: (x: tf.Tensor) => x,
+};
+
+/**
+ * Calls `layer` without its fused ReLU. Layers read `this.activation` inside `call`; we swap it
+ * for the duration of this synchronous call only and restore it in `finally`, so no other
+ * caller can observe the change (JS is single-threaded and `call` does not await).
+ */
+function callWithoutActivation(layer: tf.layers.Layer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
+  const l = layer as unknown as { activation: unknown };
+  const saved = l.activation;
+  l.activation = LINEAR;
+  try {
+    return layer.call(inputs, kwargs);
+  } finally {
+    l.activation = saved;
+  }
+}
+
+/** Options of {@link applyLayers}. */
+export interface ApplyLayersOptions {
+  /** replaces every ReLU (ReLU layers, Activation('relu'), and layers with activation 'relu'). */
+  reluOverride?: (x: tf.Tensor) => tf.Tensor;
+  /** layer names whose outputs to return, in this order (default: the model's outputs). */
+  outputs?: string[];
+  /** passed to every layer (BatchNormalization uses batch statistics and updates its moving ones). */
+  training?: boolean;
+}
+
+/**
+ * Runs `net` on concrete `input` layer by layer and returns the requested outputs.
+ *
+ * Intermediate tensors not returned are NOT disposed here: call inside `tf.tidy` (or
+ * `tf.grad`, which needs them anyway). Throws FundusLensError('model-unknown-layer') when an
+ * requested output name is not a layer of `net`.
+ */
+export function applyLayers(net: tf.LayersModel, input: tf.Tensor | tf.Tensor[], o: ApplyLayersOptions = {}): tf.Tensor[] {
+  const g = net as unknown as GraphModel;
+  const inputs = Array.isArray(input) ? input : [input];
+  if (inputs.length !== g.inputs.length) {
+    throw new RangeError(`model ${net.name} has ${g.inputs.length} inputs, got ${inputs.length}`);
+  }
+  const nodes = modelNodes(net);
+  const wanted: tf.SymbolicTensor[] = o.outputs
+    ? o.outputs.map((name) => {
+        const fromInput = g.inputs.find((t) => t.sourceLayer.name === name);
+        if (fromInput) return fromInput;
+        const node = nodes.find((n) => n.outboundLayer.name === name);
+        if (!node) throw new FundusLensError('model-unknown-layer', `The model has no layer named "${name}".`);
+        return node.outputTensors[0];
+      })
+    : g.outputs;
+  const values = new Map<number, tf.Tensor>();
+  g.inputs.forEach((t, i) => values.set(t.id, inputs[i]));
+  const override = o.reluOverride;
+  for (const node of nodes) {
+    const args = node.inputTensors.map((t) => values.get(t.id));
+    if (args.some((a) => a === undefined)) continue; // not reachable from the inputs
+    const layer = node.outboundLayer;
+    const x = args.length === 1 ? (args[0] as tf.Tensor) : (args as tf.Tensor[]);
+    const kwargs: Record<string, unknown> = { ...(node.callArgs ?? {}) };
+    if (o.training !== undefined) kwargs.training = o.training;
+    const kind = override ? reluKind(layer) : null;
+    let out: tf.Tensor | tf.Tensor[];
+    if (kind === 'layer') {
+      out = override!(x as tf.Tensor);
+    } else if (kind === 'fused') {
+      const pre = callWithoutActivation(layer, x, kwargs);
+      out = override!(pre as tf.Tensor);
+    } else {
+      out = layer.call(x, kwargs);
+    }
+    const outs = Array.isArray(out) ? out : [out];
+    node.outputTensors.forEach((t, i) => values.set(t.id, outs[i]));
+  }
+  return wanted.map((t) => {
+    const v = values.get(t.id);
+    if (!v) throw new FundusLensError('model-unknown-layer', `Layer output ${t.name} is not computable from the model input.`);
+    return v;
+  });
+}
+
+/**
+ * Builds a model `A -> net output` from a new Input shaped like the output of layer `from`,
+ * re-applying (sharing, not copying) the layers that follow it. Requires that everything after
+ * `from` depends on `from` only (true after the last residual block of our builders and of
+ * a Keras ResNet + head).
+ */
+export function buildTail(net: tf.LayersModel, from: string, name: string): tf.LayersModel {
+  const g = net as unknown as GraphModel;
+  const start = findNode(net, from);
+  if (!start) throw new FundusLensError('model-unknown-layer', `The model has no layer named "${from}".`);
+  const a = start.outputTensors[0];
+  const input = tf.input({ shape: a.shape.slice(1) as number[], name: `${name}_input` });
+  const values = new Map<number, tf.SymbolicTensor>([[a.id, input]]);
+  for (const node of modelNodes(net)) {
+    if (node === start) continue;
+    const args = node.inputTensors.map((t) => values.get(t.id));
+    if (args.every((v) => v === undefined)) continue;
+    if (args.some((v) => v === undefined)) {
+      throw new FundusLensError(
+        'model-unknown-layer',
+        `Layer "${node.outboundLayer.name}" after "${from}" also reads tensors from before it; choose a later Grad-CAM layer.`,
+      );
+    }
+    const kwargs = { ...(node.callArgs ?? {}) };
+    const out = node.outboundLayer.apply(args.length === 1 ? args[0]! : (args as tf.SymbolicTensor[]), kwargs);
+    const outs = (Array.isArray(out) ? out : [out]) as tf.SymbolicTensor[];
+    node.outputTensors.forEach((t, i) => values.set(t.id, outs[i]));
+  }
+  const outputs = g.outputs.map((t) => values.get(t.id));
+  if (outputs.some((t) => t === undefined)) {
+    throw new FundusLensError('model-unknown-layer', `The model output does not depend on layer "${from}".`);
+  }
+  return tf.model({ inputs: input, outputs: outputs as tf.SymbolicTensor[], name });
+}
+
+/** A model `net input -> output of layer `layer`` sharing `net`'s layers. */
+export function buildPrefix(net: tf.LayersModel, layer: string, name: string): tf.LayersModel {
+  const node = findNode(net, layer);
+  if (!node) throw new FundusLensError('model-unknown-layer', `The model has no layer named "${layer}".`);
+  const g = net as unknown as GraphModel;
+  return tf.model({ inputs: g.inputs, outputs: node.outputTensors[0], name });
+}
