@@ -1,0 +1,220 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { gradCam, gradCamFromFeatures } from './grad-cam';
+import { guidedBackprop, guidedRelu, guidedSaliency } from './guided-backprop';
+import { guidedGradCam } from './guided-grad-cam';
+import { combineArrays, combineMaps } from './combine';
+import { diagonalObjective, logitTarget, logitTargets } from './targets';
+import { buildCompactResNet } from '../model/builders';
+import { buildPrefix, buildTail } from '../model/graph';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const S = 8;
+
+/**
+ * Hand-built model whose Grad-CAM is known in closed form:
+ *   A = ReLU(x) (identity 1×1 conv), logits = GAP(conv1x1(A; W)) so y^c = mean_ij Σ_k W[k,c] A_ij^k.
+ *   ∂y^c/∂A^k_ij = W[k,c]/(H·W) everywhere -> w^c_k = W[k,c]/(H·W) (eq. 1)
+ *   Grad-CAM^c = ReLU(Σ_k W[k,c] A^k)/(H·W) (eq. 2).
+ * Label 0 reads channel 0 only; label 1 = -ch0 + 3·ch1, so its ReLU clips the channel-0 region.
+ */
+function analyticModel(pool = 1) {
+  const input = tf.input({ shape: [S, S, 2], name: 'x' });
+  const featConv = tf.layers.conv2d({ name: 'feat', filters: 2, kernelSize: 1, useBias: false, weights: [tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2])] });
+  let a = tf.layers.reLU({ name: 'A' }).apply(featConv.apply(input)) as tf.SymbolicTensor;
+  if (pool > 1) a = tf.layers.averagePooling2d({ name: 'pool', poolSize: pool, strides: pool }).apply(a) as tf.SymbolicTensor;
+  const headConv = tf.layers.conv2d({ name: 'head', filters: 2, kernelSize: 1, useBias: false, weights: [tf.tensor4d([1, -1, 0, 3], [1, 1, 2, 2])] });
+  const gap = tf.layers.globalAveragePooling2d({ name: 'logits' });
+  const logits = gap.apply(headConv.apply(a)) as tf.SymbolicTensor;
+  const net = tf.model({ inputs: input, outputs: logits });
+  return { net, features: buildPrefix(net, pool > 1 ? 'pool' : 'A', 'f'), head: buildTail(net, pool > 1 ? 'pool' : 'A', 'h') };
+}
+
+/** channel 0 = 1 on the top-left 3×3 block, channel 1 = 2 on the bottom-right 3×4 block. */
+function analyticInput(): tf.Tensor4D {
+  const d = new Float32Array(S * S * 2);
+  for (let j = 0; j < S; j++)
+    for (let i = 0; i < S; i++) {
+      if (j < 3 && i < 3) d[(j * S + i) * 2] = 1;
+      if (j >= 5 && i >= 4) d[(j * S + i) * 2 + 1] = 2;
+    }
+  return tf.tensor4d(d, [1, S, S, 2]);
+}
+
+describe('Grad-CAM (eq. 1-2)', () => {
+  it('matches the closed form on a hand-built model: peaks in the label region, zero elsewhere', async () => {
+    const m = analyticModel();
+    const x = analyticInput();
+    const before = tf.memory().numTensors;
+    const { cams, peaks, logits } = gradCam(m, x, logitTargets([0, 1]));
+    expect(tf.memory().numTensors).toBe(before + 3);
+    expect(cams.shape).toEqual([2, S, S]);
+    const c = (await cams.array()) as number[][][];
+    const p = await peaks.data();
+    for (let j = 0; j < S; j++)
+      for (let i = 0; i < S; i++) {
+        const inA = j < 3 && i < 3, inB = j >= 5 && i >= 4;
+        // label 0: exactly A^0 normalised
+        expect(c[0][j][i]).toBeCloseTo(inA ? 1 : 0, 6);
+        // label 1: ReLU(-A0 + 3 A1) -> only the channel-1 block survives
+        expect(c[1][j][i]).toBeCloseTo(inB ? 1 : 0, 6);
+      }
+    // raw peaks: W[k,c]·A / (H·W)
+    expect(p[0]).toBeCloseTo(1 / 64, 6);
+    expect(p[1]).toBeCloseTo(6 / 64, 6);
+    // the per-label maps differ
+    expect(c[0]).not.toEqual(c[1]);
+    const l = await logits.data();
+    expect(l[0]).toBeCloseTo(9 / 64, 5);
+    expect(l[1]).toBeCloseTo((-9 + 3 * 24) / 64, 5);
+    tf.dispose([cams, peaks, logits, x]);
+    m.net.dispose();
+  });
+
+  it('upsamples a coarse map to the input grid with the peak over the right region', async () => {
+    const m = analyticModel(4); // A is 2×2: each cell summarises a 4×4 input quadrant
+    const x = analyticInput();
+    const { cams, peaks, logits } = gradCam(m, x, [logitTarget(0), logitTarget(1)]);
+    expect(cams.shape).toEqual([2, S, S]);
+    const c = (await cams.array()) as number[][][];
+    // label 0 lives in the top-left quadrant, label 1 in the bottom-right one
+    expect(c[0][1][1]).toBeCloseTo(1, 5);
+    expect(c[0][6][6]).toBeCloseTo(0, 5);
+    expect(c[1][6][6]).toBeCloseTo(1, 5);
+    expect(c[1][1][1]).toBeCloseTo(0, 5);
+    const flat = c.flat(2);
+    expect(Math.max(...flat)).toBeLessThanOrEqual(1 + 1e-6);
+    expect(Math.min(...flat)).toBeGreaterThanOrEqual(0);
+    tf.dispose([cams, peaks, logits, x]);
+    m.net.dispose();
+  });
+
+  it('the batched one-backward-pass trick equals one tf.grad per label on a random compact ResNet', async () => {
+    const net = buildCompactResNet({ inputSize: 32, width: 4, numLabels: 5, headWidth: 8, headMid: 8, seed: 3 });
+    const features = buildPrefix(net, 'gradcam_features', 'f');
+    const head = buildTail(net, 'gradcam_features', 'h');
+    const x = tf.randomUniform([1, 32, 32, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const a = features.apply(x, { training: false }) as tf.Tensor4D;
+    const targets = logitTargets([0, 1, 2, 3]);
+    const { cams, peaks } = gradCamFromFeatures(head, a, targets, 32);
+    // reference: separate gradients, eq. 1-2 by hand
+    const ref = tf.tidy(() =>
+      tf.stack(
+        targets.map((t) => {
+          const g = tf.grad((z: tf.Tensor4D) => tf.sum(t.score(head.apply(z, { training: false }) as tf.Tensor2D)))(a);
+          const w = tf.mean(g, [0, 1, 2]);
+          const cam = tf.relu(tf.sum(tf.mul(a, w), 3)); // [1,h,w]
+          const up = tf.image.resizeBilinear(tf.expandDims(cam, 3) as tf.Tensor4D, [32, 32], false, true);
+          return tf.div(up, tf.maximum(tf.max(cam), 1e-12)).reshape([32, 32]);
+        }),
+      ),
+    );
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(cams, ref))).dataSync()[0]);
+    expect(diff).toBeLessThan(1e-4);
+    // random weights still give label-specific maps
+    const perLabel = (await cams.array()) as number[][][];
+    expect(perLabel[0].flat()).not.toEqual(perLabel[1].flat());
+    tf.dispose([a, cams, peaks, ref]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(x);
+    net.dispose();
+  });
+});
+
+describe('Guided Backpropagation', () => {
+  /**
+   * y = mean_ij Σ_k v_k ReLU(w_k x_ij) on a 2×2 single-channel input, w = [2, -3], v = [1, -1].
+   *   ordinary  ∂y/∂x_ij = ¼ Σ_k v_k w_k [w_k x_ij > 0]
+   *   guided    ∂y/∂x_ij = ¼ Σ_k v_k w_k [w_k x_ij > 0][v_k > 0]     (ReLU passes only positive gradient)
+   * x > 0: k=0 active -> both 0.5.  x < 0: k=1 active, v_1 < 0 -> ordinary 0.75, guided 0.
+   */
+  function tiny() {
+    const input = tf.input({ shape: [2, 2, 1] });
+    const c1 = tf.layers.conv2d({ filters: 2, kernelSize: 1, useBias: false, weights: [tf.tensor4d([2, -3], [1, 1, 1, 2])] });
+    const r = tf.layers.reLU();
+    const c2 = tf.layers.conv2d({ filters: 1, kernelSize: 1, useBias: false, weights: [tf.tensor4d([1, -1], [1, 1, 2, 1])] });
+    const gap = tf.layers.globalAveragePooling2d({});
+    return tf.model({ inputs: input, outputs: gap.apply(c2.apply(r.apply(c1.apply(input)))) as tf.SymbolicTensor });
+  }
+
+  it('equals the hand-computed guided gradient and leaves the model untouched', async () => {
+    const net = tiny();
+    const x = tf.tensor4d([1, -2, 0.5, -0.1], [1, 2, 2, 1]);
+    const before = tf.memory().numTensors;
+    const g = guidedBackprop(net, x, [logitTarget(0)]);
+    expect(Array.from(await g.data())).toEqual([0.5, 0, 0.5, 0].map((v) => expect.closeTo(v, 6)));
+    g.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    // the shared model still has its ordinary gradient afterwards
+    const plain = tf.grad((z: tf.Tensor4D) => tf.sum(net.apply(z) as tf.Tensor))(x);
+    expect(Array.from(await plain.data())).toEqual([0.5, 0.75, 0.5, 0.75].map((v) => expect.closeTo(v, 6)));
+    tf.dispose([plain, x]);
+    net.dispose();
+  });
+
+  it('guidedRelu: forward is ReLU, backward gates on input > 0 and gradient > 0', async () => {
+    const x = tf.tensor1d([-1, 2, 3, 0]);
+    const y = guidedRelu(x);
+    expect(Array.from(await y.data())).toEqual([0, 2, 3, 0]);
+    const g = tf.grad((z: tf.Tensor) => tf.sum(tf.mul(guidedRelu(z), tf.tensor1d([5, 4, -1, 2]))))(x);
+    expect(Array.from(await g.data())).toEqual([0, 4, 0, 0].map((v) => expect.closeTo(v, 9)));
+    tf.dispose([x, y, g]);
+  });
+
+  it('several labels in one pass equal one pass per label (compact ResNet), no leaks', async () => {
+    const net = buildCompactResNet({ inputSize: 32, width: 4, numLabels: 5, headWidth: 8, headMid: 8, seed: 5 });
+    const x = tf.randomUniform([1, 32, 32, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const targets = logitTargets([0, 2, 3]);
+    const batched = guidedBackprop(net, x, targets, { labelsPerPass: 3 });
+    const single = guidedBackprop(net, x, targets, { labelsPerPass: 1 });
+    expect(batched.shape).toEqual([3, 32, 32, 3]);
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(batched, single))).dataSync()[0]);
+    const scale = tf.tidy(() => tf.max(tf.abs(single)).dataSync()[0]);
+    expect(scale).toBeGreaterThan(0);
+    expect(diff / scale).toBeLessThan(1e-4);
+    const sal = guidedSaliency(batched);
+    expect(sal.shape).toEqual([3, 32, 32]);
+    const s = await sal.data();
+    expect(Math.max(...s)).toBeCloseTo(1, 5);
+    expect(Math.min(...s)).toBeGreaterThanOrEqual(0);
+    tf.dispose([batched, single, sal]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(x);
+    net.dispose();
+  });
+});
+
+describe('Guided Grad-CAM (eq. 3) and the combined map (eq. 4)', () => {
+  it('guidedGradCam is the normalised point-wise product', async () => {
+    const sal = tf.tensor3d([1, 0.5, 0, 1, 0, 0, 0, 0], [2, 2, 2]);
+    const cam = tf.tensor3d([0.5, 1, 1, 0.2, 0, 0, 0, 0], [2, 2, 2]);
+    const ggc = guidedGradCam(sal, cam);
+    // label 0: products 0.5, 0.5, 0, 0.2 -> /0.5 ; label 1: all zero stays zero
+    expect(Array.from(await ggc.data())).toEqual([1, 1, 0, 0.4, 0, 0, 0, 0].map((v) => expect.closeTo(v, 6)));
+    expect(() => guidedGradCam(sal, tf.zeros([1, 2, 2]) as tf.Tensor3D)).toThrow(RangeError);
+    tf.dispose([sal, cam, ggc]);
+  });
+
+  it('combineMaps sums and normalises to peak 1; arrays and tensors agree', async () => {
+    const maps = tf.tensor3d([1, 0, 0, 0, 0.5, 0, 1, 0], [2, 2, 2]);
+    const c = combineMaps(maps);
+    expect(Array.from(await c.data())).toEqual([1, 0, 2 / 3, 0].map((v) => expect.closeTo(v, 6)));
+    const arr = combineArrays([new Float32Array([1, 0, 0, 0]), new Float32Array([0.5, 0, 1, 0])], 4);
+    expect(Array.from(arr)).toEqual(Array.from(await c.data()).map((v) => expect.closeTo(v, 6)));
+    const empty = combineMaps(tf.zeros([0, 2, 2]) as tf.Tensor3D);
+    expect(Array.from(await empty.data())).toEqual([0, 0, 0, 0]);
+    tf.dispose([maps, c, empty]);
+  });
+
+  it('diagonalObjective rejects a row/target mismatch', () => {
+    const l = tf.zeros([2, 5]) as tf.Tensor2D;
+    expect(() => diagonalObjective(l, [logitTarget(0)])).toThrow(RangeError);
+    expect(() => logitTarget(-1)).toThrow(RangeError);
+    l.dispose();
+  });
+});

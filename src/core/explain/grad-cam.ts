@@ -1,0 +1,104 @@
+/**
+ * Grad-CAM — Selvaraju et al. 2017 ("Grad-CAM: Visual explanations from deep networks via
+ * gradient-based localization"), as used by Jiang et al. §II.D:
+ *
+ *   eq. 1   w_k^c = (1/Z) Σ_i Σ_j ∂y^c / ∂A_ij^k        (Z = W·H: spatial mean of the gradient)
+ *   eq. 2   I^c_Grad-CAM = ReLU( Σ_k w_k^c · A^k )
+ *
+ * A is the output of the last convolutional block (FundusModel.features), y^c the label's
+ * logit (targets.ts). The map lives on A's coarse grid (input/32 for ResNet50) and is
+ * upsampled bilinearly to the model input; lesions/ maps it on to the photo.
+ *
+ * All labels are explained with ONE forward pass of the expensive features and ONE backward
+ * pass through the cheap head: A is tiled once per target along the batch and the gradient
+ * of Σ_t y^{c_t}(row t) gives every label's ∂y^c/∂A at once (targets.diagonalObjective).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { diagonalObjective, type ExplainTarget } from './targets';
+
+/** The split a Grad-CAM needs; FundusModel satisfies it. Weights are shared, never changed. */
+export interface SplitModel {
+  /** input [b, s, s, 3] -> A [b, h, w, k] */
+  readonly features: tf.LayersModel;
+  /** A -> logits [b, labels] */
+  readonly head: tf.LayersModel;
+}
+
+/** Output of {@link gradCam}; the caller owns (and disposes) every tensor. */
+export interface GradCamTensors {
+  /** [targets, outSize, outSize], each map divided by its own peak: 0..1 (all-zero when the peak is 0). */
+  cams: tf.Tensor3D;
+  /** [targets] peak of each map before normalisation (in A·w units): 0 means no positive evidence. */
+  peaks: tf.Tensor1D;
+  /** [1, labels] logits of the same forward pass, so callers need no second forward. */
+  logits: tf.Tensor2D;
+}
+
+/** eq. 1: channel weights = spatial mean of ∂y^c/∂A. grads [T, h, w, k] -> [T, k]. */
+export function gradCamWeights(grads: tf.Tensor4D): tf.Tensor2D {
+  return tf.mean(grads, [1, 2]) as tf.Tensor2D;
+}
+
+/** eq. 2: ReLU(Σ_k w_k^c A^k). A [1, h, w, k], weights [T, k] -> [T, h, w]. */
+export function weightedActivation(a: tf.Tensor4D, weights: tf.Tensor2D): tf.Tensor3D {
+  const [, h, w, k] = a.shape;
+  const t = weights.shape[0];
+  // One matmul for all targets: [h·w, k] x [k, T] -> [h·w, T].
+  const cam = tf.matMul(tf.reshape(a, [h * w, k]), weights, false, true);
+  return tf.relu(tf.transpose(tf.reshape(cam, [h, w, t]), [2, 0, 1])) as tf.Tensor3D;
+}
+
+/** Upsamples [T, h, w] maps to [T, size, size] (bilinear, pixel-centre aligned) and normalises each by its peak. */
+export function upsampleAndNormalise(maps: tf.Tensor3D, size: number): { maps: tf.Tensor3D; peaks: tf.Tensor1D } {
+  return tf.tidy(() => {
+    const [t, h, w] = maps.shape;
+    let up: tf.Tensor3D = maps;
+    if (h !== size || w !== size) {
+      // halfPixelCenters: pixel i of the coarse grid covers the same input area as the
+      // 32 input pixels it summarises, so the peak does not drift by half a cell.
+      up = tf.squeeze(tf.image.resizeBilinear(tf.expandDims(maps, 3) as tf.Tensor4D, [size, size], false, true), [3]) as tf.Tensor3D;
+    }
+    const peaks = tf.max(tf.reshape(maps, [t, h * w]), 1) as tf.Tensor1D;
+    // Divide by the coarse peak: bilinear interpolation never exceeds it, so the result is in 0..1.
+    const safe = tf.maximum(peaks, 1e-12);
+    const norm = tf.div(up, tf.reshape(safe, [t, 1, 1])) as tf.Tensor3D;
+    return { maps: tf.where(tf.reshape(tf.greater(peaks, 0), [t, 1, 1]), norm, tf.zerosLike(norm)) as tf.Tensor3D, peaks };
+  });
+}
+
+/**
+ * Grad-CAM maps for every target from already computed features A (one backward through the head).
+ * @param a A = features(input), shape [1, h, w, k]; not disposed.
+ * @param outSize side of the returned maps (the model input size).
+ */
+export function gradCamFromFeatures(
+  head: tf.LayersModel,
+  a: tf.Tensor4D,
+  targets: readonly ExplainTarget[],
+  outSize: number,
+): { cams: tf.Tensor3D; peaks: tf.Tensor1D } {
+  if (a.shape[0] !== 1) throw new RangeError('gradCam explains one image at a time (batch 1)');
+  if (targets.length === 0) return { cams: tf.zeros([0, outSize, outSize]), peaks: tf.zeros([0]) };
+  return tf.tidy(() => {
+    const tiled = tf.tile(a, [targets.length, 1, 1, 1]) as tf.Tensor4D;
+    const grads = tf.grad((x: tf.Tensor4D) => diagonalObjective(head.apply(x, { training: false }) as tf.Tensor2D, targets))(tiled) as tf.Tensor4D;
+    const cam = weightedActivation(a, gradCamWeights(grads));
+    const { maps, peaks } = upsampleAndNormalise(cam, outSize);
+    return { cams: maps, peaks };
+  });
+}
+
+/**
+ * Grad-CAM (paper eq. 1–2) for every target, with one forward pass of the features and one
+ * backward pass through the head.
+ * @param input [1, s, s, 3] model input (0..1); not disposed.
+ */
+export function gradCam(model: SplitModel, input: tf.Tensor4D, targets: readonly ExplainTarget[]): GradCamTensors {
+  const size = input.shape[1];
+  return tf.tidy(() => {
+    const a = model.features.apply(input, { training: false }) as tf.Tensor4D;
+    const logits = model.head.apply(a, { training: false }) as tf.Tensor2D;
+    const { cams, peaks } = gradCamFromFeatures(model.head, a, targets, size);
+    return { cams, peaks, logits };
+  });
+}

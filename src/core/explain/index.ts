@@ -1,0 +1,13 @@
+export { logitTarget, logitTargets, diagonalObjective, type ExplainTarget } from './targets';
+export {
+  gradCam,
+  gradCamFromFeatures,
+  gradCamWeights,
+  weightedActivation,
+  upsampleAndNormalise,
+  type SplitModel,
+  type GradCamTensors,
+} from './grad-cam';
+export { guidedBackprop, guidedRelu, guidedSaliency, type GuidedBackpropOptions } from './guided-backprop';
+export { guidedGradCam } from './guided-grad-cam';
+export { combineMaps, combineArrays } from './combine';
