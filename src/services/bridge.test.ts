@@ -1,0 +1,75 @@
+import { describe, expect, it, vi } from 'vitest';
+import { createBridge } from './bridge';
+import type { AnalysisWorkerApi, ModelInfo, WorkerInit } from './types';
+
+const init: WorkerInit = { modelUrl: '/models/demo/', backend: 'wasm', wasmPaths: {} };
+
+function fakeWorld(analyzeImpl?: AnalysisWorkerApi['analyze']) {
+  const workers: { terminated: boolean }[] = [];
+  const inits: WorkerInit[] = [];
+  const createWorker = () => {
+    const w = { terminated: false, terminate() { this.terminated = true; }, addEventListener() {} };
+    workers.push(w);
+    return w as unknown as Worker;
+  };
+  const wrap = (): AnalysisWorkerApi => ({
+    init: async (o) => {
+      inits.push(o);
+      return { backend: o.backend === 'auto' ? 'webgl' : o.backend, skipped: [], loadMs: 1, notices: [], metadata: {} } as unknown as ModelInfo;
+    },
+    decode: async () => ({ bitmap: {} as ImageBitmap, width: 1, height: 1, originalWidth: 1, originalHeight: 1, decodeMs: 0 }),
+    analyze: analyzeImpl ?? (async () => ({ result: {} as never, preprocessed: null, notices: [] })),
+    cancel: () => {},
+    forget: () => {},
+  });
+  return { workers, inits, createWorker, wrap };
+}
+
+describe('worker bridge', () => {
+  it('starts lazily, loads the model once per options, terminates when idle and re-loads after', async () => {
+    vi.useFakeTimers();
+    const w = fakeWorld();
+    const b = createBridge({ createWorker: w.createWorker, wrap: w.wrap, idleMs: 1000 });
+    expect(w.workers).toHaveLength(0);
+    expect(b.running).toBe(false);
+    await b.ensureModel(init);
+    await b.ensureModel(init);
+    expect(w.inits).toHaveLength(1);
+    await b.analyze('p1', new Blob(), {});
+    expect(b.running).toBe(true);
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(b.running).toBe(false);
+    expect(w.workers[0].terminated).toBe(true);
+    await b.analyze('p2', new Blob(), {}); // a fresh worker gets the model again by itself
+    expect(w.workers).toHaveLength(2);
+    expect(w.inits).toHaveLength(2);
+    await b.ensureModel({ ...init, backend: 'webgl' });
+    expect(w.inits.at(-1)?.backend).toBe('webgl');
+    vi.useRealTimers();
+  });
+
+  it('hard-cancels an analysis that does not stop by itself: rejects with cancelled and stops the worker', async () => {
+    vi.useFakeTimers();
+    const w = fakeWorld(() => new Promise(() => {})); // never settles
+    const b = createBridge({ createWorker: w.createWorker, wrap: w.wrap, hardCancelMs: 500 });
+    await b.ensureModel(init);
+    const run = b.analyze('p1', new Blob(), {});
+    const settled = run.catch((e) => e);
+    await vi.advanceTimersByTimeAsync(10);
+    b.cancel('p1');
+    await vi.advanceTimersByTimeAsync(600);
+    const err = await settled;
+    expect(err).toMatchObject({ code: 'cancelled' });
+    expect(w.workers[0].terminated).toBe(true);
+    vi.useRealTimers();
+  });
+
+  it('turns plain error objects from the worker into FundusLensErrors with their code', async () => {
+    const w = fakeWorld(async () => {
+      throw { name: 'FundusLensError', code: 'model-bad-hash', message: 'group1-shard1of1.bin does not match', file: 'group1-shard1of1.bin' };
+    });
+    const b = createBridge({ createWorker: w.createWorker, wrap: w.wrap });
+    await expect(b.analyze('p', new Blob(), {})).rejects.toMatchObject({ name: 'FundusLensError', code: 'model-bad-hash', file: 'group1-shard1of1.bin' });
+    b.terminate();
+  });
+});

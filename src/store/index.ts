@@ -1,0 +1,269 @@
+/**
+ * The one app store, built from slices (photos/queue, analysis/model, view, settings,
+ * update). Components read it with selectors; services/runner.ts drives the queue.
+ * Nothing here talks to the worker directly, so every slice is testable in jsdom.
+ */
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import { useStore as useZustand } from 'zustand';
+import { persist, createJSONStorage } from 'zustand/middleware';
+import type { AnalysisResult, LesionLabelId } from '../core/types';
+import type { BackendPreference, ModelInfo, Notice, ProgressStage } from '../services/types';
+import type { ColormapName } from '../render/colormap';
+import type { ViewTransform } from '../render/view';
+
+export type PhotoStatus = 'queued' | 'decoding' | 'analysing' | 'done' | 'error' | 'cancelled';
+
+export interface AppErrorInfo {
+  code: string;
+  message: string;
+  file?: string;
+}
+
+export interface PhotoItem {
+  id: string;
+  name: string;
+  source: 'file' | 'sample';
+  file: Blob;
+  status: PhotoStatus;
+  stage?: ProgressStage;
+  /** 0..1 within the stage */
+  progress?: number;
+  /** user asked to analyse an ungradable photo anyway */
+  force: boolean;
+  error?: AppErrorInfo;
+  display?: { bitmap: ImageBitmap; width: number; height: number; originalWidth: number; originalHeight: number };
+  result?: AnalysisResult;
+  preprocessed?: { size: number; rgba: Uint8ClampedArray } | null;
+  notices: Notice[];
+  addedAt: number;
+}
+
+export interface NewPhoto {
+  name: string;
+  file: Blob;
+  source?: 'file' | 'sample';
+}
+
+export type OverlayKind = 'gradcam' | 'guided' | 'combined' | 'none';
+export type Route = 'analyse' | 'model' | 'demo';
+
+export interface PhotosSlice {
+  photos: PhotoItem[];
+  selectedId: string | null;
+  /** adds photos to the queue (selects the first one added); returns their ids */
+  addPhotos(list: NewPhoto[]): string[];
+  updatePhoto(id: string, patch: Partial<PhotoItem>): void;
+  removePhoto(id: string): void;
+  clearPhotos(): void;
+  selectPhoto(id: string | null): void;
+  /** "analyse anyway": requeue an ungradable photo with force */
+  analyseAnyway(id: string): void;
+  /** requeue after an error or a cancel */
+  retry(id: string): void;
+  /** the next photo the runner should work on */
+  nextQueued(): PhotoItem | undefined;
+}
+
+export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
+export interface AnalysisSlice {
+  model: { status: ModelStatus; info?: ModelInfo; error?: AppErrorInfo; stage?: ProgressStage };
+  /** photo id being analysed, if any */
+  busyId: string | null;
+  notices: Notice[];
+  setModel(m: AnalysisSlice['model']): void;
+  setBusy(id: string | null): void;
+  addNotice(n: Notice): void;
+  dismissNotice(index: number): void;
+}
+
+export interface ViewSlice {
+  route: Route;
+  overlay: OverlayKind;
+  showOutlines: boolean;
+  labelsVisible: Record<LesionLabelId, boolean>;
+  opacity: number;
+  showPreprocessed: boolean;
+  /** null = fit to the viewer */
+  view: ViewTransform | null;
+  setRoute(r: Route): void;
+  setOverlay(o: OverlayKind): void;
+  setShowOutlines(v: boolean): void;
+  toggleLabel(l: LesionLabelId): void;
+  setOpacity(v: number): void;
+  setShowPreprocessed(v: boolean): void;
+  setView(v: ViewTransform | null): void;
+}
+
+export interface SettingsSlice {
+  settings: { backend: BackendPreference; colormap: ColormapName; language: string };
+  setBackend(b: BackendPreference): void;
+  setColormap(c: ColormapName): void;
+  setLanguage(l: string): void;
+}
+
+export interface UpdateSlice {
+  update: { ready: boolean; apply: (() => void) | null; deferred: boolean };
+  setUpdateReady(apply: () => void): void;
+  /** clicked "reload" while an analysis runs: reload as soon as it ends */
+  deferUpdate(): void;
+}
+
+export type AppState = PhotosSlice & AnalysisSlice & ViewSlice & SettingsSlice & UpdateSlice;
+type Slice<T> = (set: StoreApi<AppState>['setState'], get: StoreApi<AppState>['getState']) => T;
+
+let seq = 0;
+const newId = () => `p${Date.now().toString(36)}-${(seq++).toString(36)}`;
+
+const photosSlice: Slice<PhotosSlice> = (set, get) => ({
+  photos: [],
+  selectedId: null,
+  addPhotos(list) {
+    const items: PhotoItem[] = list.map((p) => ({
+      id: newId(),
+      name: p.name,
+      source: p.source ?? 'file',
+      file: p.file,
+      status: 'queued',
+      force: false,
+      notices: [],
+      addedAt: Date.now(),
+    }));
+    if (!items.length) return [];
+    set((s) => ({ photos: [...s.photos, ...items], selectedId: items[0].id, view: null }));
+    return items.map((i) => i.id);
+  },
+  updatePhoto(id, patch) {
+    set((s) => ({ photos: s.photos.map((p) => (p.id === id ? { ...p, ...patch } : p)) }));
+  },
+  removePhoto(id) {
+    const p = get().photos.find((x) => x.id === id);
+    p?.display?.bitmap.close?.();
+    set((s) => {
+      const photos = s.photos.filter((x) => x.id !== id);
+      const selectedId = s.selectedId === id ? (photos[photos.length - 1]?.id ?? null) : s.selectedId;
+      return { photos, selectedId };
+    });
+  },
+  clearPhotos() {
+    for (const p of get().photos) p.display?.bitmap.close?.();
+    set({ photos: [], selectedId: null });
+  },
+  selectPhoto(id) {
+    set({ selectedId: id, view: null });
+  },
+  analyseAnyway(id) {
+    get().updatePhoto(id, { force: true, status: 'queued', stage: undefined, progress: undefined, error: undefined });
+  },
+  retry(id) {
+    get().updatePhoto(id, { status: 'queued', stage: undefined, progress: undefined, error: undefined });
+  },
+  nextQueued() {
+    return get().photos.find((p) => p.status === 'queued');
+  },
+});
+
+const analysisSlice: Slice<AnalysisSlice> = (set) => ({
+  model: { status: 'idle' },
+  busyId: null,
+  notices: [],
+  setModel(model) {
+    set({ model });
+  },
+  setBusy(busyId) {
+    set({ busyId });
+  },
+  addNotice(n) {
+    set((s) => (s.notices.some((x) => x.message === n.message) ? s : { notices: [...s.notices, n] }));
+  },
+  dismissNotice(index) {
+    set((s) => ({ notices: s.notices.filter((_, i) => i !== index) }));
+  },
+});
+
+const viewSlice: Slice<ViewSlice> = (set) => ({
+  route: 'analyse',
+  overlay: 'gradcam',
+  showOutlines: true,
+  labelsVisible: { ma: true, hm: true, hex: true, cws: true },
+  opacity: 0.6,
+  showPreprocessed: false,
+  view: null,
+  setRoute(route) {
+    set({ route });
+  },
+  setOverlay(overlay) {
+    set({ overlay });
+  },
+  setShowOutlines(showOutlines) {
+    set({ showOutlines });
+  },
+  toggleLabel(l) {
+    set((s) => ({ labelsVisible: { ...s.labelsVisible, [l]: !s.labelsVisible[l] } }));
+  },
+  setOpacity(v) {
+    set({ opacity: Math.max(0, Math.min(1, Number.isFinite(v) ? v : 0.6)) });
+  },
+  setShowPreprocessed(showPreprocessed) {
+    set({ showPreprocessed });
+  },
+  setView(view) {
+    set({ view });
+  },
+});
+
+const settingsSlice: Slice<SettingsSlice> = (set) => ({
+  settings: { backend: 'auto', colormap: 'inferno', language: 'en' },
+  setBackend(backend) {
+    set((s) => ({ settings: { ...s.settings, backend } }));
+  },
+  setColormap(colormap) {
+    set((s) => ({ settings: { ...s.settings, colormap } }));
+  },
+  setLanguage(language) {
+    set((s) => ({ settings: { ...s.settings, language } }));
+  },
+});
+
+const updateSlice: Slice<UpdateSlice> = (set, get) => ({
+  update: { ready: false, apply: null, deferred: false },
+  setUpdateReady(apply) {
+    set({ update: { ready: true, apply, deferred: false } });
+  },
+  deferUpdate() {
+    const { update, busyId } = get();
+    // Never reload under a running analysis: the clinician would lose it.
+    if (!busyId && update.apply) update.apply();
+    else set({ update: { ...update, deferred: true } });
+  },
+});
+
+export const SETTINGS_KEY = 'funduslens.settings';
+
+/** A fresh store (tests make their own; the app uses `appStore`). */
+export function createAppStore(o: { persistSettings?: boolean } = {}): StoreApi<AppState> {
+  const init: Slice<AppState> = (set, get) => ({
+    ...photosSlice(set, get),
+    ...analysisSlice(set, get),
+    ...viewSlice(set, get),
+    ...settingsSlice(set, get),
+    ...updateSlice(set, get),
+  });
+  if (!o.persistSettings) return createStore<AppState>()((set, get) => init(set, get));
+  return createStore<AppState>()(
+    persist((set, get) => init(set, get), {
+      name: SETTINGS_KEY,
+      storage: createJSONStorage(() => localStorage),
+      partialize: (s) => ({ settings: s.settings, opacity: s.opacity, overlay: s.overlay }) as unknown as AppState,
+      version: 1,
+    }),
+  );
+}
+
+export const appStore = createAppStore({ persistSettings: typeof localStorage !== 'undefined' });
+
+/** React hook over the app store with a selector. */
+export function useApp<T>(selector: (s: AppState) => T): T {
+  return useZustand(appStore, selector);
+}
+
+export const selectSelected = (s: AppState): PhotoItem | undefined => s.photos.find((p) => p.id === s.selectedId);

@@ -1,0 +1,64 @@
+import { describe, expect, it, vi } from 'vitest';
+import { createAppStore, selectSelected } from './index';
+
+const blob = (type = 'image/jpeg') => new Blob([new Uint8Array([1, 2, 3])], { type });
+
+describe('app store slices', () => {
+  it('photos: queue, select, analyse anyway, retry, remove', () => {
+    const s = createAppStore();
+    const ids = s.getState().addPhotos([{ name: 'a.jpg', file: blob() }, { name: 'b.jpg', file: blob() }]);
+    expect(ids).toHaveLength(2);
+    expect(s.getState().photos.map((p) => p.status)).toEqual(['queued', 'queued']);
+    expect(s.getState().selectedId).toBe(ids[0]);
+    expect(s.getState().nextQueued()?.id).toBe(ids[0]);
+    s.getState().updatePhoto(ids[0], { status: 'done' });
+    expect(s.getState().nextQueued()?.id).toBe(ids[1]);
+    s.getState().analyseAnyway(ids[0]);
+    expect(s.getState().photos[0]).toMatchObject({ status: 'queued', force: true });
+    s.getState().updatePhoto(ids[1], { status: 'error', error: { code: 'decode-failed', message: 'x' } });
+    s.getState().retry(ids[1]);
+    expect(s.getState().photos[1].error).toBeUndefined();
+    s.getState().selectPhoto(ids[1]);
+    expect(selectSelected(s.getState())?.name).toBe('b.jpg');
+    s.getState().removePhoto(ids[1]);
+    expect(s.getState().selectedId).toBe(ids[0]);
+    expect(s.getState().addPhotos([])).toEqual([]);
+  });
+
+  it('view: label toggles, opacity clamped, selecting a photo resets zoom', () => {
+    const s = createAppStore();
+    s.getState().toggleLabel('hex');
+    expect(s.getState().labelsVisible).toEqual({ ma: true, hm: true, hex: false, cws: true });
+    s.getState().setOpacity(4);
+    expect(s.getState().opacity).toBe(1);
+    s.getState().setOpacity(Number.NaN);
+    expect(s.getState().opacity).toBe(0.6);
+    s.getState().setView({ scale: 2, tx: 1, ty: 1 });
+    s.getState().selectPhoto(null);
+    expect(s.getState().view).toBeNull();
+  });
+
+  it('update prompt never reloads during an analysis; reloads when it ends via the deferred flag', () => {
+    const s = createAppStore();
+    const apply = vi.fn();
+    s.getState().setUpdateReady(apply);
+    s.getState().setBusy('p1');
+    s.getState().deferUpdate();
+    expect(apply).not.toHaveBeenCalled();
+    expect(s.getState().update.deferred).toBe(true);
+    s.getState().setBusy(null);
+    s.getState().deferUpdate();
+    expect(apply).toHaveBeenCalledTimes(1);
+  });
+
+  it('settings persist to localStorage', async () => {
+    localStorage.clear();
+    const a = createAppStore({ persistSettings: true });
+    a.getState().setBackend('wasm');
+    a.getState().setColormap('viridis');
+    const raw = JSON.parse(localStorage.getItem('funduslens.settings') ?? '{}');
+    expect(raw.state.settings).toMatchObject({ backend: 'wasm', colormap: 'viridis' });
+    const b = createAppStore({ persistSettings: true });
+    expect(b.getState().settings.backend).toBe('wasm');
+  });
+});
