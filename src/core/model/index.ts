@@ -7,3 +7,13 @@ export { defaultLabels, DEFAULT_THRESHOLD } from './labels';
 export { validateMetadata, makeMetadata, METADATA_SCHEMA_VERSION } from './metadata';
 export { wrapModel, type FundusModel } from './fundus-model';
 export { applyLayers, type ApplyLayersOptions } from './graph';
+export {
+  loadBundle,
+  saveBundle,
+  memoryBundle,
+  METADATA_FILE,
+  MODEL_FILE,
+  type BundleReader,
+  type BundleWriter,
+} from './bundle';
+export { sha256Hex } from './sha256';

@@ -1,0 +1,249 @@
+/**
+ * Model bundle = a tfjs LayersModel in the format the Python `tensorflowjs_converter` writes for
+ * Keras (model.json + `group1-shardNofM.bin` weight shards, optionally float16-quantised), plus
+ * metadata.json (ModelMetadata: labels, thresholds, preprocessing, Grad-CAM layer, sha256 of
+ * every file). A converted Keras model can be dropped in by adding a metadata.json.
+ *
+ * Storage is abstracted (BundleReader/BundleWriter) so the same code serves fetch in the app,
+ * the file system in the CLI/training and memory in tests; core stays free of DOM/Node APIs.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { FundusLensError } from '../errors';
+import type { ModelMetadata } from '../types';
+import { wrapModel, type FundusModel } from './fundus-model';
+import { findNode } from './graph';
+import { validateMetadata } from './metadata';
+import { sha256Hex } from './sha256';
+
+/** Reads one bundle file by its relative path; null when the file does not exist. */
+export interface BundleReader {
+  read(path: string): Promise<Uint8Array | null>;
+}
+/** Writes one bundle file by its relative path. */
+export interface BundleWriter {
+  write(path: string, data: Uint8Array): Promise<void>;
+}
+
+export const METADATA_FILE = 'metadata.json';
+export const MODEL_FILE = 'model.json';
+/** Shard size of the Python converter's default (4 MiB), so bundles look the same. */
+const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
+
+/** An in-memory bundle (tests; also handy to pass a bundle between threads as one Map). */
+export function memoryBundle(): BundleReader & BundleWriter & { files: Map<string, Uint8Array> } {
+  const files = new Map<string, Uint8Array>();
+  return {
+    files,
+    async read(path) {
+      return files.get(path) ?? null;
+    },
+    async write(path, data) {
+      files.set(path, data);
+    },
+  };
+}
+
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder();
+
+/** float32 → IEEE half bits, round to nearest even; overflow → ±Inf, NaN kept. */
+function toHalfBits(f: number, scratch: DataView): number {
+  scratch.setFloat32(0, f);
+  const x = scratch.getUint32(0);
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rem > mid || (rem === mid && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++; // may carry into the exponent: correct
+  return sign | half;
+}
+
+function quantiseFloat16(specs: tf.io.WeightsManifestEntry[], data: ArrayBuffer): { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
+  const out: Uint8Array[] = [];
+  const outSpecs: tf.io.WeightsManifestEntry[] = [];
+  const scratch = new DataView(new ArrayBuffer(4));
+  let offset = 0;
+  for (const spec of specs) {
+    const count = spec.shape.reduce((a, b) => a * b, 1);
+    const bytes = spec.dtype === 'float32' || spec.dtype === 'int32' ? count * 4 : spec.dtype === 'bool' ? count : NaN;
+    if (!Number.isFinite(bytes) || spec.quantization) throw new Error(`cannot quantise weight ${spec.name} (${spec.dtype})`);
+    if (spec.dtype === 'float32') {
+      const src = new Float32Array(data, offset, count);
+      const dst = new Uint16Array(count);
+      for (let i = 0; i < count; i++) dst[i] = toHalfBits(src[i], scratch);
+      out.push(new Uint8Array(dst.buffer));
+      outSpecs.push({ ...spec, quantization: { dtype: 'float16', original_dtype: 'float32' } } as tf.io.WeightsManifestEntry);
+    } else {
+      out.push(new Uint8Array(data.slice(offset, offset + bytes)));
+      outSpecs.push(spec);
+    }
+    offset += bytes;
+  }
+  const total = out.reduce((n, a) => n + a.length, 0);
+  const joined = new Uint8Array(total);
+  let p = 0;
+  for (const a of out) {
+    joined.set(a, p);
+    p += a.length;
+  }
+  return { specs: outSpecs, data: joined.buffer };
+}
+
+/**
+ * Saves `net` + `metadata` as a bundle: weight shards, model.json, then metadata.json (last, so
+ * a half-written bundle has no metadata and fails to load cleanly). Returns the metadata written,
+ * with `weightsSha256` listing every shard and model.json.
+ * @param o.float16 store float32 weights as float16 (half the size; tfjs dequantises on load).
+ * @param o.shardBytes shard size (default 4 MiB, as the Python converter).
+ */
+export async function saveBundle(
+  net: tf.LayersModel,
+  metadata: Omit<ModelMetadata, 'weightsSha256'>,
+  writer: BundleWriter,
+  o: { float16?: boolean; shardBytes?: number } = {},
+): Promise<ModelMetadata> {
+  const outShape = net.outputs[0].shape;
+  if (outShape[outShape.length - 1] !== metadata.labels.length) {
+    throw new FundusLensError('model-label-mismatch', `The model has ${outShape[outShape.length - 1]} outputs but metadata lists ${metadata.labels.length} labels.`);
+  }
+  if (!findNode(net, metadata.gradCamLayer)) {
+    throw new FundusLensError('model-unknown-layer', `Grad-CAM layer "${metadata.gradCamLayer}" is not a layer of the model.`);
+  }
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await net.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (!artifacts?.weightSpecs || !artifacts.weightData) throw new Error('tfjs returned no weights for the model');
+  let specs = artifacts.weightSpecs;
+  let data = tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+  if (o.float16) ({ specs, data } = quantiseFloat16(specs, data));
+
+  const shardBytes = o.shardBytes ?? DEFAULT_SHARD_BYTES;
+  const bytes = new Uint8Array(data);
+  const nShards = Math.max(1, Math.ceil(bytes.length / shardBytes));
+  const paths: string[] = [];
+  const hashes: Record<string, string> = {};
+  for (let i = 0; i < nShards; i++) {
+    const path = `group1-shard${i + 1}of${nShards}.bin`;
+    const shard = bytes.slice(i * shardBytes, Math.min(bytes.length, (i + 1) * shardBytes));
+    await writer.write(path, shard);
+    paths.push(path);
+    hashes[path] = sha256Hex(shard);
+  }
+  const modelJson = {
+    format: 'layers-model',
+    generatedBy: artifacts.generatedBy,
+    convertedBy: 'FundusLens saveBundle',
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths, weights: specs }],
+  };
+  const modelBytes = utf8.encode(JSON.stringify(modelJson));
+  await writer.write(MODEL_FILE, modelBytes);
+  hashes[MODEL_FILE] = sha256Hex(modelBytes);
+  const full = validateMetadata({ ...metadata, weightsSha256: hashes });
+  await writer.write(METADATA_FILE, utf8.encode(JSON.stringify(full, null, 2)));
+  return full;
+}
+
+async function readRequired(reader: BundleReader, path: string): Promise<Uint8Array> {
+  const data = await reader.read(path);
+  if (data == null) {
+    throw new FundusLensError('model-missing-file', `The model file "${path}" is missing. Reinstall or re-download the model.`, path);
+  }
+  return data;
+}
+
+function checkHash(metadata: ModelMetadata, path: string, data: Uint8Array, required: boolean): void {
+  const expected = metadata.weightsSha256[path];
+  if (expected === undefined) {
+    if (!required) return;
+    throw new FundusLensError('model-bad-hash', `metadata.json lists no sha256 for "${path}"; the file cannot be verified.`, path);
+  }
+  const actual = sha256Hex(data);
+  if (actual !== expected) {
+    throw new FundusLensError(
+      'model-bad-hash',
+      `The model file "${path}" is damaged or was changed (sha256 ${actual.slice(0, 12)}…, expected ${expected.slice(0, 12)}…). Re-download the model.`,
+      path,
+    );
+  }
+}
+
+function parseJson(data: Uint8Array, path: string): unknown {
+  try {
+    return JSON.parse(utf8d.decode(data));
+  } catch (e) {
+    throw new FundusLensError('model-bad-metadata', `"${path}" is not valid JSON (${(e as Error).message}).`, path);
+  }
+}
+
+interface ModelJson {
+  modelTopology: object;
+  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+}
+
+/**
+ * Loads a bundle: metadata.json (schema), model.json and every weight shard (sha256 against
+ * metadata; model.json too when listed), then the LayersModel, and binds them with wrapModel.
+ * Every failure is a FundusLensError naming the file: 'model-missing-file', 'model-bad-hash',
+ * 'model-bad-version', 'model-bad-metadata', 'model-unknown-layer', 'model-label-mismatch'.
+ * Call `warmup()` on the result before the first photo.
+ */
+export async function loadBundle(reader: BundleReader): Promise<FundusModel> {
+  const metadata = validateMetadata(parseJson(await readRequired(reader, METADATA_FILE), METADATA_FILE), METADATA_FILE);
+  const modelBytes = await readRequired(reader, MODEL_FILE);
+  checkHash(metadata, MODEL_FILE, modelBytes, false);
+  const mj = parseJson(modelBytes, MODEL_FILE) as Partial<ModelJson>;
+  if (typeof mj !== 'object' || mj === null || typeof mj.modelTopology !== 'object' || !Array.isArray(mj.weightsManifest)) {
+    throw new FundusLensError('model-bad-metadata', `"${MODEL_FILE}" is not a tfjs layers model (no modelTopology / weightsManifest).`, MODEL_FILE);
+  }
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const buffers: ArrayBuffer[] = [];
+  for (const group of mj.weightsManifest) {
+    for (const raw of group.paths) {
+      const path = raw.replace(/^\.\//, '');
+      const data = await readRequired(reader, path);
+      checkHash(metadata, path, data, true);
+      buffers.push(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
+    }
+    specs.push(...group.weights);
+  }
+  let net: tf.LayersModel;
+  try {
+    net = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: mj.modelTopology, weightSpecs: specs, weightData: buffers }));
+  } catch (e) {
+    const msg = (e as Error).message ?? String(e);
+    const unknown = /Unknown (?:layer|activation|initializer|regularizer|constraint)[^:]*: ?(\S+)/i.exec(msg);
+    if (unknown) {
+      throw new FundusLensError(
+        'model-unknown-layer',
+        `"${MODEL_FILE}" uses "${unknown[1].replace(/\.$/, '')}", which this app's TensorFlow.js cannot run. Re-export the model with standard layers.`,
+        MODEL_FILE,
+      );
+    }
+    throw new FundusLensError('model-bad-metadata', `"${MODEL_FILE}" could not be loaded: ${msg}`, MODEL_FILE);
+  }
+  try {
+    return wrapModel(net, metadata);
+  } catch (e) {
+    net.dispose();
+    throw e;
+  }
+}
