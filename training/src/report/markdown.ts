@@ -1,0 +1,114 @@
+/**
+ * report.md: the human-readable evaluation report (tables, chart links, honest notes).
+ */
+import type { ClassificationTable, LabelRow } from './classification';
+import type { LocalizationSummary } from './localization';
+
+export interface ReportContext {
+  modelName: string;
+  architecture: string;
+  inputSize: number;
+  preprocess: unknown;
+  backend: string;
+  dataset: string;
+  dataDir: string;
+  split: string;
+  images: number;
+  failed: { stem: string; error: string }[];
+  date: string;
+  tolerancePx: number;
+  toleranceNote: string;
+  msPerImage: number;
+  charts: { rocAll: string; rocPerLabel: Record<string, string>; distribution: string };
+  /** names of rows in display order */
+  order: string[];
+  names: Record<string, string>;
+  notes: string[];
+}
+
+const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n/a');
+const ci = (c: [number, number]): string => (c.every(Number.isFinite) ? ` (${(100 * c[0]).toFixed(0)}–${(100 * c[1]).toFixed(0)})` : '');
+const f3 = (v: number | undefined): string => (v !== undefined && Number.isFinite(v) ? v.toFixed(3) : 'n/a');
+
+/** Paper Table I (Jiang et al., private + Messidor data, 350 test photos) for orientation only. */
+const PAPER_TABLE: Record<string, [string, string, string, string]> = {
+  ma: ['85.5%', '90.7%', '89.4%', '0.941'],
+  hm: ['100%', '98.6%', '98.9%', '1.000'],
+  hex: ['93.3%', '92.7%', '92.8%', '0.978'],
+  cws: ['94.6%', '86.8%', '88.6%', '0.971'],
+  healthy: ['93.9%', '94.4%', '94.2%', '0.989'],
+};
+
+function tableRow(id: string, name: string, r: LabelRow): string {
+  const auc = Number.isFinite(r.auc) ? `${r.auc.toFixed(3)}${Number.isFinite(r.aucSe) ? ` ± ${r.aucSe.toFixed(3)}` : ''}` : 'n/a';
+  const thr = Number.isFinite(r.threshold) ? r.threshold.toFixed(3) : '—';
+  return `| ${name} (\`${id}\`) | ${r.n} | ${r.positives} | ${thr} | ${pct(r.sensitivity)}${ci(r.sensitivityCi)} | ${pct(r.specificity)}${ci(r.specificityCi)} | ${pct(r.accuracy)} | ${auc} | ${r.tp}/${r.fp}/${r.tn}/${r.fn} |`;
+}
+
+export function renderMarkdown(ctx: ReportContext, table: ClassificationTable, loc: LocalizationSummary[]): string {
+  const L: string[] = [];
+  L.push(`# Evaluation: ${ctx.modelName} on ${ctx.dataset}`);
+  L.push('');
+  L.push(`- Date: ${ctx.date}`);
+  L.push(`- Model: \`${ctx.modelName}\` (${ctx.architecture}), input ${ctx.inputSize}², preprocessing \`${JSON.stringify(ctx.preprocess)}\``);
+  L.push(`- Data: \`${ctx.dataDir}\`, split: **${ctx.split}**, ${ctx.images} image(s) evaluated${ctx.failed.length ? `, ${ctx.failed.length} failed (listed below)` : ''}`);
+  L.push(`- Backend: \`${ctx.backend}\`, ${ctx.msPerImage.toFixed(0)} ms per image (decode + preprocess + predict + Grad-CAM where needed)`);
+  L.push('');
+  L.push('## Classification (paper Table I)');
+  L.push('');
+  L.push('Decisions at the bundle\'s own per-label thresholds (not re-tuned on this data). Unknown (empty) labels are excluded per label, so `n` differs between rows. Brackets: 95 % Wilson interval; AUC ± Hanley–McNeil standard error.');
+  L.push('');
+  L.push('| label | n | positives | threshold | sensitivity | specificity | accuracy | AUC | TP/FP/TN/FN |');
+  L.push('|---|---:|---:|---:|---|---|---:|---|---|');
+  for (const id of ctx.order) {
+    const r = table.rows[id as keyof ClassificationTable['rows']];
+    if (r) L.push(tableRow(id, ctx.names[id] ?? id, r));
+  }
+  L.push('');
+  for (const id of ['dr', 'red'] as const) {
+    const r = table.rows[id];
+    if (r) L.push(`- \`${id}\`: ${r.definition}.`);
+  }
+  L.push('');
+  L.push('For orientation only — the paper\'s Table I (Jiang et al., their own data, not comparable to this evaluation):');
+  L.push('');
+  L.push('| label | sensitivity | specificity | accuracy | AUC |');
+  L.push('|---|---|---|---|---|');
+  for (const [id, v] of Object.entries(PAPER_TABLE)) L.push(`| ${ctx.names[id] ?? id} | ${v.join(' | ')} |`);
+  L.push('');
+  L.push('## Charts');
+  L.push('');
+  L.push(`![ROC curves](${ctx.charts.rocAll})`);
+  L.push('');
+  L.push(`ROC per label (paper Fig. 5): ${Object.entries(ctx.charts.rocPerLabel).map(([id, file]) => `[${id}](${file})`).join(', ')}. Dots mark the operating point at the bundle threshold.`);
+  L.push('');
+  L.push(`![Label distribution](${ctx.charts.distribution})`);
+  L.push('');
+  L.push('## Localization (Grad-CAM)');
+  L.push('');
+  if (loc.length === 0) {
+    L.push('No lesion masks or boxes for evaluated images with a positive label: localization not measured.');
+  } else {
+    L.push(`Grad-CAM (paper eq. 1–2) of each label's logit, computed for every image where that label is TRULY present (whatever the model predicted) and a mask or box exists. Pointing game: the map's peak must lie within ${ctx.tolerancePx} model px of the lesion (${ctx.toleranceNote}). AUPR: average precision of the map's pixels against the lesion mask on the model grid; "random" is the lesion pixel fraction, the AUPR of an uninformative map.`);
+    L.push('');
+    L.push('| label | source | images | pointing game | mean AUPR | random AUPR |');
+    L.push('|---|---|---:|---|---:|---:|');
+    for (const s of loc) {
+      L.push(`| ${ctx.names[s.label] ?? s.label} (\`${s.label}\`) | ${s.source} | ${s.n} | ${s.hits}/${s.n} = ${pct(s.pointingGame)} | ${f3(s.meanAp)} | ${f3(s.meanPrevalence)} |`);
+    }
+  }
+  L.push('');
+  L.push('## Notes');
+  L.push('');
+  for (const n of ctx.notes) L.push(`- ${n}`);
+  if (ctx.failed.length) {
+    L.push('');
+    L.push('## Images that failed');
+    L.push('');
+    for (const f of ctx.failed) L.push(`- \`${f.stem}\`: ${f.error}`);
+  }
+  L.push('');
+  L.push('Files: `report.json` (EvaluationSummary, the shape stored in a bundle\'s metadata.evaluation), `details.json` (per-image predictions, ROC points, localization samples), SVG charts.');
+  L.push('');
+  return L.join('\n');
+}

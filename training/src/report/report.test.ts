@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import type { PhotoTransform } from '../../../src/core/types';
+import { classificationTable, drTruth, labelCounts, toLabelMetrics, type PredictionRow } from './classification';
+import { boxToModel, defaultTolerancePx, maskToModel, scoreAgainstMask, summariseLocalization } from './localization';
+import { distributionSvg, rocSvg, xmlEscape } from './svg';
+
+const N = Number.NaN;
+const IDS = ['ma', 'hm', 'hex', 'cws', 'healthy'] as const;
+const T = { ma: 0.5, hm: 0.5, hex: 0.5, cws: 0.5, healthy: 0.5 };
+
+function row(stem: string, truth: number[], probs: number[], red?: number): PredictionRow {
+  const r: PredictionRow = { stem, truth: {}, probabilities: {}, red };
+  IDS.forEach((id, i) => {
+    r.truth[id] = truth[i];
+    r.probabilities[id] = probs[i];
+  });
+  return r;
+}
+
+describe('classification table', () => {
+  const rows = [
+    row('a', [1, 0, 0, 0, 0], [0.9, 0.1, 0.2, 0.1, 0.1]), // DR, flagged by ma
+    row('b', [0, 0, 0, 0, 1], [0.2, 0.1, 0.2, 0.1, 0.9]), // healthy, nothing flagged
+    row('c', [0, 1, 1, 0, 0], [0.1, 0.4, 0.7, 0.1, 0.2]), // DR, flagged by hex; hm missed
+    row('d', [0, 0, 0, 0, 1], [0.1, 0.6, 0.1, 0.1, 0.6]), // healthy, hm false positive
+    row('e', [N, N, 0, N, N], [0.3, 0.3, 0.1, 0.1, 0.5], 1), // CODRAS-like: red=1, ma/hm unknown
+    row('f', [0, 0, 0, N, N], [0.1, 0.1, 0.1, 0.1, 0.5], 0), // red=0, cws unknown → DR unknown
+  ];
+  const t = classificationTable(rows, IDS, T);
+
+  it('per-label n and positives exclude unknown cells', () => {
+    expect(t.rows.ma).toMatchObject({ n: 5, positives: 1, tp: 1, fp: 0 });
+    expect(t.rows.hm).toMatchObject({ n: 5, positives: 1, tp: 0, fn: 1, fp: 1 });
+    expect(t.rows.cws).toMatchObject({ n: 4, positives: 0 });
+    expect(t.rows.cws!.sensitivity).toBeNaN();
+    expect(t.rows.cws!.auc).toBeNaN();
+    expect(t.rows.hex!.auc).toBe(1);
+  });
+
+  it('DR truth from partial labels and the any-flag decision', () => {
+    expect(rows.map((r) => drTruth(r, ['ma', 'hm', 'hex', 'cws']))).toEqual([1, 0, 1, 0, 1, N]);
+    // a, c, e are DR (e through red); predicted DR: a (ma), c (hex), d (hm); e has nothing ≥ 0.5
+    expect(t.rows.dr).toMatchObject({ n: 5, positives: 3, tp: 2, fn: 1, fp: 1, tn: 1 });
+  });
+
+  it('red row: decision ma OR hm flag, AUC from the noisy-OR', () => {
+    // only e (red 1) and f (red 0) know red; e noisy-OR 1−0.7·0.7 = 0.51 > f 0.19
+    expect(t.rows.red).toMatchObject({ n: 2, positives: 1, tp: 0, fn: 1, tn: 1 });
+    expect(t.rows.red!.auc).toBe(1);
+  });
+
+  it('LabelMetrics carries only the EvaluationSummary fields (+ threshold)', () => {
+    const m = toLabelMetrics(t.rows.ma!);
+    expect(Object.keys(m).sort()).toEqual(['accuracy', 'auc', 'n', 'positives', 'sensitivity', 'specificity', 'threshold']);
+  });
+
+  it('label counts for the distribution chart', () => {
+    expect(labelCounts(rows, ['ma', 'red'])).toEqual([
+      { id: 'ma', positives: 1, negatives: 4, unknown: 1 },
+      { id: 'red', positives: 1, negatives: 1, unknown: 4 },
+    ]);
+  });
+});
+
+describe('localization helpers', () => {
+  // u = (x + 10) / 2, v = y / 2 on a 50² model grid
+  const tr: PhotoTransform = { inputSize: 50, photoWidth: 100, photoHeight: 80, scale: 2, offsetX: -10, offsetY: 0 };
+
+  it('maps a photo mask to model pixels by "any" through the transform', () => {
+    const mask = new Uint8Array(100 * 80);
+    for (let y = 30; y < 34; y++) for (let x = 20; x < 24; x++) mask[y * 100 + x] = 1;
+    const m = maskToModel(mask, 100, 80, tr);
+    const fg: number[] = [];
+    m.forEach((v, i) => v && fg.push(i));
+    expect(fg).toEqual([15 * 50 + 15, 15 * 50 + 16, 16 * 50 + 15, 16 * 50 + 16]);
+    // a single photo pixel still survives (microaneurysm case)
+    const one = new Uint8Array(100 * 80);
+    one[41 * 100 + 61] = 1;
+    const m1 = maskToModel(one, 100, 80, tr);
+    expect(m1.reduce((s, v) => s + v, 0)).toBe(1);
+    expect(m1[20 * 50 + 35]).toBe(1);
+    // a lesion outside the square crop is dropped, not clamped onto the border
+    const outside = new Uint8Array(100 * 80);
+    outside[79 * 100 + 99] = 1;
+    expect(maskToModel(outside, 100, 80, tr).reduce((s, v) => s + v, 0)).toBe(0);
+  });
+
+  it('maps normalised boxes to model pixels', () => {
+    const b = boxToModel({ cx: 0.5, cy: 0.5, w: 0.2, h: 0.25 }, tr);
+    // photo box x 40..60, y 30..50 → u 25..35, v 15..25
+    expect(b).toEqual({ x0: 25, y0: 15, x1: 35, y1: 25 });
+  });
+
+  it('scores a map against a mask and summarises', () => {
+    const S = 20;
+    const mask = new Uint8Array(S * S);
+    mask[5 * S + 5] = 1;
+    const good = new Float32Array(S * S);
+    good[5 * S + 6] = 1;
+    const bad = new Float32Array(S * S);
+    bad[15 * S + 15] = 1;
+    const s1 = scoreAgainstMask('a', 'ma', good, S, mask, 1)!;
+    const s2 = scoreAgainstMask('b', 'ma', bad, S, mask, 1)!;
+    expect(s1.hit).toBe(true);
+    expect(s2.hit).toBe(false);
+    expect(scoreAgainstMask('c', 'ma', good, S, new Uint8Array(S * S), 1)).toBeNull();
+    const [sum] = summariseLocalization([s1, s2]);
+    expect(sum).toMatchObject({ label: 'ma', source: 'mask', n: 2, hits: 1, pointingGame: 0.5 });
+    expect(sum.meanPrevalence).toBeCloseTo(1 / 400);
+  });
+
+  it('default tolerance is 0.1 disc diameter (≈ 8 px at 512² with a full-frame FOV)', () => {
+    expect(defaultTolerancePx(512, 0)).toBeCloseTo(7.9, 5);
+    expect(defaultTolerancePx(512, 0.05)).toBeLessThan(7.9);
+  });
+});
+
+describe('SVG charts', () => {
+  it('ROC SVG: one polyline per evaluable series, legend with AUC, escaped text', () => {
+    const svg = rocSvg(
+      [
+        { name: 'BP/MA <1>', colour: '#ff69b4', roc: { fpr: [0, 0, 1], tpr: [0, 1, 1], thresholds: [Infinity, 0.5, 0.1] }, auc: 1, point: [0, 1] },
+        { name: 'CWS', colour: '#0000ff', roc: { fpr: [N, N], tpr: [0, 1], thresholds: [Infinity, 0.3] }, auc: N },
+      ],
+      'ROC & co',
+    );
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    expect(svg.match(/<polyline class="roc"/g)).toHaveLength(1);
+    expect(svg).toContain('BP/MA &lt;1&gt;  AUC 1.000');
+    expect(svg).toContain('CWS  not evaluable');
+    expect(svg).toContain('ROC &amp; co');
+    expect(svg).not.toContain('NaN');
+  });
+
+  it('distribution SVG has one bar segment per non-zero count', () => {
+    const svg = distributionSvg(
+      [
+        { id: 'ma', positives: 3, negatives: 2, unknown: 0 },
+        { id: 'red', positives: 1, negatives: 0, unknown: 4 },
+      ],
+      'Labels',
+    );
+    expect(svg.match(/<rect class="(positives|negatives|unknown)"/g)).toHaveLength(4);
+    expect(svg).toContain('data-label="red" data-count="4"');
+    expect(xmlEscape(`a"b'c`)).toBe('a&quot;b&apos;c');
+  });
+});
