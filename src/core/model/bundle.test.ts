@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { buildCompactResNet, loadBundle, makeMetadata, memoryBundle, saveBundle, sha256Hex, METADATA_FILE, MODEL_FILE } from './index';
 import { isFundusLensError } from '../errors';
+import { utf8Decode, utf8Encode } from './utf8';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -20,6 +21,13 @@ describe('sha256Hex', () => {
       sha256Hex(enc.encode('abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu')),
     ).toBe('cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1');
     expect(sha256Hex(new Uint8Array(1_000_000).fill(0x61))).toBe('cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0');
+  });
+
+  it('utf8 helpers round-trip non-ASCII text like TextEncoder/TextDecoder', () => {
+    const text = 'threshold ≥ 0.5 — Grad-CAM «A^k» 👁 naïve';
+    expect(Array.from(utf8Encode(text))).toEqual(Array.from(enc.encode(text)));
+    expect(utf8Decode(enc.encode(text))).toBe(text);
+    expect(utf8Decode(new Uint8Array([0x61, 0xff, 0x62]))).toBe(new TextDecoder().decode(new Uint8Array([0x61, 0xff, 0x62])));
   });
 
   it('hashes a subarray view, not its whole buffer; 55/56/64-byte padding edges', () => {

@@ -14,6 +14,7 @@ import { wrapModel, type FundusModel } from './fundus-model';
 import { findNode } from './graph';
 import { validateMetadata } from './metadata';
 import { sha256Hex } from './sha256';
+import { utf8Decode, utf8Encode } from './utf8';
 
 /** Reads one bundle file by its relative path; null when the file does not exist. */
 export interface BundleReader {
@@ -43,8 +44,6 @@ export function memoryBundle(): BundleReader & BundleWriter & { files: Map<strin
   };
 }
 
-const utf8 = new TextEncoder();
-const utf8d = new TextDecoder();
 
 /** float32 → IEEE half bits, round to nearest even; overflow → ±Inf, NaN kept. */
 function toHalfBits(f: number, scratch: DataView): number {
@@ -154,11 +153,11 @@ export async function saveBundle(
     modelTopology: artifacts.modelTopology,
     weightsManifest: [{ paths, weights: specs }],
   };
-  const modelBytes = utf8.encode(JSON.stringify(modelJson));
+  const modelBytes = utf8Encode(JSON.stringify(modelJson));
   await writer.write(MODEL_FILE, modelBytes);
   hashes[MODEL_FILE] = sha256Hex(modelBytes);
   const full = validateMetadata({ ...metadata, weightsSha256: hashes });
-  await writer.write(METADATA_FILE, utf8.encode(JSON.stringify(full, null, 2)));
+  await writer.write(METADATA_FILE, utf8Encode(JSON.stringify(full, null, 2)));
   return full;
 }
 
@@ -188,7 +187,7 @@ function checkHash(metadata: ModelMetadata, path: string, data: Uint8Array, requ
 
 function parseJson(data: Uint8Array, path: string): unknown {
   try {
-    return JSON.parse(utf8d.decode(data));
+    return JSON.parse(utf8Decode(data));
   } catch (e) {
     throw new FundusLensError('model-bad-metadata', `"${path}" is not valid JSON (${(e as Error).message}).`, path);
   }
