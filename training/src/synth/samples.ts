@@ -1,0 +1,112 @@
+/**
+ * The app's bundled demo samples (public/samples): a handful of synthetic photos, good and
+ * ungradable, with a samples.json manifest the demo mode reads. Synthetic on purpose: no
+ * patient photo ships with the app.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LabelId } from '../../../src/core/types';
+import { renderFundus, type FundusSpec } from './fundus';
+import { hashSeed } from './prng';
+import { encodeFundus } from './writer';
+
+/** One entry of samples.json. */
+export interface SampleEntry {
+  file: string;
+  title: string;
+  description: string;
+  /** ground truth of the generator (0/1), healthy included */
+  labels: Record<LabelId, 0 | 1>;
+  gradable: boolean;
+  /** 'good' or the ungradable kind */
+  quality: string;
+  width: number;
+  height: number;
+  synthetic: true;
+}
+
+const NONE = { ma: false, hm: false, hex: false, cws: false };
+
+interface SampleDef {
+  name: string;
+  title: string;
+  description: string;
+  spec: FundusSpec;
+}
+
+const DEFS: SampleDef[] = [
+  {
+    name: 'healthy-macula',
+    title: 'Healthy retina',
+    description: 'Synthetic photo of a healthy right eye: optic disc, macula and vessel arcades, no lesions.',
+    spec: { width: 1024, height: 683, lesions: NONE, ungradable: null },
+  },
+  {
+    name: 'microaneurysms',
+    title: 'Microaneurysms',
+    description: 'Tiny dark-red dots around the macula: the earliest sign of diabetic retinopathy.',
+    spec: { width: 1024, height: 768, lesions: { ...NONE, ma: true }, ungradable: null, severity: 1.2 },
+  },
+  {
+    name: 'haemorrhages',
+    title: 'Haemorrhages and microaneurysms',
+    description: 'Dark-red blots and flame-shaped bleeds with microaneurysms along the arcades.',
+    spec: { width: 1024, height: 683, lesions: { ...NONE, ma: true, hm: true }, ungradable: null, severity: 1.0 },
+  },
+  {
+    name: 'hard-exudates',
+    title: 'Hard exudates',
+    description: 'Sharp-edged bright-yellow deposits clustered near the macula, some in rings.',
+    spec: { width: 1024, height: 768, lesions: { ...NONE, hex: true }, ungradable: null, severity: 1.0 },
+  },
+  {
+    name: 'cotton-wool-spots',
+    title: 'Cotton wool spots',
+    description: 'Pale, soft-edged fluffy patches near the vessel arcades, with a few haemorrhages.',
+    spec: { width: 1024, height: 1024, lesions: { ...NONE, cws: true, hm: true }, ungradable: null, severity: 0.6 },
+  },
+  {
+    name: 'advanced',
+    title: 'All four lesion types',
+    description: 'Microaneurysms, haemorrhages, hard exudates and cotton wool spots together.',
+    spec: { width: 1024, height: 683, lesions: { ma: true, hm: true, hex: true, cws: true }, ungradable: null, severity: 1.3 },
+  },
+  {
+    name: 'ungradable-dark',
+    title: 'Too dark to grade',
+    description: 'Under-exposed photo: the quality check should ask for a retake.',
+    spec: { width: 1024, height: 683, lesions: { ...NONE, hm: true }, ungradable: 'too-dark' },
+  },
+  {
+    name: 'ungradable-blurred',
+    title: 'Blurred photo',
+    description: 'Out of focus: lesions cannot be seen reliably; the quality check should ask for a retake.',
+    spec: { width: 1024, height: 768, lesions: { ...NONE, hex: true }, ungradable: 'blurred' },
+  },
+];
+
+/** Render the demo samples into `dir` (JPEG, quality 88) and write samples.json; returns the manifest. */
+export async function writeSamples(dir: string, seed = 7): Promise<SampleEntry[]> {
+  await mkdir(dir, { recursive: true });
+  const entries: SampleEntry[] = [];
+  for (let i = 0; i < DEFS.length; i++) {
+    const d = DEFS[i];
+    const f = renderFundus(d.spec, hashSeed(seed, i));
+    const enc = await encodeFundus(f, 'jpg', 88);
+    const file = `${String(i + 1).padStart(2, '0')}-${d.name}.jpg`;
+    await writeFile(join(dir, file), enc.image);
+    entries.push({
+      file,
+      title: d.title,
+      description: `${d.description} (Synthetic image made by the FundusLens generator, not a patient photo.)`,
+      labels: f.labels,
+      gradable: f.gradable,
+      quality: f.quality,
+      width: f.image.width,
+      height: f.image.height,
+      synthetic: true,
+    });
+  }
+  await writeFile(join(dir, 'samples.json'), JSON.stringify(entries, null, 2) + '\n');
+  return entries;
+}
