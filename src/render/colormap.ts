@@ -66,7 +66,7 @@ export interface ColorizeOptions {
  * floor. Returns a fresh buffer (`out` reused when it has the right length) that can be
  * wrapped in an ImageData and drawn with drawImage.
  */
-export function colorizeMap(values: ArrayLike<number>, lut: Lut, o: ColorizeOptions = {}, out?: Uint8ClampedArray): Uint8ClampedArray {
+export function colorizeMap(values: ArrayLike<number>, lut: Lut, o: ColorizeOptions = {}, out?: Uint8ClampedArray<ArrayBuffer>): Uint8ClampedArray<ArrayBuffer> {
   const n = values.length;
   const buf = out && out.length === n * 4 ? out : new Uint8ClampedArray(n * 4);
   const floor = o.floor ?? 0.15;
@@ -93,7 +93,7 @@ export function colorizeMap(values: ArrayLike<number>, lut: Lut, o: ColorizeOpti
 }
 
 /** Small horizontal colour bar (RGBA, width×height) for the legend of a heat map. */
-export function colorbar(lut: Lut, width: number, height: number): Uint8ClampedArray {
+export function colorbar(lut: Lut, width: number, height: number): Uint8ClampedArray<ArrayBuffer> {
   const buf = new Uint8ClampedArray(width * height * 4);
   for (let x = 0; x < width; x++) {
     const idx = Math.round((x / Math.max(1, width - 1)) * 255) * 3;

@@ -6,7 +6,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { useStore as useZustand } from 'zustand';
 import { persist, createJSONStorage } from 'zustand/middleware';
-import type { AnalysisResult, LesionLabelId } from '../core/types';
+import type { AnalysisResult, LesionLabelId, ModelMetadata } from '../core/types';
 import type { BackendPreference, ModelInfo, Notice, ProgressStage } from '../services/types';
 import type { ColormapName } from '../render/colormap';
 import type { ViewTransform } from '../render/view';
@@ -65,8 +65,19 @@ export interface PhotosSlice {
 }
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
+export interface ModelCardData {
+  status: 'idle' | 'loading' | 'ready' | 'error';
+  metadata?: ModelMetadata;
+  /** ROC plots shipped next to model.json (roc-*.svg), absolute URLs */
+  rocs?: { name: string; url: string }[];
+  error?: AppErrorInfo;
+}
+
 export interface AnalysisSlice {
   model: { status: ModelStatus; info?: ModelInfo; error?: AppErrorInfo; stage?: ProgressStage };
+  /** the bundle's metadata.json read on the main thread (disclaimer, model card) without starting the worker */
+  card: ModelCardData;
+  setCard(c: ModelCardData): void;
   /** photo id being analysed, if any */
   busyId: string | null;
   notices: Notice[];
@@ -164,6 +175,10 @@ const photosSlice: Slice<PhotosSlice> = (set, get) => ({
 
 const analysisSlice: Slice<AnalysisSlice> = (set) => ({
   model: { status: 'idle' },
+  card: { status: 'idle' },
+  setCard(card) {
+    set({ card });
+  },
   busyId: null,
   notices: [],
   setModel(model) {

@@ -1,0 +1,101 @@
+import { useEffect } from 'react';
+import { useTranslation } from 'react-i18next';
+import { appStore, selectSelected, useApp, type Route } from '../store';
+import { loadModelCard } from '../services/instance';
+import { OpenPhotos } from '../components/OpenPhotos';
+import { Queue } from '../components/Queue';
+import { ResultPanel } from '../components/ResultPanel';
+import { Viewer } from '../components/Viewer';
+import { ModelCard } from '../components/ModelCard';
+import { DemoMode } from '../components/DemoMode';
+import { ModelStatus, Notices, Settings, UpdatePrompt } from '../components/Chrome';
+import { ErrorBoundary } from './ErrorBoundary';
+
+const ROUTES: Record<string, Route> = { '#/model': 'model', '#/demo': 'demo' };
+export const routeFromHash = (h: string): Route => ROUTES[h] ?? 'analyse';
+
+function useHashRoute(): Route {
+  const route = useApp((s) => s.route);
+  useEffect(() => {
+    const sync = () => appStore.getState().setRoute(routeFromHash(location.hash));
+    sync();
+    window.addEventListener('hashchange', sync);
+    return () => window.removeEventListener('hashchange', sync);
+  }, []);
+  return route;
+}
+
+function Disclaimer() {
+  const { t } = useTranslation();
+  const card = useApp((s) => s.card);
+  return (
+    <div className="disclaimer" role="note" data-testid="disclaimer">
+      <strong>{t('app.disclaimer')}</strong>{' '}
+      <span>{card.metadata ? t('app.intendedUse', { text: card.metadata.intendedUse }) : card.status === 'error' ? '' : t('app.intendedUseLoading')}</span>
+    </div>
+  );
+}
+
+function AnalysePage() {
+  const photo = useApp(selectSelected);
+  return (
+    <div className="analyse">
+      <div className="col-left">
+        <OpenPhotos />
+        <Queue />
+      </div>
+      <div className="col-main">{photo ? <Viewer photo={photo} /> : null}</div>
+      <div className="col-right">
+        <ResultPanel photo={photo} />
+      </div>
+    </div>
+  );
+}
+
+export function App() {
+  const { t } = useTranslation();
+  const route = useHashRoute();
+  useEffect(() => {
+    void loadModelCard();
+  }, []);
+  if (route === 'demo')
+    return (
+      <ErrorBoundary>
+        <DemoMode />
+      </ErrorBoundary>
+    );
+  const link = (r: Route, href: string, label: string) => (
+    <a href={href} aria-current={route === r ? 'page' : undefined}>
+      {label}
+    </a>
+  );
+  return (
+    <>
+      <a className="skip" href="#main">
+        {t('app.skip')}
+      </a>
+      <header className="top">
+        <div className="brand">
+          <img src={`${import.meta.env.BASE_URL}icons/icon.svg`} alt="" width={32} height={32} />
+          <div>
+            <h1>{t('app.title')}</h1>
+            <p className="tagline">{t('app.tagline')}</p>
+          </div>
+        </div>
+        <nav aria-label={t('app.nav.label')}>
+          {link('analyse', '#/', t('app.nav.analyse'))}
+          {link('model', '#/model', t('app.nav.model'))}
+          {link('demo', '#/demo', t('app.nav.demo'))}
+        </nav>
+        <Settings />
+      </header>
+      <Disclaimer />
+      <UpdatePrompt />
+      <ModelStatus />
+      <Notices />
+      <main id="main" tabIndex={-1}>
+        <ErrorBoundary>{route === 'model' ? <ModelCard /> : <AnalysePage />}</ErrorBoundary>
+      </main>
+    </>
+  );
+}

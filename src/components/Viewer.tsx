@@ -1,0 +1,176 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { Outline } from '../core/types';
+import { appStore, useApp, type OverlayKind, type PhotoItem } from '../store';
+import { colorbar, colormapLut } from '../render/colormap';
+import { dashArray, legendItems } from '../render/legend';
+import { fitView, zoomAt } from '../render/view';
+import { PhotoCanvas } from './PhotoCanvas';
+import { labelsOf } from './ResultPanel';
+
+const OVERLAYS: OverlayKind[] = ['gradcam', 'guided', 'combined', 'none'];
+
+function ColourBar() {
+  const { t } = useTranslation();
+  const cmap = useApp((s) => s.settings.colormap);
+  const ref = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    const c = ref.current;
+    const ctx = c?.getContext('2d');
+    if (!c || !ctx) return;
+    ctx.putImageData(new ImageData(colorbar(colormapLut(cmap), 128, 10), 128, 10), 0, 0);
+  }, [cmap]);
+  return (
+    <div className="colourbar">
+      <span>{t('viewer.low')}</span>
+      <canvas ref={ref} width={128} height={10} aria-hidden="true" />
+      <span>{t('viewer.high')}</span>
+    </div>
+  );
+}
+
+export function Viewer({ photo }: { photo: PhotoItem }) {
+  const { t } = useTranslation();
+  const s = useApp((x) => x);
+  const labels = labelsOf(s);
+  const items = useMemo(() => legendItems(labels), [labels]);
+  const [focused, setFocused] = useState<Outline | null>(null);
+  const r = photo.result;
+  const d = photo.display;
+  const st = appStore.getState();
+
+  const zoomBy = (k: number) => {
+    if (!d) return;
+    const box = document.querySelector('.viewer .photo-canvas') as HTMLElement | null;
+    const w = box?.clientWidth ?? 800;
+    const h = box?.clientHeight ?? 600;
+    const v = s.view ?? fitView(d.width, d.height, w, h);
+    st.setView(k === 0 ? { ...v, ...zoomAt(v, 1 / v.scale, w / 2, h / 2, 0, Infinity) } : zoomAt(v, k, w / 2, h / 2));
+  };
+
+  const outlines = r?.outlines ?? [];
+  return (
+    <section className="panel viewer" aria-labelledby="viewer-heading">
+      <h2 id="viewer-heading" className="visually-hidden">
+        {t('viewer.heading')}
+      </h2>
+      {photo.notices
+        .filter((n) => n.code === 'downscaled')
+        .map((n, i) => (
+          <p key={i} className="notice small" role="note">
+            {t('viewer.downscaled', n.values ?? {})}
+          </p>
+        ))}
+      <div className="stage">
+        {d ? (
+          <PhotoCanvas
+            photo={photo}
+            labels={labels}
+            overlay={s.overlay}
+            labelsVisible={s.labelsVisible}
+            showOutlines={s.showOutlines}
+            opacity={s.opacity}
+            showPreprocessed={s.showPreprocessed}
+            colormap={s.settings.colormap}
+            view={s.view}
+            onViewChange={st.setView}
+            highlight={focused}
+          />
+        ) : (
+          <div className="photo-canvas placeholder" aria-hidden="true" />
+        )}
+        <div className="zoom-buttons" role="group" aria-label={t('viewer.heading')}>
+          <button type="button" onClick={() => zoomBy(1.25)} aria-label={t('viewer.zoomIn')}>
+            +
+          </button>
+          <button type="button" onClick={() => zoomBy(0.8)} aria-label={t('viewer.zoomOut')}>
+            −
+          </button>
+          <button type="button" onClick={() => st.setView(null)}>
+            {t('viewer.fit')}
+          </button>
+          <button type="button" onClick={() => zoomBy(0)}>
+            {t('viewer.oneToOne')}
+          </button>
+        </div>
+      </div>
+
+      <div className="controls">
+        <fieldset>
+          <legend>{t('viewer.overlay')}</legend>
+          {OVERLAYS.map((o) => (
+            <label key={o} className="choice">
+              <input type="radio" name="overlay" value={o} checked={s.overlay === o} onChange={() => st.setOverlay(o)} />
+              {t(`viewer.overlays.${o}`)}
+            </label>
+          ))}
+          <ColourBar />
+          <label className="slider">
+            {t('viewer.opacity')}
+            <input type="range" min={0} max={1} step={0.05} value={s.opacity} onChange={(e) => st.setOpacity(Number(e.currentTarget.value))} />
+            <output>{Math.round(s.opacity * 100)}%</output>
+          </label>
+        </fieldset>
+
+        <fieldset>
+          <legend>{t('viewer.labels')}</legend>
+          <label className="choice">
+            <input type="checkbox" checked={s.showOutlines} onChange={(e) => st.setShowOutlines(e.currentTarget.checked)} />
+            {t('viewer.outlines')}
+          </label>
+          <ul className="legend">
+            {items.map((it) => (
+              <li key={it.id}>
+                <label className="choice">
+                  <input type="checkbox" checked={s.labelsVisible[it.id]} onChange={() => st.toggleLabel(it.id)} />
+                  <svg width="40" height="12" aria-hidden="true">
+                    <line x1="2" y1="6" x2="38" y2="6" stroke="#000" strokeWidth="5" />
+                    <line x1="2" y1="6" x2="38" y2="6" stroke={it.colour} strokeWidth="3" strokeDasharray={dashArray(it.id)} />
+                  </svg>
+                  {it.name}
+                  {r?.positive[it.id] ? <span className="badge">{t('result.positive')}</span> : null}
+                </label>
+              </li>
+            ))}
+          </ul>
+        </fieldset>
+
+        <fieldset>
+          <legend>{t('viewer.image')}</legend>
+          <label className="choice">
+            <input type="radio" name="imgview" checked={!s.showPreprocessed} onChange={() => st.setShowPreprocessed(false)} />
+            {t('viewer.original')}
+          </label>
+          <label className="choice">
+            <input type="radio" name="imgview" checked={s.showPreprocessed} disabled={!photo.preprocessed} onChange={() => st.setShowPreprocessed(true)} />
+            {t('viewer.preprocessed')}
+          </label>
+        </fieldset>
+      </div>
+
+      {r && (r.summary !== 'ungradable' || r.forced) && (
+        <details className="findings">
+          <summary>
+            {t('result.outlines')} ({outlines.length})
+          </summary>
+          {outlines.length === 0 ? (
+            <p className="muted">{t('result.noOutlines')}</p>
+          ) : (
+            <ul>
+              {outlines.slice(0, 50).map((o, i) => {
+                const l = labels.find((x) => x.id === o.label);
+                return (
+                  <li key={i}>
+                    <button type="button" className="link" onFocus={() => setFocused(o)} onBlur={() => setFocused(null)} onMouseEnter={() => setFocused(o)} onMouseLeave={() => setFocused(null)}>
+                      {t('result.outlineItem', { name: l ? `${l.name} (${l.plainName})` : o.label, score: o.score.toFixed(2) })}
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+          )}
+        </details>
+      )}
+    </section>
+  );
+}

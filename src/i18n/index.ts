@@ -1,0 +1,25 @@
+/**
+ * i18next setup. Strings live in ./locales/<lang>.ts; adding a language = one file of
+ * the same shape plus one line in RESOURCES. Everything is bundled (no HTTP backend):
+ * the app must work offline from the first visit.
+ */
+import i18next from 'i18next';
+import { initReactI18next } from 'react-i18next';
+import en from './locales/en';
+
+export const RESOURCES = { en: { translation: en } } as const;
+export const LANGUAGES = Object.keys(RESOURCES) as (keyof typeof RESOURCES)[];
+
+export function initI18n(lng = 'en'): typeof i18next {
+  if (!i18next.isInitialized) {
+    void i18next.use(initReactI18next).init({
+      resources: RESOURCES,
+      lng: LANGUAGES.includes(lng as never) ? lng : 'en',
+      fallbackLng: 'en',
+      interpolation: { escapeValue: false }, // React escapes
+      returnNull: false,
+      initAsync: false,
+    });
+  }
+  return i18next;
+}

@@ -1,0 +1,333 @@
+/**
+ * The analysis worker: owns tfjs, the model and every tensor. The page talks to it only
+ * through the comlink API in ./api.ts (plain data in, plain data out, pixels and bitmaps
+ * transferred). Decoding happens here too, so a 12 MP JPEG never blocks the page.
+ */
+import * as Comlink from 'comlink';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { FundusLensError, isFundusLensError } from '../core/errors';
+import type { RgbImage, StageName } from '../core/types';
+import { analyze } from '../core/analyze';
+import { loadBundle, type FundusModel, type BundleReader } from '../core/model';
+import { setupBackend } from '../core/backends';
+import { preprocess } from '../core/preprocess';
+import { BACKEND_ORDER, MAX_ANALYSIS_SIDE } from './api';
+import type { AnalysisWorkerApi, AnalyzeResponse, BackendName, DecodedPhoto, ModelInfo, Notice, ProgressCallback, WorkerErrorShape, WorkerInit } from './api';
+import { downscaleFactor, orientedSize, readImageHeader } from './image-header';
+
+const BUNDLED_WASM: Record<string, string> = {
+  'tfjs-backend-wasm.wasm': wasmPlain,
+  'tfjs-backend-wasm-simd.wasm': wasmSimd,
+  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
+};
+
+/** comlink drops `code` from Error objects: throw plain data instead. */
+function plainError(e: unknown): WorkerErrorShape {
+  if (isFundusLensError(e)) return { name: 'FundusLensError', code: e.code, message: e.message, file: e.file };
+  const msg = e instanceof Error ? e.message : String(e);
+  return { name: 'Error', code: 'backend-failed', message: msg };
+}
+
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw plainError(e);
+  }
+}
+
+// ---------------------------------------------------------------- model and backend
+
+/** Fetches bundle files from our origin; keeps their bytes so a backend switch reloads without the network. */
+function fetchReader(base: string): BundleReader {
+  const cache = new Map<string, Uint8Array>();
+  return {
+    async read(path: string) {
+      const hit = cache.get(path);
+      if (hit) return hit;
+      let res: Response;
+      try {
+        res = await fetch(new URL(path, base).href);
+      } catch {
+        return null;
+      }
+      // A dev/preview server answers unknown paths with the SPA's index.html: that is "missing" too.
+      if (!res.ok || (res.headers.get('content-type') ?? '').includes('text/html')) return null;
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      cache.set(path, bytes);
+      return bytes;
+    },
+  };
+}
+
+let model: FundusModel | null = null;
+let reader: BundleReader | null = null;
+let readerBase = '';
+let backend: BackendName | null = null;
+/** backends still to try after the current one fails at run time */
+let fallbacks: BackendName[] = [];
+
+async function webGpuAdapter(): Promise<boolean> {
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  if (!gpu) return false;
+  try {
+    return (await gpu.requestAdapter()) != null;
+  } catch {
+    return false;
+  }
+}
+
+async function candidateOrder(pref: WorkerInit['backend']): Promise<{ order: BackendName[]; skipped: ModelInfo['skipped'] }> {
+  const skipped: ModelInfo['skipped'] = [];
+  const gpu = await webGpuAdapter();
+  let order: BackendName[] = pref === 'auto' ? [...BACKEND_ORDER] : [pref, ...BACKEND_ORDER.filter((b) => b !== pref)];
+  if (!gpu) {
+    if (order.includes('webgpu')) skipped.push({ backend: 'webgpu', reason: 'no WebGPU adapter on this device' });
+    order = order.filter((b) => b !== 'webgpu');
+  }
+  return { order, skipped };
+}
+
+const isModelProblem = (e: unknown) => isFundusLensError(e) && e.code.startsWith('model-');
+
+/**
+ * Bring up the first backend of `order` that can load and warm up the model. Errors about
+ * the bundle itself (missing file, bad hash…) are not the backend's fault: rethrow them.
+ */
+async function loadOn(order: BackendName[], skipped: ModelInfo['skipped']): Promise<BackendName> {
+  for (let i = 0; i < order.length; i++) {
+    const b = order[i];
+    try {
+      const chosen = (await setupBackend([b])) as BackendName;
+      model?.dispose();
+      model = null;
+      const m = await loadBundle(reader!);
+      await m.warmup();
+      model = m;
+      backend = chosen;
+      fallbacks = order.slice(i + 1);
+      return chosen;
+    } catch (e) {
+      if (isModelProblem(e)) throw e;
+      skipped.push({ backend: b, reason: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  throw new FundusLensError('backend-failed', `No compute backend could run the model on this device (${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}).`);
+}
+
+async function init(o: WorkerInit, onProgress?: ProgressCallback): Promise<ModelInfo> {
+  const t0 = performance.now();
+  onProgress?.('loading-model', 0);
+  setWasmPaths({ ...BUNDLED_WASM, ...o.wasmPaths });
+  if (!reader || readerBase !== o.modelUrl) {
+    reader = fetchReader(o.modelUrl);
+    readerBase = o.modelUrl;
+  }
+  const { order, skipped } = await candidateOrder(o.backend);
+  const chosen = await loadOn(order, skipped);
+  onProgress?.('loading-model', 1);
+  const notices: Notice[] = [];
+  const requested = o.backend === 'auto' ? order[0] : o.backend;
+  if (chosen !== requested) {
+    notices.push({ code: 'backend-fallback', message: `${requested} is not available here; using ${chosen}.`, values: { from: requested, to: chosen } });
+  }
+  const meta = model!.metadata;
+  if (meta.training && (meta.training as { placeholder?: unknown }).placeholder === true) {
+    notices.push({ code: 'placeholder-model', message: 'This model is an UNTRAINED placeholder: its results are meaningless.' });
+  }
+  return { metadata: meta, backend: chosen, skipped, loadMs: performance.now() - t0, notices };
+}
+
+// ---------------------------------------------------------------- decoding
+
+interface Decoded {
+  rgb: RgbImage;
+}
+const decoded = new Map<string, Decoded>();
+const KEEP_DECODED = 2; // a 4096² RGBA photo is 64 MB: keep only the latest few
+
+async function decodeFile(file: Blob): Promise<{ bitmap: ImageBitmap; rgb: RgbImage; originalWidth: number; originalHeight: number }> {
+  const head = readImageHeader(new Uint8Array(await file.slice(0, 256 * 1024).arrayBuffer()));
+  let bitmap: ImageBitmap;
+  let originalWidth = 0;
+  let originalHeight = 0;
+  const fail = (why: string) =>
+    new FundusLensError('decode-failed', `This file could not be opened as an image (${why}). It may be corrupt or incomplete, or in a format this browser cannot read — use JPEG, PNG or WebP.`);
+  try {
+    if (head) {
+      const o = orientedSize(head);
+      originalWidth = o.width;
+      originalHeight = o.height;
+      const f = downscaleFactor(o.width, o.height, MAX_ANALYSIS_SIDE);
+      bitmap =
+        f < 1
+          ? await createImageBitmap(file, {
+              imageOrientation: 'from-image',
+              resizeWidth: Math.max(1, Math.round(o.width * f)),
+              resizeHeight: Math.max(1, Math.round(o.height * f)),
+              resizeQuality: 'high',
+            })
+          : await createImageBitmap(file, { imageOrientation: 'from-image' });
+    } else {
+      bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+      originalWidth = bitmap.width;
+      originalHeight = bitmap.height;
+      const f = downscaleFactor(bitmap.width, bitmap.height, MAX_ANALYSIS_SIDE);
+      if (f < 1) {
+        const small = await createImageBitmap(bitmap, { resizeWidth: Math.round(bitmap.width * f), resizeHeight: Math.round(bitmap.height * f), resizeQuality: 'high' });
+        bitmap.close();
+        bitmap = small;
+      }
+    }
+  } catch (e) {
+    throw fail(e instanceof Error ? e.message : 'unreadable data');
+  }
+  if (bitmap.width < 32 || bitmap.height < 32) {
+    bitmap.close();
+    throw new FundusLensError('image-too-small', `The image is only ${originalWidth}×${originalHeight} pixels; a fundus photo needs at least 32 pixels per side (ideally over 1000).`);
+  }
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  if (!ctx) throw fail('no 2D canvas in this worker');
+  ctx.drawImage(bitmap, 0, 0);
+  const data = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
+  return { bitmap, rgb: { width: bitmap.width, height: bitmap.height, channels: 4, data }, originalWidth, originalHeight };
+}
+
+function remember(id: string, d: Decoded): void {
+  decoded.delete(id);
+  decoded.set(id, d);
+  while (decoded.size > KEEP_DECODED) decoded.delete(decoded.keys().next().value as string);
+}
+
+// ---------------------------------------------------------------- analysis
+
+const signals = new Map<string, { aborted: boolean }>();
+
+function transferables(r: AnalyzeResponse): Transferable[] {
+  const set = new Set<ArrayBufferLike>();
+  const m = r.result.maps;
+  if (m) {
+    for (const x of m.gradCam) set.add(x.data.buffer);
+    for (const x of m.guidedGradCam ?? []) set.add(x.data.buffer);
+    if (m.combined) set.add(m.combined.buffer);
+  }
+  if (r.preprocessed) set.add(r.preprocessed.rgba.buffer);
+  return [...set].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0);
+}
+
+function preprocessedView(rgb: RgbImage): { size: number; rgba: Uint8ClampedArray } {
+  const p = preprocess(rgb, model!.metadata.preprocess);
+  try {
+    const size = p.input.shape[0];
+    const f = p.input.dataSync();
+    const rgba = new Uint8ClampedArray(size * size * 4);
+    for (let i = 0; i < size * size; i++) {
+      rgba[i * 4] = f[i * 3] * 255;
+      rgba[i * 4 + 1] = f[i * 3 + 1] * 255;
+      rgba[i * 4 + 2] = f[i * 3 + 2] * 255;
+      rgba[i * 4 + 3] = 255;
+    }
+    return { size, rgba };
+  } finally {
+    p.input.dispose();
+  }
+}
+
+/** The preprocessed view is a nicety: a photo the pipeline rejects simply has none. */
+function safePreprocessedView(rgb: RgbImage): { size: number; rgba: Uint8ClampedArray } | null {
+  try {
+    return preprocessedView(rgb);
+  } catch {
+    return null;
+  }
+}
+
+const api: AnalysisWorkerApi = {
+  init: (o, onProgress) => guard(() => init(o, onProgress)),
+
+  decode: (id, file) =>
+    guard(async () => {
+      const t0 = performance.now();
+      const d = await decodeFile(file);
+      remember(id, { rgb: d.rgb });
+      const out: DecodedPhoto = {
+        bitmap: d.bitmap,
+        width: d.rgb.width,
+        height: d.rgb.height,
+        originalWidth: d.originalWidth,
+        originalHeight: d.originalHeight,
+        decodeMs: performance.now() - t0,
+      };
+      return Comlink.transfer(out, [d.bitmap]);
+    }),
+
+  analyze: (id, file, o, onProgress) =>
+    guard(async () => {
+      if (!model) throw new FundusLensError('backend-failed', 'The model is not loaded yet.');
+      const signal = { aborted: false };
+      signals.set(id, signal);
+      try {
+        let d = decoded.get(id);
+        if (!d) {
+          const fresh = await decodeFile(file);
+          fresh.bitmap.close();
+          d = { rgb: fresh.rgb };
+          remember(id, d);
+        }
+        const notices: Notice[] = [];
+        const run = () =>
+          analyze(d!.rgb, model!, {
+            force: o.force,
+            maps: o.maps ?? 'all',
+            signal,
+            onProgress: (stage: StageName, fraction: number) => void onProgress?.(stage, fraction),
+          });
+        let result;
+        try {
+          result = await run();
+        } catch (e) {
+          if (isFundusLensError(e) && e.code !== 'backend-failed') throw e;
+          // The backend broke at run time (lost GPU context, missing kernel…): next one, once.
+          if (!fallbacks.length) throw e;
+          const from = backend;
+          const skipped: ModelInfo['skipped'] = [];
+          await loadOn(fallbacks, skipped);
+          notices.push({
+            code: 'backend-fallback',
+            message: `${from} failed during the analysis (${e instanceof Error ? e.message : String(e)}); switched to ${backend}.`,
+            values: { from: String(from), to: String(backend) },
+          });
+          result = await run();
+        }
+        result.backend = backend ?? result.backend;
+        const resp: AnalyzeResponse = {
+          result,
+          preprocessed: o.preprocessed ? safePreprocessedView(d.rgb) : null,
+          notices,
+        };
+        return Comlink.transfer(resp, transferables(resp));
+      } finally {
+        signals.delete(id);
+      }
+    }),
+
+  cancel(id) {
+    const s = signals.get(id);
+    if (s) s.aborted = true;
+  },
+
+  forget(id) {
+    decoded.delete(id);
+  },
+};
+
+// keep tf referenced so the bundler never drops the engine import order
+void tf.version_core;
+Comlink.expose(api);
