@@ -68,7 +68,7 @@ const SIZE = {
   ma: { p50: 0.033, sigma: sigmaFromP90(0.033, 0.051), min: 0.014, max: 0.07 },
   hm: { p50: 0.07, sigma: sigmaFromP90(0.07, 0.175), min: 0.03, max: 0.45 },
   hex: { p50: 0.035, sigma: sigmaFromP90(0.035, 0.084), min: 0.012, max: 0.22 },
-  cws: { p50: 0.205, sigma: 0.28, min: 0.1, max: 0.36 },
+  cws: { p50: 0.185, sigma: 0.3, min: 0.09, max: 0.34 },
 } as const;
 const COUNT = {
   ma: { median: 40, max: 125 },
@@ -107,10 +107,10 @@ interface ColourOp {
 }
 
 const OP = {
-  ma: { mul: [0.72, 0.5, 0.55], add: [0, 0, 0] },
-  hm: { mul: [0.6, 0.42, 0.48], add: [0, 0, 0] },
-  hex: { mul: [1.08, 1.45, 1.3], add: [28, 48, 10] },
-  cws: { mul: [1.05, 1.25, 1.6], add: [16, 34, 26] },
+  ma: { mul: [0.8, 0.66, 0.7], add: [0, 0, 0] },
+  hm: { mul: [0.78, 0.6, 0.65], add: [0, 0, 0] },
+  hex: { mul: [1.06, 1.3, 1.1], add: [20, 30, 2] },
+  cws: { mul: [1.04, 1.22, 1.15], add: [12, 28, 8] },
   dust: { mul: [0.8, 0.78, 0.8], add: [0, 0, 0] },
   pigment: { mul: [0.7, 0.74, 0.85], add: [0, 0, 0] },
   reflex: { mul: [1.06, 1.12, 1.2], add: [14, 18, 16] },
@@ -219,7 +219,7 @@ function paintBackground(c: Ctx): void {
   const { rng, W, H, pl, geo } = c;
   const { cx, cy, radius: R } = geo.fov;
   const pig = rng.next();
-  const base = [rng.uniform(205, 240) - 25 * pig, rng.uniform(88, 118) - 35 * pig, rng.uniform(26, 44) - 12 * pig];
+  const base = [rng.uniform(205, 240) - 25 * pig, rng.uniform(95, 125) - 35 * pig, rng.uniform(16, 32) - 8 * pig];
   const k1 = rng.uniform(0.12, 0.3);
   const k2 = rng.uniform(0.15, 0.4);
   const gx = rng.normal() * 0.08;
@@ -298,9 +298,10 @@ function paintDisc(c: Ctx): void {
   const cupDx = -(geo.fovea.x > dx ? -1 : 1) * rx * rng.uniform(0.02, 0.15); // cup slightly temporal
   const wob = rng.uniform(0.02, 0.05);
   const ph = rng.uniform(0, 6.28);
-  const bright = rng.uniform(0.7, 0.95);
-  const target = [rng.uniform(245, 255), rng.uniform(185, 215), rng.uniform(120, 165)];
-  const cupT = [255, rng.uniform(225, 245), rng.uniform(180, 215)];
+  const bright = rng.uniform(0.55, 0.8);
+  const target = [rng.uniform(240, 255), rng.uniform(160, 200), rng.uniform(85, 130)];
+  const cupT = [255, rng.uniform(215, 240), rng.uniform(160, 205)];
+  const cupStrength = rng.uniform(0.55, 0.85);
   const reach = ry * 1.6;
   const y0 = Math.max(0, Math.floor(dy - reach));
   const y1 = Math.min(H - 1, Math.ceil(dy + reach));
@@ -317,10 +318,10 @@ function paintDisc(c: Ctx): void {
       const e = Math.sqrt((ux / rx) ** 2 + (uy / ry) ** 2) / wr;
       const i = y * W + x;
       // peripapillary halo, then the rim, then the pale cup
-      const halo = 0.12 * (1 - smoothstep(0.9, 1.5, e));
+      const halo = 0.08 * (1 - smoothstep(0.95, 1.4, e));
       const rim = bright * (1 - smoothstep(0.86, 1.06, e));
       const ec = Math.sqrt(((ux - cupDx) / (rx * cup)) ** 2 + (uy / (ry * cup)) ** 2);
-      const cu = 0.85 * (1 - smoothstep(0.55, 1.15, ec));
+      const cu = cupStrength * (1 - smoothstep(0.45, 1.2, ec));
       const a = Math.max(halo, rim);
       let r = pl.r[i] + a * (target[0] - pl.r[i]);
       let g = pl.g[i] + a * (target[1] - pl.g[i]);
@@ -358,14 +359,19 @@ function buildVessels(c: Ctx): void {
     const L = (m.temporal ? rng.uniform(0.7, 1.1) : rng.uniform(0.6, 1.0)) * dd;
     const dir = m.temporal ? 1 : -1;
     const w0 = (m.artery ? rng.uniform(0.045, 0.06) : rng.uniform(0.06, 0.078)) * dd;
-    const wigA = rng.uniform(0.04, 0.12) * dd;
+    const wigA = rng.uniform(0.06, 0.16) * dd;
     const wigF = rng.uniform(0.8, 1.6) / dd;
     const wigP = rng.uniform(0, 6.28);
+    const wig2A = rng.uniform(0.02, 0.06) * dd;
+    const wig2F = rng.uniform(2.5, 4.5) / dd;
+    const wig2P = rng.uniform(0, 6.28);
+    const u0 = rng.normal() * 0.08 * dd;
+    const v0 = rng.normal() * 0.1 * dd;
     const conv = m.temporal ? rng.uniform(0.12, 0.3) : 0;
     const pts: Pt[] = [];
     let s = 0;
     let w = w0;
-    let prev = toImg(0, 0);
+    let prev = toImg(u0, v0);
     pts.push({ ...prev, w });
     // walk along u with the arc-length step converted to du by the local slope
     let u = 0;
@@ -373,11 +379,11 @@ function buildVessels(c: Ctx): void {
       const vAt = (uu: number) => {
         const base = A * Math.tanh((uu + 0.25 * dd) / L) - A * Math.tanh((0.25 * dd) / L);
         const beyond = Math.max(0, uu - 2.6 * dd);
-        return m.sup * (base - conv * beyond) + wigA * Math.sin(uu * wigF + wigP) * smoothstep(0, dd, uu);
+        return v0 + m.sup * (base - conv * beyond) + (wigA * Math.sin(uu * wigF + wigP) + wig2A * Math.sin(uu * wig2F + wig2P)) * smoothstep(0, dd, uu);
       };
       const slope = (vAt(u + 0.5) - vAt(u - 0.5)) || 0;
       u += step / Math.sqrt(1 + slope * slope);
-      const p = toImg(dir * u, vAt(u));
+      const p = toImg(u0 + dir * u, vAt(u));
       s += Math.hypot(p.x - prev.x, p.y - prev.y);
       w = w0 * Math.max(0.3, 1 - s / (14 * dd));
       pts.push({ ...p, w });
@@ -429,12 +435,12 @@ function growBranch(c: Ctx, x: number, y: number, heading: number, width: number
   const pts: Pt[] = [{ x, y, w: width }];
   let h = heading;
   let kappa = 0;
-  const kSig = 0.25 / dd;
+  const kSig = 1.1 / dd;
   let s = 0;
   let w = width;
   const w0 = width;
   while (s < length) {
-    kappa = 0.85 * kappa + rng.normal() * kSig * 0.55;
+    kappa = 0.9 * kappa + rng.normal() * kSig * 0.45;
     h += kappa * step;
     // steer away from the fovea: the central ~0.5 DD is free of vessels
     const fdx = x - geo.fovea.x;
@@ -530,7 +536,7 @@ function lesionSite(c: Ctx, wMacula: number, wArcade: number): { x: number; y: n
     let x: number;
     let y: number;
     if (r < wMacula) {
-      const s = rng.uniform(0.6, 1.4) * dd;
+      const s = rng.uniform(0.8, 1.8) * dd;
       x = geo.fovea.x + rng.normal() * s;
       y = geo.fovea.y + rng.normal() * s;
     } else if (r < wMacula + wArcade) {
@@ -539,7 +545,7 @@ function lesionSite(c: Ctx, wMacula: number, wArcade: number): { x: number; y: n
       x = p.x - Math.sin(p.head) * off;
       y = p.y + Math.cos(p.head) * off;
     } else {
-      const d = rng.uniform(1.3, 4.6) * dd;
+      const d = rng.uniform(1.3, 5.2) * dd;
       const a = rng.uniform(0, 2 * Math.PI);
       x = geo.disc.x + Math.cos(a) * d;
       y = geo.disc.y + Math.sin(a) * d;
@@ -637,9 +643,12 @@ function drawHex(c: Ctx, n: number): void {
     const ang = rng.uniform(0, 3.14);
     const strength = rng.uniform(0.75, 1);
     blob(c, x, y, (d / 2) * Math.sqrt(asp), d / 2 / Math.sqrt(asp), ang, 0.12, strength, OP.hex, c.masks.hex);
-    if (d > 0.05 * dd) {
+    // waxy deposits are irregular: a few lobes on the bigger ones
+    const lobes = d > 0.025 * dd ? rng.int(1, 3) : 0;
+    for (let j = 0; j < lobes; j++) {
       const a = rng.uniform(0, 6.28);
-      blob(c, x + Math.cos(a) * d * 0.3, y + Math.sin(a) * d * 0.3, d * 0.3, d * 0.22, ang + 1, 0.15, strength, OP.hex, c.masks.hex);
+      const o = rng.uniform(0.2, 0.4) * d;
+      blob(c, x + Math.cos(a) * o, y + Math.sin(a) * o, d * rng.uniform(0.18, 0.32), d * rng.uniform(0.14, 0.26), rng.uniform(0, 3.14), 0.15, strength, OP.hex, c.masks.hex);
     }
     record(c, 'hex', x, y, d);
     drawn++;
@@ -877,7 +886,7 @@ export function renderFundus(spec: FundusSpec, seed: number, timings?: Record<st
   lap('vessels');
   const lr = rng.fork();
   c.rng = lr;
-  const severity = spec.severity ?? clamp(lr.logNormal(0.55, 0.75), 0.06, 2.5);
+  const severity = spec.severity ?? clamp(lr.logNormal(0.7, 0.75), 0.06, 2.5);
   // big, soft lesions first so small sharp ones stay visible on top
   if (spec.lesions.cws) drawCws(c, lesionCount(c, 'cws', Math.sqrt(severity)));
   if (spec.lesions.hex) drawHex(c, lesionCount(c, 'hex', severity));

@@ -94,12 +94,12 @@ export async function encodeFundus(f: SynthFundus, format: 'jpg' | 'png', qualit
       const key = `${width}x${height}`;
       let p = emptyMaskCache.get(key);
       if (!p) {
-        p = sharp(Buffer.alloc(width * height), { raw: { width, height, channels: 1 } }).png({ compressionLevel: 9 }).toBuffer();
+        p = sharp(Buffer.alloc(width * height), { raw: { width, height, channels: 1 } }).toColourspace('b-w').png({ compressionLevel: 9 }).toBuffer();
         emptyMaskCache.set(key, p);
       }
       return p;
     }
-    return sharp(maskTo255(f.masks[l]), { raw: { width, height, channels: 1 } }).png({ compressionLevel: 6 }).toBuffer();
+    return sharp(maskTo255(f.masks[l]), { raw: { width, height, channels: 1 } }).toColourspace('b-w').png({ compressionLevel: 6 }).toBuffer();
   });
   const [image, ...masks] = await Promise.all([imageP, ...maskP]);
   return { image, masks: Object.fromEntries(LESION_LABEL_IDS.map((l, i) => [l, masks[i]])) as Record<LesionLabelId, Buffer> };
