@@ -110,7 +110,7 @@ const OP = {
   ma: { mul: [0.8, 0.66, 0.7], add: [0, 0, 0] },
   hm: { mul: [0.78, 0.6, 0.65], add: [0, 0, 0] },
   hex: { mul: [1.06, 1.3, 1.1], add: [20, 30, 2] },
-  cws: { mul: [1.04, 1.22, 1.15], add: [12, 28, 8] },
+  cws: { mul: [1.06, 1.32, 1.3], add: [18, 40, 14] },
   dust: { mul: [0.8, 0.78, 0.8], add: [0, 0, 0] },
   pigment: { mul: [0.7, 0.74, 0.85], add: [0, 0, 0] },
   reflex: { mul: [1.06, 1.12, 1.2], add: [14, 18, 16] },
@@ -365,8 +365,8 @@ function buildVessels(c: Ctx): void {
     const wig2A = rng.uniform(0.02, 0.06) * dd;
     const wig2F = rng.uniform(2.5, 4.5) / dd;
     const wig2P = rng.uniform(0, 6.28);
-    const u0 = rng.normal() * 0.08 * dd;
-    const v0 = rng.normal() * 0.1 * dd;
+    const u0 = rng.normal() * 0.025 * dd;
+    const v0 = rng.normal() * 0.03 * dd;
     const conv = m.temporal ? rng.uniform(0.12, 0.3) : 0;
     const pts: Pt[] = [];
     let s = 0;
@@ -393,10 +393,11 @@ function buildVessels(c: Ctx): void {
     c.vessels.push({ pts, artery: m.artery, main: true, temporal: m.temporal });
   }
   // small papillomacular vessels straight from the disc toward the macula
-  const nPm = rng.int(2, 5);
+  const nPm = rng.int(1, 3);
   for (let k = 0; k < nPm; k++) {
-    const ang = Math.atan2(ex.y, ex.x) + rng.normal() * 0.45;
-    growBranch(c, geo.disc.x + Math.cos(ang) * dd * 0.3, geo.disc.y + Math.sin(ang) * dd * 0.3, ang, rng.uniform(0.015, 0.028) * dd, rng.chance(0.5), 2, rng.uniform(1.5, 2.6) * dd);
+    const ang = Math.atan2(ex.y, ex.x) + rng.uniform(-0.9, 0.9);
+    const r0 = rng.uniform(0.05, 0.3) * dd;
+    growBranch(c, geo.disc.x + Math.cos(ang) * r0, geo.disc.y + Math.sin(ang) * r0, ang, rng.uniform(0.012, 0.024) * dd, rng.chance(0.5), 2, rng.uniform(1.0, 2.2) * dd);
   }
   // branches off the main vessels (copy: growBranch appends to c.vessels)
   const mainsDrawn = c.vessels.slice(0, mains.length);
@@ -476,12 +477,16 @@ function paintVessels(c: Ctx): void {
   for (const v of c.vessels) {
     const map = v.artery ? A : V;
     const op = v.artery ? 0.85 : 1;
+    let s = 0;
     for (let i = 1; i < v.pts.length; i++) {
       const p = v.pts[i - 1];
       const q = v.pts[i];
+      s += Math.hypot(q.x - p.x, q.y - p.y);
       const hw = (p.w + q.w) / 4;
       const reflex = v.artery && hw * 2 > 0.035 * dd && hw > 2 ? reflexStrength : 0;
-      drawSegment(map, W, H, p.x, p.y, q.x, q.y, hw, op, reflex);
+      // main trunks fade in where they leave the cup instead of ending in a blunt cap
+      const fade = v.main ? 0.35 + 0.65 * smoothstep(0, 0.2 * dd, s) : 1;
+      drawSegment(map, W, H, p.x, p.y, q.x, q.y, hw, op * fade, reflex);
     }
   }
   const vr = rng.uniform(0.28, 0.4);
@@ -667,7 +672,7 @@ function drawCws(c: Ctx, n: number): void {
   for (let k = 0; k < n; k++) {
     const p = lesionSite(c, 0.1, 0.8);
     const d = lesionDiameter(c, 'cws');
-    const strength = rng.uniform(0.55, 0.85);
+    const strength = rng.uniform(0.65, 0.95);
     const asp = rng.uniform(1.1, 1.8);
     const ang = rng.uniform(0, 3.14);
     // a soft core that defines the outline, then fluffy lobes that stay inside it

@@ -38,7 +38,7 @@ const DEFS: SampleDef[] = [
   {
     name: 'healthy-macula',
     title: 'Healthy retina',
-    description: 'Synthetic photo of a healthy right eye: optic disc, macula and vessel arcades, no lesions.',
+    description: 'A healthy retina: optic disc, macula and vessel arcades, no lesions.',
     spec: { width: 1024, height: 683, lesions: NONE, ungradable: null },
   },
   {
@@ -63,7 +63,7 @@ const DEFS: SampleDef[] = [
     name: 'cotton-wool-spots',
     title: 'Cotton wool spots',
     description: 'Pale, soft-edged fluffy patches near the vessel arcades, with a few haemorrhages.',
-    spec: { width: 1024, height: 1024, lesions: { ...NONE, cws: true, hm: true }, ungradable: null, severity: 0.6 },
+    spec: { width: 1024, height: 1024, lesions: { ...NONE, cws: true, hm: true }, ungradable: null, severity: 1.6 },
   },
   {
     name: 'advanced',
