@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { BACKEND_CHOICES, pickBackend, registerFastBatchNormGradient } from './backend';
+import { buildCompactResNet } from '../../src/core/model/index';
+import { BACKEND_CHOICES, pickBackend, registerFastBatchNormGradient, withoutImageGradient } from './backend';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -47,6 +48,35 @@ describe('registerFastBatchNormGradient', () => {
     const before = tf.memory().numTensors;
     bnGrads(4);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('withoutImageGradient', () => {
+  it('leaves every weight gradient unchanged and only skips the (discarded) image gradient', () => {
+    const net = buildCompactResNet({ inputSize: 32, width: 4, blocks: [1, 1], seed: 2 });
+    const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 9);
+    const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);
+    const loss = () => tf.sum(tf.square(net.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar;
+    const grads = () => {
+      const { value, grads } = tf.variableGrads(loss, vars);
+      const out = vars.map((v) => Array.from(grads[v.name].dataSync()));
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    };
+    const ref = grads();
+    const fast = withoutImageGradient(x.shape, grads);
+    expect(fast).toEqual(ref);
+    expect(ref.some((g) => g.some((v) => Math.abs(v) > 1e-6))).toBe(true);
+    // inside, the image gradient is skipped (zeros); outside it is real again
+    const gx = (inside: boolean) =>
+      tf.tidy(() => {
+        const f = () => tf.grad((xx: tf.Tensor) => tf.sum(net.apply(xx, { training: false }) as tf.Tensor))(x);
+        return Math.max(...Array.from((inside ? withoutImageGradient(x.shape, f) : f()).dataSync()).map(Math.abs));
+      });
+    expect(gx(true)).toBe(0);
+    expect(gx(false)).toBeGreaterThan(0);
+    net.dispose();
+    x.dispose();
   });
 });
 

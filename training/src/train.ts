@@ -29,8 +29,8 @@ import { auc, confusionAt, noisyOr, selectThreshold } from '../../src/core/metri
 import { LABEL_IDS, LESION_LABEL_IDS, type EvaluationSummary, type LabelId, type LabelMetrics, type ModelMetadata } from '../../src/core/types';
 import { readDataset, type DatasetItem } from './data/dataset';
 import { DEFAULT_AUGMENT, augment, type AugmentOptions } from './augment';
-import { pickBackend } from './backend';
-import { type ArchConfig, buildMetadata, cliPath, exportCheckpoint, writeBundle } from './export';
+import { pickBackend, withoutImageGradient } from './backend';
+import { type ArchConfig, buildMetadata, cliPath, writeBundle } from './export';
 import { readJsonIfExists, writeJsonAtomic, fsBundle } from './io';
 import { computeLossWeights, trainingLoss, type LossWeights } from './loss';
 import { loadPreprocessed, toBatch } from './pipeline/cache';
@@ -350,6 +350,17 @@ function allVariables(net: tf.LayersModel): tf.Variable[] {
   return net.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
+/**
+ * tfjs 4.22's MomentumOptimizer.dispose() forgets the learning-rate scalar it inherits from SGD
+ * (`c`): one leaked tensor per optimizer. Release it too.
+ */
+function disposeOptimizer(opt: tf.Optimizer | null): void {
+  if (!opt) return;
+  const c = (opt as unknown as { c?: tf.Tensor }).c;
+  opt.dispose();
+  if (c && !c.isDisposed) c.dispose();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validation
 
@@ -630,7 +641,7 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
       const lr = stage === 1 ? o.lr1 : o.lr2;
       const key = `${stage}:${headOnly}:${lr}`;
       if (key !== optimizerKey) {
-        optimizer?.dispose();
+        disposeOptimizer(optimizer);
         // Momentum state is not checkpointed (state.json is optimizer-free): a resumed epoch
         // starts with zero momentum, which costs a few steps, never correctness.
         optimizer = o.optimizer === 'adam' ? tf.train.adam(lr) : tf.train.momentum(lr, 0.9);
@@ -656,13 +667,15 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
         });
         const ys = tf.tensor2d(idx.flatMap((i) => tr.samples[i].labels), [idx.length, L]);
         const red = hasRed ? tf.tensor1d(idx.map((i) => tr.samples[i].red)) : null;
-        const cost = optimizer!.minimize(
-          () => {
-            const logits = net.apply(xs, { training: !headOnly }) as tf.Tensor2D;
-            return trainingLoss(logits, ys, red, lossWeights, redIndex);
-          },
-          true,
-          vars,
+        const cost = withoutImageGradient(xs.shape, () =>
+          optimizer!.minimize(
+            () => {
+              const logits = net.apply(xs, { training: !headOnly }) as tf.Tensor2D;
+              return trainingLoss(logits, ys, red, lossWeights, redIndex);
+            },
+            true,
+            vars,
+          ),
         );
         const lossValue = cost ? (await cost.data())[0] : NaN;
         cost?.dispose();
@@ -733,7 +746,7 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
       await hooks.onEpochEnd?.(rec, st);
     }
   } finally {
-    optimizer?.dispose();
+    disposeOptimizer(optimizer);
   }
 
   let modelDir: string | null = null;
@@ -744,8 +757,16 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
     const src = (await exists(path.join(bestDir, 'metadata.json'))) ? bestDir : path.join(o.out, 'checkpoint');
     modelDir = path.join(o.out, 'model');
     await fs.rm(modelDir, { recursive: true, force: true });
-    metadata = await exportCheckpoint(src, modelDir, { float16: o.float16 });
-    const bestRec = st.history.find((h) => h.epoch === st.best?.epoch);
+    const bestRec = st.history.find((h) => h.epoch === st.best?.epoch) ?? st.history[st.history.length - 1];
+    // best epoch's weights + thresholds + validation numbers, but the WHOLE run's training summary
+    const best = await loadBundle(fsBundle(src));
+    try {
+      const meta = metaFor(bestRec);
+      if (o.float16) meta.training = { ...meta.training, weights: 'float16' };
+      metadata = await writeBundle(best.net, meta, modelDir, { float16: o.float16 });
+    } finally {
+      best.dispose();
+    }
     log(
       `done: ${st.epochsDone} epoch(s), wall ${formatDuration(st.wallSeconds)} (this process ${formatDuration((Date.now() - t0) / 1000)}); ` +
         `final bundle = epoch ${bestRec?.epoch ?? st.epochsDone} (mean val AUC ${fmt(bestRec?.score ?? undefined)}) -> ${modelDir}${o.float16 ? ' (float16)' : ''}`,
