@@ -4,8 +4,8 @@
  * (photoToModel), then each Grad-CAM map (paper eq. 1–2) is scored with the pointing game
  * and AUPR from src/core/metrics.
  */
-import { averagePrecision, pointingGame, pointingGameBoxes, type PixelBox } from '../../../src/core/metrics/index';
-import { photoToModel } from '../../../src/core/preprocess/transform';
+import { averagePrecision, mapPeaks, pointingGame, pointingGameBoxes, type PixelBox } from '../../../src/core/metrics/index';
+import { photoToModel } from '../../../src/core/preprocess/index';
 import type { PhotoTransform } from '../../../src/core/types';
 
 /**
@@ -44,6 +44,8 @@ export interface LocalizationSample {
   /** 'mask' or 'boxes' */
   source: 'mask' | 'boxes';
   hit: boolean;
+  /** the map has no positive value (Grad-CAM's ReLU removed everything): it points nowhere */
+  emptyMap: boolean;
   /** AUPR of the map against the mask (masks only) */
   ap?: number;
   /** fraction of model pixels that are lesion (the AP of a random map) */
@@ -59,6 +61,7 @@ export function scoreAgainstMask(stem: string, label: string, map: Float32Array,
     label,
     source: 'mask',
     hit: pointingGame(map, S, S, mask, tolerancePx),
+    emptyMap: mapPeaks(map).length === 0,
     ap: averagePrecision(map, mask),
     prevalence: fg / mask.length,
   };
@@ -66,7 +69,7 @@ export function scoreAgainstMask(stem: string, label: string, map: Float32Array,
 
 export function scoreAgainstBoxes(stem: string, label: string, map: Float32Array, S: number, boxes: PixelBox[], tolerancePx: number): LocalizationSample | null {
   if (boxes.length === 0) return null;
-  return { stem, label, source: 'boxes', hit: pointingGameBoxes(map, S, S, boxes, tolerancePx) };
+  return { stem, label, source: 'boxes', hit: pointingGameBoxes(map, S, S, boxes, tolerancePx), emptyMap: mapPeaks(map).length === 0 };
 }
 
 /** Aggregate per label: hit rate, n, mean AP, mean prevalence (random-map AP baseline). */
@@ -75,6 +78,8 @@ export interface LocalizationSummary {
   source: string;
   n: number;
   hits: number;
+  /** maps with no positive evidence (counted as misses) */
+  emptyMaps: number;
   pointingGame: number;
   meanAp?: number;
   meanPrevalence?: number;
@@ -99,6 +104,7 @@ export function summariseLocalization(samples: readonly LocalizationSample[]): L
       source: list[0].source,
       n: list.length,
       hits,
+      emptyMaps: list.filter((s) => s.emptyMap).length,
       pointingGame: hits / list.length,
       meanAp: aps.length ? mean(aps) : undefined,
       meanPrevalence: prev.length ? mean(prev) : undefined,

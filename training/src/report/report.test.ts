@@ -105,7 +105,9 @@ describe('localization helpers', () => {
     expect(s2.hit).toBe(false);
     expect(scoreAgainstMask('c', 'ma', good, S, new Uint8Array(S * S), 1)).toBeNull();
     const [sum] = summariseLocalization([s1, s2]);
-    expect(sum).toMatchObject({ label: 'ma', source: 'mask', n: 2, hits: 1, pointingGame: 0.5 });
+    expect(sum).toMatchObject({ label: 'ma', source: 'mask', n: 2, hits: 1, emptyMaps: 0, pointingGame: 0.5 });
+    const empty = scoreAgainstMask('d', 'ma', new Float32Array(S * S), S, mask, 100)!;
+    expect(empty).toMatchObject({ hit: false, emptyMap: true });
     expect(sum.meanPrevalence).toBeCloseTo(1 / 400);
   });
 

@@ -32,7 +32,7 @@ export const FALLBACK_COLOURS = ['#1d3557', '#6c757d', '#2a9d8f', '#8338ec', '#f
  * class absent) are listed in the legend as "not evaluable" and not drawn.
  */
 export function rocSvg(series: readonly RocSeries[], title: string, size = 360): string {
-  const m = { l: 48, r: 12, t: 28, b: 40 };
+  const m = { l: 48, r: 18, t: 28, b: 40 };
   const legendH = 16 * series.length + 8;
   const w = size;
   const plot = size - m.l - m.r;
