@@ -105,7 +105,7 @@ describe('Grad-CAM (eq. 1-2)', () => {
     const ref = tf.tidy(() =>
       tf.stack(
         targets.map((t) => {
-          const g = tf.grad((z: tf.Tensor4D) => tf.sum(t.score(head.apply(z, { training: false }) as tf.Tensor2D)))(a);
+          const g = tf.grad((z: tf.Tensor) => tf.sum(t.score(head.apply(z, { training: false }) as tf.Tensor2D)))(a);
           const w = tf.mean(g, [0, 1, 2]);
           const cam = tf.relu(tf.sum(tf.mul(a, w), 3)); // [1,h,w]
           const up = tf.image.resizeBilinear(tf.expandDims(cam, 3) as tf.Tensor4D, [32, 32], false, true);
@@ -150,7 +150,7 @@ describe('Guided Backpropagation', () => {
     g.dispose();
     expect(tf.memory().numTensors).toBe(before);
     // the shared model still has its ordinary gradient afterwards
-    const plain = tf.grad((z: tf.Tensor4D) => tf.sum(net.apply(z) as tf.Tensor))(x);
+    const plain = tf.grad((z: tf.Tensor) => tf.sum(net.apply(z) as tf.Tensor))(x);
     expect(Array.from(await plain.data())).toEqual([0.5, 0.75, 0.5, 0.75].map((v) => expect.closeTo(v, 6)));
     tf.dispose([plain, x]);
     net.dispose();

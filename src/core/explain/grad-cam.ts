@@ -81,7 +81,7 @@ export function gradCamFromFeatures(
   if (targets.length === 0) return { cams: tf.zeros([0, outSize, outSize]), peaks: tf.zeros([0]) };
   return tf.tidy(() => {
     const tiled = tf.tile(a, [targets.length, 1, 1, 1]) as tf.Tensor4D;
-    const grads = tf.grad((x: tf.Tensor4D) => diagonalObjective(head.apply(x, { training: false }) as tf.Tensor2D, targets))(tiled) as tf.Tensor4D;
+    const grads = tf.grad((x: tf.Tensor) => diagonalObjective(head.apply(x, { training: false }) as tf.Tensor2D, targets))(tiled) as tf.Tensor4D;
     const cam = weightedActivation(a, gradCamWeights(grads));
     const { maps, peaks } = upsampleAndNormalise(cam, outSize);
     return { cams: maps, peaks };

@@ -59,7 +59,7 @@ export function guidedBackprop(
     chunks.push(
       tf.tidy(() => {
         const tiled = tf.tile(input, [group.length, 1, 1, 1]) as tf.Tensor4D;
-        return tf.grad((x: tf.Tensor4D) => {
+        return tf.grad((x: tf.Tensor) => {
           const [logits] = applyLayers(net, x, { reluOverride: guidedRelu, training: false });
           return diagonalObjective(logits as tf.Tensor2D, group);
         })(tiled) as tf.Tensor4D;
