@@ -1,0 +1,425 @@
+/**
+ * `npm run evaluate -- --model <bundle dir> --data <dataset dir> --out <dir> [--split test]
+ *    [--limit N] [--backend wasm|cpu|node|node-gpu] [--tolerance px] [--no-localization]`
+ *
+ * Scores a model bundle on a dataset the way the app would use it: preprocessing strictly via
+ * src/core/preprocess with the bundle's own parameters, decisions at the bundle's thresholds,
+ * Grad-CAM from src/core/explain. Writes report.md, report.json (EvaluationSummary),
+ * details.json and SVG charts (ROC per label = paper Fig. 5, label distribution = Fig. 4).
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
+import { gradCam, logitTargets } from '../../src/core/explain/index';
+import { loadBundle, type FundusModel } from '../../src/core/model/index';
+import { preprocess } from '../../src/core/preprocess/index';
+import type { EvaluationSummary, LabelId, LesionLabelId, PhotoTransform } from '../../src/core/types';
+import { LESION_LABEL_IDS } from '../../src/core/types';
+import { pickBackend } from './backend';
+import { readDataset, type DatasetItem } from './data/dataset';
+import { fsBundle, writeJsonAtomic } from './io';
+import { decodeImage } from './pipeline/decode';
+import { Progress } from './pipeline/progress';
+import { classificationTable, labelCounts, toLabelMetrics, type ClassificationTable, type PredictionRow } from './report/classification';
+import {
+  boxToModel,
+  defaultTolerancePx,
+  maskToModel,
+  scoreAgainstBoxes,
+  scoreAgainstMask,
+  summariseLocalization,
+  type LocalizationSample,
+  type LocalizationSummary,
+} from './report/localization';
+import { renderMarkdown } from './report/markdown';
+import { distributionSvg, FALLBACK_COLOURS, rocSvg, type RocSeries } from './report/svg';
+
+export interface EvaluateOptions {
+  model: string;
+  data: string;
+  out: string;
+  /** keep only items whose `split` column equals this; undefined = every item */
+  split?: string;
+  limit?: number;
+  /** backend name for pickBackend; null = leave the current tfjs backend alone (tests) */
+  backend?: string | null;
+  /** pointing-game tolerance in model pixels; default 0.1 disc diameter */
+  tolerancePx?: number;
+  /** false skips Grad-CAM localization */
+  localization?: boolean;
+  /** progress/info lines (default: stderr) */
+  log?: (line: string) => void;
+  /** progress bar stream (default process.stderr; null = silent) */
+  progressStream?: NodeJS.WriteStream | null;
+}
+
+export interface EvaluateResult {
+  summary: EvaluationSummary;
+  table: ClassificationTable;
+  localization: LocalizationSummary[];
+  predictions: PredictionRow[];
+  files: string[];
+}
+
+/** Reads a 0/255 mask PNG at its own size as 0/1. */
+async function readMask(file: string): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const { data, info } = await sharp(file).greyscale().raw().toBuffer({ resolveWithObject: true });
+  const out = new Uint8Array(info.width * info.height);
+  for (let i = 0; i < out.length; i++) out[i] = data[i * info.channels] > 127 ? 1 : 0;
+  return { width: info.width, height: info.height, data: out };
+}
+
+const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
+
+interface LocTarget {
+  /** the reported label ('red' = max of the ma and hm maps) */
+  label: LesionLabelId | 'red';
+  /** model label indices whose maps are combined (max) */
+  indices: number[];
+  mask?: string;
+  boxes?: { cx: number; cy: number; w: number; h: number }[];
+}
+
+/** What this item can be localized against: labels truly present with a mask or boxes. */
+function locTargets(item: DatasetItem, labelIds: readonly LabelId[]): LocTarget[] {
+  const out: LocTarget[] = [];
+  const boxesOf = (cls: string) => item.boxes.filter((b) => b.class === cls).map((b) => ({ cx: b.cx, cy: b.cy, w: b.w, h: b.h }));
+  for (const l of LESION_LABEL_IDS) {
+    const idx = labelIds.indexOf(l);
+    if (idx < 0 || item.labels[l] !== 1) continue;
+    const mask = item.masks[l];
+    const boxes = boxesOf(l);
+    if (mask) out.push({ label: l, indices: [idx], mask });
+    else if (boxes.length) out.push({ label: l, indices: [idx], boxes });
+  }
+  const iMa = labelIds.indexOf('ma');
+  const iHm = labelIds.indexOf('hm');
+  const redBoxes = boxesOf('red');
+  if (item.red === 1 && redBoxes.length && iMa >= 0 && iHm >= 0) out.push({ label: 'red', indices: [iMa, iHm], boxes: redBoxes });
+  return out;
+}
+
+/** Evaluate one image: probabilities for all labels and localization samples. */
+async function evaluateItem(
+  model: FundusModel,
+  item: DatasetItem,
+  labelIds: readonly LabelId[],
+  tolerancePx: number,
+  withLocalization: boolean,
+): Promise<{ probabilities: number[]; samples: LocalizationSample[] }> {
+  const meta = model.metadata;
+  const S = meta.inputSize;
+  const img = await decodeImage(item.image);
+  const { input, transform } = preprocess(img, meta.preprocess);
+  const targets = withLocalization ? locTargets(item, labelIds) : [];
+  const samples: LocalizationSample[] = [];
+  try {
+    if (targets.length === 0) {
+      const p = tf.tidy(() => model.probabilities(tf.expandDims(input, 0) as tf.Tensor4D));
+      const probabilities = Array.from(await p.data());
+      p.dispose();
+      return { probabilities, samples };
+    }
+    const indices = [...new Set(targets.flatMap((t) => t.indices))];
+    const x = tf.expandDims(input, 0) as tf.Tensor4D;
+    const g = gradCam(model, x, logitTargets(indices, indices.map((i) => labelIds[i])));
+    x.dispose();
+    const [logits, cams] = await Promise.all([g.logits.data(), g.cams.data()]);
+    g.logits.dispose();
+    g.cams.dispose();
+    g.peaks.dispose();
+    const probabilities = Array.from(logits, sigmoid);
+    const mapOf = (t: LocTarget): Float32Array => {
+      const out = new Float32Array(S * S);
+      for (const i of t.indices) {
+        const k = indices.indexOf(i);
+        const m = cams.subarray(k * S * S, (k + 1) * S * S);
+        for (let p = 0; p < out.length; p++) if (m[p] > out[p]) out[p] = m[p];
+      }
+      return out;
+    };
+    for (const t of targets) {
+      const map = mapOf(t);
+      let s: LocalizationSample | null = null;
+      if (t.mask) {
+        const m = await readMask(t.mask);
+        s = scoreAgainstMask(item.stem, t.label, map, S, maskToModel(m.data, m.width, m.height, scaleTo(transform, m.width, m.height)), tolerancePx);
+      } else if (t.boxes) {
+        s = scoreAgainstBoxes(item.stem, t.label, map, S, t.boxes.map((b) => boxToModel(b, transform)), tolerancePx);
+      }
+      if (s) samples.push(s);
+    }
+    return { probabilities, samples };
+  } finally {
+    input.dispose();
+  }
+}
+
+/**
+ * The transform for a mask whose size differs from the decoded photo (e.g. a mask stored at a
+ * different resolution): same geometry, photo coordinates rescaled.
+ */
+function scaleTo(t: PhotoTransform, w: number, h: number): PhotoTransform {
+  if (w === t.photoWidth && h === t.photoHeight) return t;
+  const sx = w / t.photoWidth;
+  const sy = h / t.photoHeight;
+  if (Math.abs(sx - sy) > 0.01) throw new Error(`mask ${w}×${h} does not have the photo's aspect ratio (${t.photoWidth}×${t.photoHeight})`);
+  return { ...t, photoWidth: w, photoHeight: h, scale: t.scale * sx, offsetX: t.offsetX * sx, offsetY: t.offsetY * sy };
+}
+
+function rowColour(model: FundusModel, id: string, i: number): string {
+  const spec = model.metadata.labels.find((l) => l.id === id);
+  if (spec?.colour) return spec.colour;
+  if (id === 'dr') return '#000000';
+  if (id === 'red') return '#9d0208';
+  return FALLBACK_COLOURS[i % FALLBACK_COLOURS.length];
+}
+
+/** Runs the whole evaluation and writes the report files into `o.out`. */
+export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
+  const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const backend = o.backend === null ? tf.getBackend() : await pickBackend(o.backend ?? undefined, log);
+  const model = await loadBundle(fsBundle(o.model));
+  try {
+    const meta = model.metadata;
+    const labelIds = meta.labels.map((l) => l.id);
+    const thresholds: Partial<Record<LabelId, number>> = {};
+    for (const l of meta.labels) thresholds[l.id] = l.threshold;
+    const ds = await readDataset(o.data);
+    let items = ds.items;
+    if (o.split !== undefined) items = items.filter((it) => it.split === o.split);
+    if (o.limit !== undefined && o.limit > 0) items = items.slice(0, o.limit);
+    if (items.length === 0) throw new Error(`no images to evaluate in ${o.data}${o.split !== undefined ? ` with split '${o.split}'` : ''}`);
+    const tolerancePx = o.tolerancePx ?? defaultTolerancePx(meta.inputSize, meta.preprocess.fovMargin);
+    const withLoc = o.localization !== false;
+    log(`[evaluate] ${meta.name}@${meta.version} on ${items.length} image(s) from ${o.data}${o.split ? ` (split ${o.split})` : ''}; backend ${backend}; pointing-game tolerance ${tolerancePx} px`);
+
+    const predictions: PredictionRow[] = [];
+    const samples: LocalizationSample[] = [];
+    const failed: { stem: string; error: string }[] = [];
+    const progress = new Progress('evaluate', items.length, 'img', o.progressStream === undefined ? process.stderr : o.progressStream);
+    const t0 = Date.now();
+    for (const item of items) {
+      try {
+        const r = await evaluateItem(model, item, labelIds, tolerancePx, withLoc);
+        const probabilities: Partial<Record<LabelId, number>> = {};
+        labelIds.forEach((id, i) => (probabilities[id] = r.probabilities[i]));
+        const truth: Partial<Record<LabelId, number>> = {};
+        for (const id of labelIds) truth[id] = item.labels[id];
+        predictions.push({ stem: item.stem, truth, red: item.red, probabilities });
+        samples.push(...r.samples);
+      } catch (e) {
+        failed.push({ stem: item.stem, error: (e as Error).message });
+        log(`[evaluate] ${item.stem}: ${(e as Error).message}`);
+      }
+      progress.tick();
+    }
+    const msPerImage = (Date.now() - t0) / items.length;
+    if (predictions.length === 0) throw new Error(`every image failed to evaluate (first error: ${failed[0]?.error})`);
+
+    const table = classificationTable(predictions, labelIds, thresholds);
+    const localization = summariseLocalization(samples);
+    // Attach localization to Table I rows; masks are the stronger evidence when both exist.
+    for (const s of [...localization].sort((a, b) => (a.source === 'mask' ? 1 : 0) - (b.source === 'mask' ? 1 : 0))) {
+      const row = table.rows[s.label as LabelId | 'red'];
+      if (!row) continue;
+      row.pointingGame = s.pointingGame;
+      row.pointingGameN = s.n;
+      if (s.meanAp !== undefined) row.localizationAp = s.meanAp;
+    }
+
+    const hasRed = table.rows.red !== undefined;
+    const order: string[] = [...labelIds, 'dr', ...(hasRed ? ['red'] : [])];
+    const names: Record<string, string> = { dr: 'DR (any lesion)', red: 'Red lesions (MA or HM)' };
+    for (const l of meta.labels) names[l.id] = l.name;
+
+    await fs.mkdir(o.out, { recursive: true });
+    const files: string[] = [];
+    const write = async (name: string, text: string) => {
+      await fs.writeFile(path.join(o.out, name), text);
+      files.push(name);
+    };
+    const seriesOf = (id: string, i: number): RocSeries => {
+      const r = table.rows[id as LabelId | 'dr' | 'red']!;
+      return {
+        name: names[id] ?? id,
+        colour: rowColour(model, id, i),
+        roc: r.roc,
+        auc: r.auc,
+        point: [1 - r.specificity, r.sensitivity],
+      };
+    };
+    const rocPerLabel: Record<string, string> = {};
+    for (const [i, id] of order.entries()) {
+      const file = `roc-${id}.svg`;
+      await write(file, rocSvg([seriesOf(id, i)], `ROC — ${names[id] ?? id}`));
+      rocPerLabel[id] = file;
+    }
+    await write('roc.svg', rocSvg(labelIds.map((id, i) => seriesOf(id, i)), `ROC curves — ${meta.name} on ${path.basename(path.resolve(o.data))}`, 420));
+    const countIds: (LabelId | 'red')[] = [...labelIds, ...(hasRed ? (['red'] as const) : [])];
+    await write('label-distribution.svg', distributionSvg(labelCounts(predictions, countIds), `Labels in the evaluated images (n = ${predictions.length})`));
+
+    const datasetName = `${path.basename(path.resolve(o.data))}${o.split !== undefined ? `:${o.split}` : ''}`;
+    const notes = buildNotes({ table, predictions, items, split: o.split, tolerancePx, localization, withLoc });
+    const summary: EvaluationSummary = {
+      dataset: datasetName,
+      description: `${predictions.length} image(s) from ${datasetName}; decisions at the bundle thresholds; unknown labels excluded per label; pointing game tolerance ${tolerancePx} model px.`,
+      perLabel: {},
+    };
+    for (const id of order) {
+      const r = table.rows[id as LabelId | 'dr' | 'red'];
+      if (r) summary.perLabel[id as LabelId | 'dr' | 'red'] = toLabelMetrics(r);
+    }
+    await writeJsonAtomic(path.join(o.out, 'report.json'), summary);
+    files.push('report.json');
+    await writeJsonAtomic(path.join(o.out, 'details.json'), {
+      model: `${meta.name}@${meta.version}`,
+      backend,
+      dataDir: path.resolve(o.data),
+      split: o.split ?? null,
+      tolerancePx,
+      thresholds,
+      rows: Object.fromEntries(Object.entries(table.rows).map(([k, r]) => [k, { ...r, sensitivityCi: r.sensitivityCi, specificityCi: r.specificityCi }])),
+      localization,
+      localizationSamples: samples,
+      predictions,
+      failed,
+    });
+    files.push('details.json');
+    await write(
+      'report.md',
+      renderMarkdown(
+        {
+          modelName: `${meta.name}@${meta.version}`,
+          architecture: meta.architecture,
+          inputSize: meta.inputSize,
+          preprocess: meta.preprocess,
+          backend,
+          dataset: datasetName,
+          dataDir: o.data,
+          split: o.split ?? 'all items',
+          images: predictions.length,
+          failed,
+          date: new Date().toISOString(),
+          tolerancePx,
+          toleranceNote: o.tolerancePx === undefined ? '0.1 optic-disc diameter at this input size' : 'set with --tolerance',
+          msPerImage,
+          charts: { rocAll: 'roc.svg', rocPerLabel, distribution: 'label-distribution.svg' },
+          order,
+          names,
+          notes,
+        },
+        table,
+        localization,
+      ),
+    );
+    log(`[evaluate] wrote ${files.length} files to ${o.out}`);
+    return { summary, table, localization, predictions, files };
+  } finally {
+    model.dispose();
+  }
+}
+
+function buildNotes(a: {
+  table: ClassificationTable;
+  predictions: PredictionRow[];
+  items: DatasetItem[];
+  split?: string;
+  tolerancePx: number;
+  localization: LocalizationSummary[];
+  withLoc: boolean;
+}): string[] {
+  const notes: string[] = [];
+  const n = a.predictions.length;
+  if (n < 30) notes.push(`Only ${n} images: every rate here has a wide interval (see the brackets); do not read differences of a few percent.`);
+  for (const [id, r] of Object.entries(a.table.rows)) {
+    if (!r) continue;
+    if (a.table.unknownEverywhere.includes(id)) notes.push(`\`${id}\` is unknown for every evaluated image (not annotated in this dataset): its row is empty.`);
+    else if (r.positives === 0) notes.push(`\`${id}\`: no positive images, so sensitivity and AUC are undefined (n/a).`);
+    else if (r.positives === r.n) notes.push(`\`${id}\`: every known image is positive, so specificity and AUC are undefined (n/a).`);
+  }
+  const splits = new Set(a.items.map((it) => it.split).filter((s) => s !== undefined && s !== ''));
+  if (a.split === undefined && splits.size > 1) {
+    notes.push(`The dataset has a split column (${[...splits].join(', ')}) and no --split was given: training images are included, so these numbers are optimistic. Use --split test.`);
+  }
+  if (a.table.rows.red) notes.push('`red` (CODRAS): microaneurysms and haemorrhages merged by the annotator; `ma` and `hm` are unknown where red = 1, so their rows count only red = 0 images as known negatives.');
+  if (a.withLoc && a.localization.some((s) => s.source === 'boxes')) {
+    notes.push('Box annotations often enclose a cluster of small lesions in one box; a peak inside a box therefore says less than a peak on a mask.');
+  }
+  if (a.withLoc) notes.push(`Localization is measured only on images where the label is truly present, whether or not the model flagged it; the map is the Grad-CAM of that label's logit (maps for \`red\`: pixel-wise max of the ma and hm maps).`);
+  notes.push('Thresholds come from the bundle (selected on its validation data), never from this evaluation set.');
+  return notes;
+}
+
+/** Minimal `--key value` / `--flag` parser. */
+export function parseArgs(argv: string[]): EvaluateOptions {
+  const o: Partial<EvaluateOptions> & Record<string, unknown> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    switch (a) {
+      case '--model':
+        o.model = val();
+        break;
+      case '--data':
+        o.data = val();
+        break;
+      case '--out':
+        o.out = val();
+        break;
+      case '--split':
+        o.split = val();
+        break;
+      case '--limit':
+        o.limit = Number.parseInt(val(), 10);
+        break;
+      case '--backend':
+        o.backend = val();
+        break;
+      case '--tolerance':
+        o.tolerancePx = Number.parseFloat(val());
+        break;
+      case '--no-localization':
+        o.localization = false;
+        break;
+      case '--help':
+      case '-h':
+        throw new Error('help');
+      default:
+        throw new Error(`unknown argument ${a}`);
+    }
+  }
+  if (!o.model || !o.data || !o.out) throw new Error('--model, --data and --out are required');
+  if (o.limit !== undefined && !(o.limit > 0)) throw new Error('--limit must be a positive integer');
+  if (o.tolerancePx !== undefined && !(o.tolerancePx >= 0)) throw new Error('--tolerance must be a number >= 0 (model pixels)');
+  return o as EvaluateOptions;
+}
+
+const USAGE = `usage: npm run evaluate -- --model <bundle dir> --data <dataset dir> --out <dir>
+         [--split test] [--limit N] [--backend node-gpu|node|wasm|cpu] [--tolerance <model px>] [--no-localization]`;
+
+async function main(): Promise<void> {
+  let opts: EvaluateOptions;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message === 'help' ? '' : (e as Error).message + '\n'}${USAGE}\n`);
+    process.exit(2);
+  }
+  try {
+    const r = await evaluate(opts);
+    const rows = Object.entries(r.table.rows).map(([k, v]) => `${k}\tn=${v!.n}\tpos=${v!.positives}\tsens=${v!.sensitivity.toFixed(3)}\tspec=${v!.specificity.toFixed(3)}\tacc=${v!.accuracy.toFixed(3)}\tauc=${v!.auc.toFixed(3)}`);
+    process.stdout.write(rows.join('\n') + `\nreport: ${path.join(opts.out, 'report.md')}\n`);
+  } catch (e) {
+    process.stderr.write(`evaluate failed: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) void main();
