@@ -113,7 +113,7 @@ export function PhotoCanvas(props: PhotoCanvasProps) {
     } else drawPhoto(bc, d.bitmap, d.width, d.height, dv);
     oc.clearRect(0, 0, o.width, o.height);
     if (r && heat) drawModelGridImage(oc, heat, r.transform, dv, opacity);
-    if (r && showOutlines) drawOutlines(oc, r.outlines, dv, { colours, lineWidth: 2 * dpr, visible: labelsVisible, highlight: highlight ?? hover?.o ?? null });
+    if (r && showOutlines) drawOutlines(oc, r.outlines, dv, { colours, lineWidth: 2 * dpr, visible: labelsVisible, highlight: highlight ?? hover?.o ?? null, clip: { width: d.width, height: d.height } });
   }, [current, size, d, r, heat, pre, showPreprocessed, opacity, showOutlines, colours, labelsVisible, highlight, hover]);
 
   // interaction
@@ -204,6 +204,8 @@ export function PhotoCanvas(props: PhotoCanvasProps) {
       tabIndex={interactive ? 0 : -1}
       role="img"
       aria-label={t('viewer.canvasAria', { name: photo.name })}
+      data-scale={current()?.scale.toFixed(4)}
+      data-fit={view === null ? 'true' : 'false'}
       onKeyDown={onKeyDown}
       onPointerDown={onPointerDown}
       onPointerMove={onPointerMove}

@@ -5,8 +5,10 @@ import { appStore, useApp, type PhotoItem } from '../store';
 const pct = (v: number) => `${Math.round(v * 100)}%`;
 const STAGES: StageName[] = ['decode', 'quality', 'preprocess', 'forward', 'gradcam', 'guidedBackprop', 'outlines', 'total'];
 
+const NO_LABELS: LabelSpec[] = [];
+/** Selector: the model's labels (loaded model first, else metadata.json). Stable when absent, as zustand selectors must be. */
 export function labelsOf(s: { model: { info?: { metadata: { labels: LabelSpec[] } } }; card: { metadata?: { labels: LabelSpec[] } } }): LabelSpec[] {
-  return s.model.info?.metadata.labels ?? s.card.metadata?.labels ?? [];
+  return s.model.info?.metadata.labels ?? s.card.metadata?.labels ?? NO_LABELS;
 }
 
 /** Quality verdict: always first. Ungradable → reasons, retake advice, "analyse anyway". */

@@ -13,6 +13,8 @@ export interface Ctx2D {
   moveTo(x: number, y: number): void;
   lineTo(x: number, y: number): void;
   closePath(): void;
+  rect(x: number, y: number, w: number, h: number): void;
+  clip(): void;
   stroke(): void;
   fill(): void;
   fillRect(x: number, y: number, w: number, h: number): void;

@@ -17,14 +17,23 @@ export function mapPlacement(t: PhotoTransform): { x: number; y: number; w: numb
  * viewer's pan/zoom. Smoothing stays on: Grad-CAM is a coarse map upsampled anyway, and
  * blocky pixels would suggest a precision it does not have.
  */
-export function drawModelGridImage(ctx: Ctx2D, image: ImageSourceLike, t: PhotoTransform, view: ViewTransform, alpha = 1): void {
+export function drawModelGridImage(ctx: Ctx2D, image: ImageSourceLike, t: PhotoTransform, view: ViewTransform, alpha = 1, clipToPhoto = true): void {
   const p = mapPlacement(t);
   ctx.save();
   ctx.setTransform(view.scale, 0, 0, view.scale, view.tx, view.ty);
+  // The model grid is the FOV square, padded: where it sticks out of the photo there is
+  // nothing to explain, so never paint there.
+  if (clipToPhoto) clipRect(ctx, 0, 0, t.photoWidth, t.photoHeight);
   ctx.globalAlpha = alpha;
   ctx.imageSmoothingEnabled = true;
   ctx.drawImage(image, p.x, p.y, p.w, p.h);
   ctx.restore();
+}
+
+function clipRect(ctx: Ctx2D, x: number, y: number, w: number, h: number): void {
+  ctx.beginPath();
+  ctx.rect(x, y, w, h);
+  ctx.clip();
 }
 
 /** Draw the photo itself (its own pixel grid is photo space). */
@@ -63,6 +72,8 @@ export interface OutlineStyle {
   highlight?: Outline | null;
   /** labels to draw; missing = all */
   visible?: Partial<Record<LesionLabelId, boolean>>;
+  /** photo size: lines are clipped to the photo rectangle */
+  clip?: { width: number; height: number };
 }
 
 /**
@@ -74,6 +85,7 @@ export function drawOutlines(ctx: Ctx2D, outlines: readonly Outline[], view: Vie
   const lw = style.lineWidth ?? 2;
   ctx.save();
   ctx.setTransform(1, 0, 0, 1, 0, 0);
+  if (style.clip) clipRect(ctx, view.tx, view.ty, style.clip.width * view.scale, style.clip.height * view.scale);
   ctx.lineJoin = 'round';
   for (const o of outlines) {
     if (style.visible && style.visible[o.label] === false) continue;

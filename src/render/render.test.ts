@@ -102,6 +102,23 @@ describe('overlay placement (pixels)', () => {
     expect(z.pixel(40, 34)[3]).toBe(0);
   });
 
+  it('never paints outside the photo where the padded model square sticks out', () => {
+    // FOV square hanging off the top and left of a 40x30 photo
+    const t: PhotoTransform = { inputSize: 4, photoWidth: 40, photoHeight: 30, scale: 10, offsetX: -10, offsetY: -5 };
+    const full = { width: 4, height: 4, data: new Uint8ClampedArray(64).fill(255) };
+    const c = new SoftCanvas(60, 60);
+    drawModelGridImage(c, full, t, { scale: 1, tx: 10, ty: 10 }, 1);
+    expect(c.pixel(12, 12)[3]).toBe(255); // photo (2,2)
+    expect(c.pixel(5, 12)[3]).toBe(0); // left of the photo, inside the square
+    expect(c.pixel(12, 5)[3]).toBe(0); // above the photo
+    expect(c.pixel(35, 35)[3]).toBe(255); // photo (25,25)
+    expect(c.pixel(45, 35)[3]).toBe(0); // photo (35,25): right of the square
+    const o = new SoftCanvas(60, 60);
+    drawOutlines(o, [ring('hm', -5, 5, 20, 20)], { scale: 1, tx: 10, ty: 10 }, { colours: {}, clip: { width: 40, height: 30 } });
+    expect(o.pixel(5, 20)[3]).toBe(0); // the part of the ring left of the photo is clipped
+    expect(o.pixel(20, 15)[3]).toBe(255);
+  });
+
   it('drawPhoto covers exactly the photo rectangle', () => {
     const photo = { width: 4, height: 2, data: new Uint8ClampedArray(4 * 2 * 4).fill(255) };
     const c = new SoftCanvas(20, 20);

@@ -40,7 +40,8 @@ export class SoftCanvas implements Ctx2D {
   readonly dashes: number[][] = [];
   readonly texts: string[] = [];
   private m = [1, 0, 0, 1, 0, 0];
-  private stack: { m: number[]; alpha: number }[] = [];
+  private stack: { m: number[]; alpha: number; clipBox: number[] | null }[] = [];
+  private clipBox: number[] | null = null;
   private path: [number, number][][] = [];
 
   constructor(readonly width: number, readonly height: number) {
@@ -53,13 +54,14 @@ export class SoftCanvas implements Ctx2D {
   }
 
   save(): void {
-    this.stack.push({ m: [...this.m], alpha: this.globalAlpha });
+    this.stack.push({ m: [...this.m], alpha: this.globalAlpha, clipBox: this.clipBox });
   }
   restore(): void {
     const s = this.stack.pop();
     if (s) {
       this.m = s.m;
       this.globalAlpha = s.alpha;
+      this.clipBox = s.clipBox;
     }
   }
   setTransform(a: number, b: number, c: number, d: number, e: number, f: number): void {
@@ -71,6 +73,8 @@ export class SoftCanvas implements Ctx2D {
   }
   private blend(x: number, y: number, r: number, g: number, b: number, a: number): void {
     if (x < 0 || y < 0 || x >= this.width || y >= this.height) return;
+    const c = this.clipBox;
+    if (c && (x + 0.5 < c[0] || x + 0.5 > c[2] || y + 0.5 < c[1] || y + 0.5 > c[3])) return;
     const i = (y * this.width + x) * 4;
     const sa = (a / 255) * this.globalAlpha;
     const da = this.data[i + 3] / 255;
@@ -122,6 +126,23 @@ export class SoftCanvas implements Ctx2D {
   closePath(): void {
     const sub = this.path[this.path.length - 1];
     if (sub && sub.length) sub.push(sub[0]);
+  }
+  rect(x: number, y: number, w: number, h: number): void {
+    this.moveTo(x, y);
+    this.lineTo(x + w, y);
+    this.lineTo(x + w, y + h);
+    this.lineTo(x, y + h);
+    this.closePath();
+  }
+  /** clips to the bounding box of the current path (enough for the axis-aligned rectangles used) */
+  clip(): void {
+    const pts = this.path.flat();
+    if (!pts.length) return;
+    const xs = pts.map((p) => p[0]);
+    const ys = pts.map((p) => p[1]);
+    const box = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+    const c = this.clipBox;
+    this.clipBox = c ? [Math.max(c[0], box[0]), Math.max(c[1], box[1]), Math.min(c[2], box[2]), Math.min(c[3], box[3])] : box;
   }
   setLineDash(segments: number[]): void {
     this.dashes.push([...segments]);

@@ -1,0 +1,66 @@
+import { expect, test } from '@playwright/test';
+import { APP, analyseAnywayIfNeeded, openSample, overlayPixels } from './helpers';
+
+test('open a sample: verdict first, summary, probabilities with thresholds, model + backend, heat map and outlines drawn', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(APP);
+  await openSample(page, /Analyse sample: All four lesion types/);
+  await analyseAnywayIfNeeded(page);
+
+  // the verdict comes before the summary in the reading order
+  const order = await page.evaluate(() => {
+    const v = document.querySelector('[data-testid=quality-verdict]')!;
+    const s = document.querySelector('[data-testid=summary]')!;
+    return Boolean(v.compareDocumentPosition(s) & Node.DOCUMENT_POSITION_FOLLOWING);
+  });
+  expect(order).toBe(true);
+  await expect(page.getByTestId('summary')).toHaveText(/diabetic retinopathy|No signs/);
+
+  const bars = page.getByRole('list', { name: 'Label probabilities' }).getByRole('img');
+  await expect(bars).toHaveCount(5);
+  await expect(bars.first()).toHaveAccessibleName(/BP\/MA: probability \d+%, threshold \d+%/);
+  await expect(page.getByTestId('model-name')).toHaveText(/.+@.+/);
+  await expect(page.getByTestId('backend')).toHaveText('wasm');
+  await expect(page.getByText(/not a diagnosis/i).first()).toBeVisible();
+
+  // per-stage timings in a details view
+  await page.getByText('Timings per stage').click();
+  await expect(page.getByRole('row', { name: /Running the model/ })).toBeVisible();
+
+  // the overlay canvas really has pixels, and they are the overlay's: "None" + no outlines clears it
+  await expect.poll(() => overlayPixels(page), { timeout: 10_000 }).toBeGreaterThan(500);
+  await page.getByRole('radio', { name: 'None' }).check();
+  await page.getByRole('checkbox', { name: 'Lesion outlines' }).uncheck();
+  await expect.poll(() => overlayPixels(page)).toBe(0);
+  await page.getByRole('radio', { name: 'Combined (all positive labels)' }).check();
+  await page.getByRole('radio', { name: 'Grad-CAM', exact: true }).check();
+  await expect.poll(() => overlayPixels(page)).toBeGreaterThan(500);
+
+  // original vs preprocessed view changes the photo layer
+  const photoSum = () =>
+    page.getByTestId('photo-layer').evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let s = 0;
+      for (let i = 0; i < d.length; i += 16) s += d[i] + d[i + 1] + d[i + 2];
+      return s;
+    });
+  const before = await photoSum();
+  await page.getByRole('radio', { name: 'Preprocessed (CLAHE)' }).check();
+  await expect.poll(photoSum).not.toBe(before);
+  expect(errors).toEqual([]);
+});
+
+test('several photos at once are queued and each gets a result', async ({ page }) => {
+  await page.goto(APP);
+  const get = async (file: string) => (await page.request.get(`/samples/${file}`)).body();
+  await page.locator('#file-input').setInputFiles([
+    { name: 'first.jpg', mimeType: 'image/jpeg', buffer: await get('01-healthy-macula.jpg') },
+    { name: 'second.jpg', mimeType: 'image/jpeg', buffer: await get('04-hard-exudates.jpg') },
+  ]);
+  const queue = page.getByRole('region', { name: 'Queue' });
+  await expect(queue.getByRole('button', { name: /^first\.jpg/ })).toBeVisible();
+  await expect(queue.getByText(/^done/)).toHaveCount(2, { timeout: 150_000 });
+  await queue.getByRole('button', { name: /^second\.jpg/ }).click();
+  await expect(page.getByTestId('summary')).toBeVisible();
+});
