@@ -497,12 +497,13 @@ function paintVessels(c: Ctx): void {
       drawSegment(map, W, H, p.x, p.y, q.x, q.y, hw, op * fade, reflex);
     }
   }
-  const vr = rng.uniform(0.28, 0.4);
-  const vg = rng.uniform(0.55, 0.7);
-  const vb = rng.uniform(0.4, 0.55);
-  const ar = rng.uniform(0.12, 0.2);
-  const ag = rng.uniform(0.35, 0.48);
-  const ab = rng.uniform(0.25, 0.4);
+  // blood absorbs green far more than red: vessels stay red, only darker
+  const vr = rng.uniform(0.16, 0.28);
+  const vg = rng.uniform(0.5, 0.66);
+  const vb = rng.uniform(0.35, 0.5);
+  const ar = rng.uniform(0.06, 0.13);
+  const ag = rng.uniform(0.3, 0.44);
+  const ab = rng.uniform(0.2, 0.34);
   const { r, g, b } = pl;
   for (let i = 0; i < A.length; i++) {
     const a = A[i];
@@ -748,7 +749,7 @@ function makeCamera(c: Ctx, kind: UngradableKind | null): Camera {
   const px = (2 * geo.fov.radius) / 1000; // one "pixel" of a 1000 px wide field
   const cam: Camera = {
     blurSigma: (rng.chance(0.12) ? rng.uniform(1.3, 2.2) : rng.uniform(0.45, 1.2)) * px,
-    exposure: rng.uniform(0.78, 1.12),
+    exposure: rng.uniform(0.85, 1.2),
     gains: [rng.uniform(0.92, 1.06), rng.uniform(0.85, 1.12), rng.uniform(0.75, 1.45)],
     gamma: rng.uniform(0.85, 1.15),
     noise: rng.uniform(0.6, 3),
