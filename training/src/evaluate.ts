@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { gradCam, logitTargets } from '../../src/core/explain/index';
 import { loadBundle, type FundusModel } from '../../src/core/model/index';
-import { preprocess } from '../../src/core/preprocess/index';
+import { fovMask, preprocess } from '../../src/core/preprocess/index';
 import type { EvaluationSummary, LabelId, LesionLabelId, PhotoTransform } from '../../src/core/types';
 import { LESION_LABEL_IDS } from '../../src/core/types';
 import { pickBackend } from './backend';
@@ -112,7 +112,7 @@ async function evaluateItem(
   const meta = model.metadata;
   const S = meta.inputSize;
   const img = await decodeImage(item.image);
-  const { input, transform } = preprocess(img, meta.preprocess);
+  const { input, transform, fov } = preprocess(img, meta.preprocess);
   const targets = withLocalization ? locTargets(item, labelIds) : [];
   const samples: LocalizationSample[] = [];
   try {
@@ -140,14 +140,15 @@ async function evaluateItem(
       }
       return out;
     };
+    const fovWeights = fovMask(fov, transform);
     for (const t of targets) {
       const map = mapOf(t);
       let s: LocalizationSample | null = null;
       if (t.mask) {
         const m = await readMask(t.mask);
-        s = scoreAgainstMask(item.stem, t.label, map, S, maskToModel(m.data, m.width, m.height, scaleTo(transform, m.width, m.height)), tolerancePx);
+        s = scoreAgainstMask(item.stem, t.label, map, S, maskToModel(m.data, m.width, m.height, scaleTo(transform, m.width, m.height)), tolerancePx, fovWeights);
       } else if (t.boxes) {
-        s = scoreAgainstBoxes(item.stem, t.label, map, S, t.boxes.map((b) => boxToModel(b, transform)), tolerancePx);
+        s = scoreAgainstBoxes(item.stem, t.label, map, S, t.boxes.map((b) => boxToModel(b, transform)), tolerancePx, fovWeights);
       }
       if (s) samples.push(s);
     }
@@ -412,6 +413,10 @@ async function main(): Promise<void> {
     process.stderr.write(`${(e as Error).message === 'help' ? '' : (e as Error).message + '\n'}${USAGE}\n`);
     process.exit(2);
   }
+  // `npm run evaluate` (root) forwards to the training workspace, whose cwd is training/:
+  // resolve relative paths against where the user typed the command.
+  const base = process.env.INIT_CWD ?? process.cwd();
+  opts = { ...opts, model: path.resolve(base, opts.model), data: path.resolve(base, opts.data), out: path.resolve(base, opts.out) };
   try {
     const r = await evaluate(opts);
     const rows = Object.entries(r.table.rows).map(([k, v]) => `${k}\tn=${v!.n}\tpos=${v!.positives}\tsens=${v!.sensitivity.toFixed(3)}\tspec=${v!.specificity.toFixed(3)}\tacc=${v!.accuracy.toFixed(3)}\tauc=${v!.auc.toFixed(3)}`);

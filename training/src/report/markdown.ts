@@ -89,12 +89,12 @@ export function renderMarkdown(ctx: ReportContext, table: ClassificationTable, l
   if (loc.length === 0) {
     L.push('No lesion masks or boxes for evaluated images with a positive label: localization not measured.');
   } else {
-    L.push(`Grad-CAM (paper eq. 1–2) of each label's logit, computed for every image where that label is TRULY present (whatever the model predicted) and a mask or box exists. Pointing game: the map's peak must lie within ${ctx.tolerancePx} model px of the lesion (${ctx.toleranceNote}). AUPR: average precision of the map's pixels against the lesion mask on the model grid; "random" is the lesion pixel fraction, the AUPR of an uninformative map. "Empty maps": Grad-CAM had no positive evidence anywhere (all zero after the ReLU of eq. 2); they count as misses.`);
+    L.push(`Grad-CAM (paper eq. 1–2) of each label's logit, computed for every image where that label is TRULY present (whatever the model predicted) and a mask or box exists. Pointing game: the map's peak must lie within ${ctx.tolerancePx} model px of the lesion (${ctx.toleranceNote}); "chance" is the hit rate of a peak placed at random inside the field of view (the lesion area dilated by the tolerance, as a fraction of the FOV) — compare against it, not against 0. AUPR: average precision of the map's pixels against the lesion mask on the model grid; "random" is the lesion pixel fraction, the AUPR of an uninformative map. "Empty maps": Grad-CAM had no positive evidence anywhere (all zero after the ReLU of eq. 2); they count as misses.`);
     L.push('');
-    L.push('| label | source | images | pointing game | empty maps | mean AUPR | random AUPR |');
-    L.push('|---|---|---:|---|---:|---:|---:|');
+    L.push('| label | source | images | pointing game | chance | empty maps | mean AUPR | random AUPR |');
+    L.push('|---|---|---:|---|---:|---:|---:|---:|');
     for (const s of loc) {
-      L.push(`| ${ctx.names[s.label] ?? s.label} (\`${s.label}\`) | ${s.source} | ${s.n} | ${s.hits}/${s.n} = ${pct(s.pointingGame)} | ${s.emptyMaps} | ${f3(s.meanAp)} | ${f3(s.meanPrevalence)} |`);
+      L.push(`| ${ctx.names[s.label] ?? s.label} (\`${s.label}\`) | ${s.source} | ${s.n} | ${s.hits}/${s.n} = ${pct(s.pointingGame)} | ${pct(s.chance)} | ${s.emptyMaps} | ${f3(s.meanAp)} | ${f3(s.meanPrevalence)} |`);
     }
   }
   L.push('');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PhotoTransform } from '../../../src/core/types';
 import { classificationTable, drTruth, labelCounts, toLabelMetrics, type PredictionRow } from './classification';
-import { boxToModel, defaultTolerancePx, maskToModel, scoreAgainstMask, summariseLocalization } from './localization';
+import { boxToModel, defaultTolerancePx, maskToModel, pointingChance, scoreAgainstMask, summariseLocalization } from './localization';
 import { distributionSvg, rocSvg, xmlEscape } from './svg';
 
 const N = Number.NaN;
@@ -109,6 +109,22 @@ describe('localization helpers', () => {
     const empty = scoreAgainstMask('d', 'ma', new Float32Array(S * S), S, mask, 100)!;
     expect(empty).toMatchObject({ hit: false, emptyMap: true });
     expect(sum.meanPrevalence).toBeCloseTo(1 / 400);
+    expect(sum.chance).toBeCloseTo(5 / 400); // tolerance 1 around one lesion pixel
+  });
+
+  it('pointing-game chance: dilated lesion area over the FOV', () => {
+    const S = 20;
+    const mask = new Uint8Array(S * S);
+    mask[10 * S + 10] = 1;
+    // a disc of radius 1 around one pixel = 5 pixels of 400
+    expect(pointingChance(S, 1, { mask })).toBeCloseTo(5 / 400);
+    expect(pointingChance(S, 0, { mask })).toBeCloseTo(1 / 400);
+    // FOV = left half only: the lesion pixels inside it over 200
+    const fov = new Float32Array(S * S);
+    for (let y = 0; y < S; y++) for (let x = 0; x < 10; x++) fov[y * S + x] = 1;
+    expect(pointingChance(S, 1, { mask }, fov)).toBeCloseTo(1 / 200); // only (9, 10) is in the FOV
+    // a 4×4 box (pixel centres 2.5..5.5 inside [2, 6)) with tolerance 0 covers 16 pixels
+    expect(pointingChance(S, 0, { boxes: [{ x0: 2, y0: 2, x1: 6, y1: 6 }] })).toBeCloseTo(16 / 400);
   });
 
   it('default tolerance is 0.1 disc diameter (≈ 8 px at 512² with a full-frame FOV)', () => {
