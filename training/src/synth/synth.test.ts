@@ -1,7 +1,9 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import sharp from 'sharp';
 import { LESION_LABEL_IDS, type LesionLabelId } from '../../../src/core/types';
 import { renderFundus, conditionalRates, type FundusSpec, type SynthFundus } from './fundus';
@@ -299,5 +301,30 @@ describe('demo samples', () => {
       expect(Math.max(meta.width!, meta.height!)).toBeLessThanOrEqual(1024);
       expect(e.title.length).toBeGreaterThan(3);
     }
+  });
+});
+
+describe('npm run synth (cli.ts)', () => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const tsx = resolve(here, '../../../node_modules/.bin/tsx');
+  it('writes a dataset, reports progress and counts, resolves relative --out against INIT_CWD', async () => {
+    const r = spawnSync(tsx, [join(here, 'cli.ts'), '--n', '3', '--seed', '2', '--size', '64', '--ungradable', '0.5', '--out', 'rel-out'], {
+      env: { ...process.env, INIT_CWD: tmp },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/synth 3\/3 \(100\.0%\)/);
+    expect(r.stderr).toMatch(/3 images in .*rel-out/);
+    const ds = await readDataset(join(tmp, 'rel-out'));
+    expect(ds.items).toHaveLength(3);
+  });
+  it('rejects unknown options and bad values with a usage message', () => {
+    const bad = spawnSync(tsx, [join(here, 'cli.ts'), '--n', '3', '--out', join(tmp, 'x'), '--colour', 'blue'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/unknown option --colour/);
+    expect(bad.stderr).toMatch(/usage: npm run synth/);
+    const badRate = spawnSync(tsx, [join(here, 'cli.ts'), '--out', join(tmp, 'y'), '--rates', 'ma=2'], { encoding: 'utf8' });
+    expect(badRate.status).toBe(2);
+    expect(badRate.stderr).toMatch(/bad --rates entry "ma=2"/);
   });
 });
