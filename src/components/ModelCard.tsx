@@ -121,7 +121,7 @@ export function ModelCard() {
             <tr>
               <th scope="col">{t('model.label')}</th>
               <th scope="col">{t('model.colour')}</th>
-              <th scope="col">{t('result.threshold', { value: '' })}</th>
+              <th scope="col">{t('model.threshold')}</th>
             </tr>
           </thead>
           <tbody>

@@ -130,6 +130,7 @@ const en = {
     roc: 'ROC curves',
     thresholds: 'Labels and decision thresholds',
     colour: 'Outline colour',
+    threshold: 'Decision threshold',
     limitations: 'Limitations',
     preprocessing: 'Preprocessing',
     hashes: 'Weight files (SHA-256)',
