@@ -64,3 +64,25 @@ test('several photos at once are queued and each gets a result', async ({ page }
   await queue.getByRole('button', { name: /^second\.jpg/ }).click();
   await expect(page.getByTestId('summary')).toBeVisible();
 });
+
+test('paste and drag-and-drop add photos to the queue', async ({ page }) => {
+  await page.goto(APP);
+  const bytes = [...(await (await page.request.get('/samples/02-microaneurysms.jpg')).body())];
+  await page.evaluate((b) => {
+    const file = new File([new Uint8Array(b)], 'clipboard.jpg', { type: 'image/jpeg' });
+    const dt = new DataTransfer();
+    dt.items.add(file);
+    document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  }, bytes);
+  const queue = page.getByRole('region', { name: 'Queue' });
+  await expect(queue.getByRole('button', { name: /^clipboard\.jpg/ })).toBeVisible();
+  await page.evaluate((b) => {
+    const file = new File([new Uint8Array(b)], 'dropped.jpg', { type: 'image/jpeg' });
+    const dt = new DataTransfer();
+    dt.items.add(file);
+    const target = document.querySelector('.dropzone')!;
+    for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, bytes);
+  await expect(queue.getByRole('button', { name: /^dropped\.jpg/ })).toBeVisible();
+  await expect(queue.getByText(/^done/)).toHaveCount(2, { timeout: 150_000 });
+});
