@@ -9,9 +9,9 @@
  *
  *  - filter gradient: dW[k,ci,co] = Σ_{b,o} xpad[b, o·s + k, ci] · dy[b,o,co] is a stride-1
  *    convolution of xpad (batch ↔ channels swapped) with dy as the filter, dilated by s.
- *  - input gradient: dx[i,ci] = Σ_k dyd[i + padBefore − k, co] · w[k,ci,co] with dyd = dy with
- *    s−1 zeros between elements; a stride-1 "valid" convolution of dyd padded by k−1−padBefore
- *    with the spatially flipped filter, in/out channels swapped.
+ *  - input gradient, stride 1: dx[i,ci] = Σ_k dy[i + padBefore − k, co] · w[k,ci,co], a "valid"
+ *    convolution of dy padded by k−1−padBefore with the spatially flipped filter, in/out
+ *    channels swapped; stride > 1: the polyphase form in stridedInputGrad (no zero insertion).
  *
  * Kernels call the other wasm kernels' functions directly (not through the engine), so nothing
  * is recorded on a gradient tape and every intermediate is released with backend.disposeData.
@@ -99,6 +99,41 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: tf
   return s.finish(out);
 }
 
+/**
+ * dx for a strided conv by polyphase decomposition (the "sub-pixel convolution" identity):
+ * writing a padded-input index as j = q·s + r, dxpad[q·s + r] = Σ_m dy[q − m] · w[m·s + r], i.e.
+ * for each phase r a stride-1 correlation of dy with the sub-filter w[·s + r] (flipped). All
+ * s_h·s_w phases run as ONE Conv2D with s_h·s_w·ci output channels, which a reshape/transpose
+ * interleaves back into space. Same MACs as the forward conv, instead of s² times more when
+ * zeros are inserted into dy.
+ */
+function stridedInputGrad(s: Scope, dy: Info, filter: Info, info: tf.backend_util.Conv2DInfo, inputShape: number[]): Info {
+  const [b, h, w, ci] = inputShape;
+  const [kh, kw, , co] = filter.shape;
+  const sh = info.strideHeight;
+  const sw = info.strideWidth;
+  const mh = Math.ceil(kh / sh);
+  const mw = Math.ceil(kw / sw);
+  let f: Info = filter;
+  if (mh * sh !== kh || mw * sw !== kw) {
+    f = s.run('PadV2', { x: f }, { paddings: [[0, mh * sh - kh], [0, mw * sw - kw], [0, 0], [0, 0]], constantValue: 0 });
+  }
+  f = s.run('Reshape', { x: f }, { shape: [mh, sh, mw, sw, ci, co] });
+  f = s.run('Reverse', { x: f }, { dims: [0, 2] });
+  f = s.run('Transpose', { x: f }, { perm: [0, 2, 5, 1, 3, 4] }); // [mh, mw, co, sh, sw, ci]
+  f = s.run('Reshape', { x: f }, { shape: [mh, mw, co, sh * sw * ci] });
+  const { top, left } = info.padInfo;
+  const qh = Math.ceil((top + h) / sh);
+  const qw = Math.ceil((left + w) / sw);
+  const dyp = padCrop(s, dy, mh - 1, qh - info.outHeight, mw - 1, qw - info.outWidth);
+  let z = s.run('Conv2D', { x: dyp, filter: f }, { strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' }); // [b, qh, qw, sh·sw·ci]
+  z = s.run('Reshape', { x: z }, { shape: [b, qh, qw, sh, sw, ci] });
+  z = s.run('Transpose', { x: z }, { perm: [0, 1, 3, 2, 4, 5] });
+  z = s.run('Reshape', { x: z }, { shape: [b, qh * sh, qw * sw, ci] });
+  if (top === 0 && left === 0 && qh * sh === h && qw * sw === w) return z;
+  return s.run('Slice', { x: z }, { begin: [0, top, left, 0], size: [b, h, w, ci] });
+}
+
 /** dx for y = conv2d(x, W): inputs {dy, filter}, attrs {strides, pad, dataFormat, dimRoundingMode, inputShape}. */
 function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): Info {
   const { dy, filter } = args.inputs as { dy: Info; filter: Info };
@@ -106,34 +141,16 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: tf.
   const inputShape = attrs.inputShape as number[];
   const info = convInfo(inputShape, filter.shape, attrs);
   const s = new Scope(args.backend);
-  const [b, h, w, ci] = inputShape;
-  const [oh, ow, co] = [info.outHeight, info.outWidth, info.outChannels];
+  if (info.strideHeight > 1 || info.strideWidth > 1) return s.finish(stridedInputGrad(s, dy, filter, info, inputShape));
+  const [, h, w, ci] = inputShape;
   const kh = info.filterHeight;
   const kw = info.filterWidth;
-  const sh = info.strideHeight;
-  const sw = info.strideWidth;
-  // zero insertion between dy elements (trailing zeros are harmless and cropped below)
-  let d: Info = dy;
-  let dh = oh;
-  let dw = ow;
-  if (sh > 1) {
-    d = s.run('Reshape', { x: d }, { shape: [b * oh, 1, ow * co] });
-    d = s.run('PadV2', { x: d }, { paddings: [[0, 0], [0, sh - 1], [0, 0]], constantValue: 0 });
-    dh = oh * sh;
-    d = s.run('Reshape', { x: d }, { shape: [b, dh, ow, co] });
-  }
-  if (sw > 1) {
-    d = s.run('Reshape', { x: d }, { shape: [b * dh * ow, 1, co] });
-    d = s.run('PadV2', { x: d }, { paddings: [[0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
-    dw = ow * sw;
-    d = s.run('Reshape', { x: d }, { shape: [b, dh, dw, co] });
-  }
   const pt = kh - 1 - info.padInfo.top;
   const pl = kw - 1 - info.padInfo.left;
-  d = padCrop(s, d, pt, h + kh - 1 - pt - dh, pl, w + kw - 1 - pl - dw);
+  const dp = padCrop(s, dy, pt, h + kh - 1 - pt - info.outHeight, pl, w + kw - 1 - pl - info.outWidth);
   const flipped = s.run('Reverse', { x: filter }, { dims: [0, 1] });
   const wt = s.run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] }); // [kh, kw, co, ci]
-  const out = s.run('Conv2D', { x: d, filter: wt }, { strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' });
+  const out = s.run('Conv2D', { x: dp, filter: wt }, { strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' });
   if (out.shape[1] !== h || out.shape[2] !== w || out.shape[3] !== ci) {
     throw new Error(`Conv2DBackpropInput: internal shape error [${out.shape.join(',')}] vs [${inputShape.join(',')}]`);
   }
