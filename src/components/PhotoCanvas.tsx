@@ -4,6 +4,7 @@ import type { LabelSpec, LesionLabelId, Outline } from '../core/types';
 import type { OverlayKind, PhotoItem } from '../store';
 import { colorizeMap, colormapLut, type ColormapName } from '../render/colormap';
 import { drawModelGridImage, drawOutlines, drawPhoto, hitTestOutlines } from '../render/overlay';
+import { heatValues } from '../render/heat';
 import { clampView, fitView, panBy, screenToPhoto, zoomAt, type ViewTransform } from '../render/view';
 
 export interface PhotoCanvasProps {
@@ -21,27 +22,6 @@ export interface PhotoCanvasProps {
   interactive?: boolean;
   highlight?: Outline | null;
   className?: string;
-}
-
-/**
- * Which model-grid values to paint as the heat map: the per-pixel maximum over the shown
- * labels that the model called positive (maps of negative labels explain a "no" and
- * would mislead); when no label is positive, all shown labels, so the clinician can still
- * see where the model looked.
- */
-export function heatValues(p: PhotoItem, overlay: OverlayKind, visible: Record<LesionLabelId, boolean>): { values: Float32Array; size: number } | null {
-  const r = p.result;
-  const maps = r?.maps;
-  if (!r || !maps || overlay === 'none') return null;
-  const size = r.transform.inputSize;
-  if (overlay === 'combined') return maps.combined ? { values: maps.combined, size } : null;
-  const list = (overlay === 'gradcam' ? maps.gradCam : (maps.guidedGradCam ?? [])).filter((m) => visible[m.label]);
-  const pos = list.filter((m) => r.positive[m.label]);
-  const use = pos.length ? pos : list;
-  if (!use.length) return null;
-  const out = new Float32Array(use[0].data.length);
-  for (const m of use) for (let i = 0; i < out.length; i++) if (m.data[i] > out[i]) out[i] = m.data[i];
-  return { values: out, size: Math.round(Math.sqrt(out.length)) || size };
 }
 
 function toCanvas(rgba: Uint8ClampedArray, w: number, h: number): HTMLCanvasElement {
@@ -80,10 +60,10 @@ export function PhotoCanvas(props: PhotoCanvasProps) {
   }, [d, size, view]);
 
   const heat = useMemo(() => {
-    const hv = heatValues(photo, overlay, labelsVisible);
+    const hv = heatValues(photo.result, overlay, labelsVisible);
     if (!hv) return null;
     return toCanvas(colorizeMap(hv.values, colormapLut(colormap)), hv.size, hv.size);
-  }, [photo, overlay, labelsVisible, colormap]);
+  }, [photo.result, overlay, labelsVisible, colormap]);
 
   const pre = useMemo(() => (photo.preprocessed ? toCanvas(photo.preprocessed.rgba, photo.preprocessed.size, photo.preprocessed.size) : null), [photo.preprocessed]);
 

@@ -74,6 +74,7 @@ describe('queue runner (fake bridge)', () => {
     expect(by(c)).toMatchObject({ status: 'error', error: { code: 'decode-failed' } });
     expect(by(d).status).toBe('done');
     expect(by(a).notices.map((n) => n.code)).toContain('downscaled');
+    expect(by(a).result?.timingsMs.decode).toBe(1); // decode time from the worker joins the stage timings
     expect(bridge.calls.filter((x) => x.startsWith('analyze'))).toEqual([`analyze:${a}:`, `analyze:${d}:`]);
     expect(store.getState().model.status).toBe('ready');
     expect(store.getState().busyId).toBeNull();

@@ -94,6 +94,8 @@ export function startRunner(o: RunnerOptions): Runner {
       });
       const after = store.getState().photos.find((p) => p.id === id);
       if (!after) return;
+      // decoding ran before analyze() (in the same worker): show it with the other stages
+      if (res.result.timingsMs.decode === undefined && after.display?.decodeMs !== undefined) res.result.timingsMs.decode = after.display.decodeMs;
       store.getState().updatePhoto(id, {
         status: 'done',
         result: res.result,

@@ -31,7 +31,7 @@ export interface PhotoItem {
   /** user asked to analyse an ungradable photo anyway */
   force: boolean;
   error?: AppErrorInfo;
-  display?: { bitmap: ImageBitmap; width: number; height: number; originalWidth: number; originalHeight: number };
+  display?: { bitmap: ImageBitmap; width: number; height: number; originalWidth: number; originalHeight: number; decodeMs?: number };
   result?: AnalysisResult;
   preprocessed?: { size: number; rgba: Uint8ClampedArray } | null;
   notices: Notice[];
