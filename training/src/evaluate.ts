@@ -221,7 +221,8 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     if (predictions.length === 0) throw new Error(`every image failed to evaluate (first error: ${failed[0]?.error})`);
 
     const table = classificationTable(predictions, labelIds, thresholds);
-    const localization = summariseLocalization(samples);
+    const locOrder = [...LESION_LABEL_IDS, 'red'];
+    const localization = summariseLocalization(samples).sort((a, b) => locOrder.indexOf(a.label) - locOrder.indexOf(b.label) || a.source.localeCompare(b.source));
     // Attach localization to Table I rows; masks are the stronger evidence when both exist.
     for (const s of [...localization].sort((a, b) => (a.source === 'mask' ? 1 : 0) - (b.source === 'mask' ? 1 : 0))) {
       const row = table.rows[s.label as LabelId | 'red'];
