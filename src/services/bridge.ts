@@ -50,14 +50,12 @@ export function createBridge(o: BridgeOptions = {}): AnalysisBridge {
   let idleTimer: ReturnType<typeof setTimeout> | null = null;
   // calls that a hard cancel or a crash must reject
   const inflight = new Map<string, (e: unknown) => void>();
-  let crash: ((e: unknown) => void) | null = null;
 
   function start(): AnalysisWorkerApi {
     if (api) return api;
     worker = createWorker();
     worker.addEventListener('error', (ev) => {
       const err = new FundusLensError('backend-failed', `The analysis worker stopped: ${(ev as ErrorEvent).message ?? 'unknown error'}. Reload the page and try again.`);
-      crash?.(err);
       for (const reject of inflight.values()) reject(err);
       terminate();
     });

@@ -67,6 +67,7 @@ function fetchReader(base: string): BundleReader {
 }
 
 let model: FundusModel | null = null;
+let wasmPathsSet = false;
 let reader: BundleReader | null = null;
 let readerBase = '';
 let backend: BackendName | null = null;
@@ -124,7 +125,11 @@ async function loadOn(order: BackendName[], skipped: ModelInfo['skipped']): Prom
 async function init(o: WorkerInit, onProgress?: ProgressCallback): Promise<ModelInfo> {
   const t0 = performance.now();
   onProgress?.('loading-model', 0);
-  setWasmPaths({ ...BUNDLED_WASM, ...o.wasmPaths });
+  if (!wasmPathsSet) {
+    // once per worker: tfjs refuses new paths after a wasm initialisation attempt
+    setWasmPaths({ ...BUNDLED_WASM, ...o.wasmPaths });
+    wasmPathsSet = true;
+  }
   if (!reader || readerBase !== o.modelUrl) {
     reader = fetchReader(o.modelUrl);
     readerBase = o.modelUrl;
@@ -222,11 +227,11 @@ function transferables(r: AnalyzeResponse): Transferable[] {
   return [...set].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0);
 }
 
-function preprocessedView(rgb: RgbImage): { size: number; rgba: Uint8ClampedArray } {
+async function preprocessedView(rgb: RgbImage): Promise<{ size: number; rgba: Uint8ClampedArray }> {
   const p = preprocess(rgb, model!.metadata.preprocess);
   try {
     const size = p.input.shape[0];
-    const f = p.input.dataSync();
+    const f = await p.input.data(); // async: WebGPU has no cheap synchronous read-back
     const rgba = new Uint8ClampedArray(size * size * 4);
     for (let i = 0; i < size * size; i++) {
       rgba[i * 4] = f[i * 3] * 255;
@@ -241,9 +246,9 @@ function preprocessedView(rgb: RgbImage): { size: number; rgba: Uint8ClampedArra
 }
 
 /** The preprocessed view is a nicety: a photo the pipeline rejects simply has none. */
-function safePreprocessedView(rgb: RgbImage): { size: number; rgba: Uint8ClampedArray } | null {
+async function safePreprocessedView(rgb: RgbImage): Promise<{ size: number; rgba: Uint8ClampedArray } | null> {
   try {
-    return preprocessedView(rgb);
+    return await preprocessedView(rgb);
   } catch {
     return null;
   }
@@ -309,7 +314,7 @@ const api: AnalysisWorkerApi = {
         result.backend = backend ?? result.backend;
         const resp: AnalyzeResponse = {
           result,
-          preprocessed: o.preprocessed ? safePreprocessedView(d.rgb) : null,
+          preprocessed: o.preprocessed ? await safePreprocessedView(d.rgb) : null,
           notices,
         };
         return Comlink.transfer(resp, transferables(resp));
