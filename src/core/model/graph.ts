@@ -79,6 +79,62 @@ function callWithoutActivation(layer: tf.layers.Layer, inputs: tf.Tensor | tf.Te
   }
 }
 
+/** What tfjs-layers keeps on Conv2D / BatchNormalization instances (public JS fields). */
+interface Readable {
+  read(): tf.Tensor;
+}
+interface ConvFields {
+  kernel: Readable;
+  bias: Readable | null;
+  strides: number[];
+  padding: 'same' | 'valid';
+  dilationRate: number[];
+  dataFormat: string;
+  activation: { getClassName(): string; apply(x: tf.Tensor): tf.Tensor } | null;
+}
+interface BnFields {
+  axis: number;
+  epsilon: number;
+  gamma?: Readable;
+  beta?: Readable;
+  movingMean: Readable;
+  movingVariance: Readable;
+}
+
+/**
+ * Runs Conv2D and inference-mode BatchNormalization with plain ops instead of the layer's own
+ * call, because the gradients differ in cost, not in value: tfjs-layers uses the fused conv,
+ * whose gradient always computes the FILTER gradient too (wasted when explaining an image), and
+ * BatchNormalization's gradient tiles 1/σ to the full activation shape (slow on wasm). With
+ * tf.conv2d the filter gradient is computed only when asked for, and inference BN is just the
+ * affine map x·γ/σ + (β − μ·γ/σ). Returns null for anything else (the layer's call is used).
+ */
+function directCall(
+  layer: tf.layers.Layer,
+  x: tf.Tensor,
+  kwargs: Record<string, unknown>,
+): { pre: tf.Tensor; activation: ((t: tf.Tensor) => tf.Tensor) | null } | null {
+  const cls = layer.getClassName();
+  if (cls === 'Conv2D' && x.rank === 4) {
+    const c = layer as unknown as ConvFields;
+    if (c.dataFormat !== 'channelsLast' || (c.padding !== 'same' && c.padding !== 'valid')) return null;
+    let y: tf.Tensor = tf.conv2d(x as tf.Tensor4D, c.kernel.read() as tf.Tensor4D, c.strides as [number, number], c.padding, 'NHWC', c.dilationRate as [number, number]);
+    if (c.bias) y = tf.add(y, c.bias.read());
+    const act = c.activation && c.activation.getClassName().toLowerCase() !== 'linear' ? c.activation : null;
+    return { pre: y, activation: act ? (t) => act.apply(t) : null };
+  }
+  if (cls === 'BatchNormalization' && kwargs.training !== true) {
+    const b = layer as unknown as BnFields;
+    if (b.axis !== -1 && b.axis !== x.rank - 1) return null;
+    const inv = tf.rsqrt(tf.add(b.movingVariance.read(), b.epsilon));
+    const scale = b.gamma ? tf.mul(inv, b.gamma.read()) : inv;
+    let shift = tf.neg(tf.mul(b.movingMean.read(), scale));
+    if (b.beta) shift = tf.add(shift, b.beta.read());
+    return { pre: tf.add(tf.mul(x, scale), shift), activation: null };
+  }
+  return null;
+}
+
 /** Options of {@link applyLayers}. */
 export interface ApplyLayersOptions {
   /** replaces every ReLU (ReLU layers, Activation('relu'), and layers with activation 'relu'). */
@@ -92,7 +148,9 @@ export interface ApplyLayersOptions {
 /**
  * Runs `net` on concrete `input` layer by layer and returns the requested outputs.
  *
- * Intermediate tensors not returned are NOT disposed here: call inside `tf.tidy` (or
+ * Values equal the model's own forward (to float rounding); Conv2D and inference-mode
+ * BatchNormalization are computed with plain ops so that gradients through them are cheaper
+ * (see directCall). Intermediate tensors not returned are NOT disposed here: call inside `tf.tidy` (or
  * `tf.grad`, which needs them anyway). Throws FundusLensError('model-unknown-layer') when an
  * requested output name is not a layer of `net`.
  */
@@ -126,11 +184,15 @@ export function applyLayers(net: tf.LayersModel, input: tf.Tensor | tf.Tensor[],
     let out: tf.Tensor | tf.Tensor[];
     if (kind === 'layer') {
       out = override!(x as tf.Tensor);
-    } else if (kind === 'fused') {
-      const pre = callWithoutActivation(layer, x, kwargs);
-      out = override!(pre as tf.Tensor);
     } else {
-      out = layer.call(x, kwargs);
+      const direct = Array.isArray(x) ? null : directCall(layer, x, kwargs);
+      if (direct) {
+        out = kind === 'fused' ? override!(direct.pre) : direct.activation ? direct.activation(direct.pre) : direct.pre;
+      } else if (kind === 'fused') {
+        out = override!(callWithoutActivation(layer, x, kwargs) as tf.Tensor);
+      } else {
+        out = layer.call(x, kwargs);
+      }
     }
     const outs = Array.isArray(out) ? out : [out];
     node.outputTensors.forEach((t, i) => values.set(t.id, outs[i]));

@@ -17,3 +17,4 @@ export {
   type BundleWriter,
 } from './bundle';
 export { sha256Hex } from './sha256';
+export { modelStats, type ModelStats } from './stats';

@@ -7,6 +7,7 @@ import {
   defaultLabels,
   GRADCAM_LAYER_DEFAULT,
   makeMetadata,
+  modelStats,
   wrapModel,
   type FundusModel,
 } from './index';
@@ -216,5 +217,18 @@ describe('wrapModel', () => {
     expectCode(() => wrapModel(net, testMetadata(32, { labels: defaultLabels().slice(0, 4), gradCamLayer: 'conv2_block1_1_relu' })), 'model-unknown-layer');
     expectCode(() => wrapModel(net, testMetadata(64, { labels: defaultLabels().slice(0, 4) })), 'model-bad-metadata');
     net.dispose();
+  });
+});
+
+describe('modelStats', () => {
+  it('counts conv MACs: ResNet50 backbone ≈ 4.1 GMACs at 224²', () => {
+    const net = buildPaperResNet50({ inputSize: 224 });
+    const s = modelStats(net);
+    net.dispose();
+    const backbone = s.layers.filter((l) => !l.name.startsWith('head_')).reduce((n, l) => n + l.macs, 0);
+    // published ResNet50 figure: 4.1 G multiply-adds at 224² (without the 2 M-MAC FC layer)
+    expect(backbone / 1e9).toBeGreaterThan(4.0);
+    expect(backbone / 1e9).toBeLessThan(4.2);
+    expect(s.params).toBe(s.trainableParams + 53_120); // BN moving mean+var are not trainable
   });
 });
