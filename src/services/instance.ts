@@ -1,0 +1,34 @@
+/**
+ * The app's singletons: one bridge, one queue runner, bound to the app store. Created on
+ * first use so tests that import components do not start workers.
+ */
+import { appStore } from '../store';
+import { createBridge, type AnalysisBridge } from './bridge';
+import { startRunner, type Runner } from './runner';
+import { fetchModelCard } from './model-card';
+
+/** Folder of the bundled model, resolved against the app's base URL. */
+export function modelUrl(): string {
+  return new URL(`${import.meta.env.BASE_URL}models/demo/`, location.href).href;
+}
+export function appBase(): string {
+  return new URL(import.meta.env.BASE_URL, location.href).href;
+}
+
+let bridge: AnalysisBridge | null = null;
+let runner: Runner | null = null;
+
+export function getRunner(): Runner {
+  if (!runner) {
+    bridge = createBridge();
+    runner = startRunner({ store: appStore, bridge, modelUrl: modelUrl(), wasmPaths: {} });
+  }
+  return runner;
+}
+
+export async function loadModelCard(): Promise<void> {
+  const s = appStore.getState();
+  if (s.card.status === 'loading' || s.card.status === 'ready') return;
+  s.setCard({ status: 'loading' });
+  appStore.getState().setCard(await fetchModelCard(modelUrl()));
+}

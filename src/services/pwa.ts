@@ -1,0 +1,16 @@
+/**
+ * Service-worker update prompt: when a new version is waiting, the store shows a
+ * "reload" prompt; the reload itself is deferred while an analysis runs (UpdateSlice).
+ */
+import { registerSW } from 'virtual:pwa-register';
+import { appStore } from '../store';
+
+export function registerServiceWorker(): void {
+  if (!('serviceWorker' in navigator) || import.meta.env.DEV) return;
+  const update = registerSW({
+    immediate: true,
+    onNeedRefresh() {
+      appStore.getState().setUpdateReady(() => void update(true));
+    },
+  });
+}

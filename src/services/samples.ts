@@ -1,0 +1,32 @@
+/** The bundled demo samples (public/samples/samples.json, written by the synth helper). */
+export interface Sample {
+  file: string;
+  title: string;
+  description?: string;
+  labels?: Record<string, number> | string[];
+  gradable?: boolean;
+  /** absolute URL resolved against samples.json */
+  url: string;
+}
+
+/** Reads the manifest; an absent or malformed one means "no samples" (never an error page). */
+export async function loadSamples(base: string, fetchFn: typeof fetch = fetch): Promise<Sample[]> {
+  const manifest = new URL('samples/samples.json', base).href;
+  try {
+    const res = await fetchFn(manifest);
+    if (!res.ok || (res.headers.get('content-type') ?? '').includes('text/html')) return [];
+    const json: unknown = await res.json();
+    const list = Array.isArray(json) ? json : Array.isArray((json as { samples?: unknown }).samples) ? (json as { samples: unknown[] }).samples : [];
+    return list
+      .filter((s): s is Omit<Sample, 'url'> => !!s && typeof (s as Sample).file === 'string')
+      .map((s) => ({ ...s, title: typeof s.title === 'string' ? s.title : s.file, url: new URL(s.file, manifest).href }));
+  } catch {
+    return [];
+  }
+}
+
+export async function fetchSampleBlob(s: Sample, fetchFn: typeof fetch = fetch): Promise<Blob> {
+  const res = await fetchFn(s.url);
+  if (!res.ok) throw new Error(`Sample ${s.file} is missing (${res.status}).`);
+  return res.blob();
+}
