@@ -6,21 +6,25 @@
 import type { FieldOfView, LabelMap, PhotoTransform } from '../types';
 
 /**
- * 0/1 mask on a `size`×`size` model grid: 1 where the pixel centre lands inside the photo
- * AND inside the field-of-view circle. Used to keep outlines off the black border and the
- * square padding. When the FOV was not found the mask is just "inside the photo".
+ * Field-of-view weights on a `size`×`size` model grid: 1 inside the FOV circle, 0 outside,
+ * with a one-pixel anti-aliased rim (so a map cut by it gives a smooth outline, not a
+ * staircase), and 0 where the pixel centre falls outside the photo (the square padding).
+ * Multiply explanation maps by it: what the model "sees" on the black border is an artefact
+ * of zero input, not a finding. Without a FOV (`found: false`) only the photo bounds apply.
  */
-export function fovMaskOnGrid(fov: FieldOfView, transform: PhotoTransform, size = transform.inputSize): Uint8Array {
-  const mask = new Uint8Array(size * size);
+export function fovMaskOnGrid(fov: FieldOfView, transform: PhotoTransform, size = transform.inputSize): Float32Array {
+  const mask = new Float32Array(size * size);
   const k = transform.inputSize / size;
-  const r2 = fov.radius * fov.radius;
+  const px = transform.scale * k; // photo pixels per grid pixel
+  const r = fov.radius / px;
+  const cu = (fov.cx - transform.offsetX) / px;
+  const cv = (fov.cy - transform.offsetY) / px;
   for (let v = 0; v < size; v++) {
-    const y = ((v + 0.5) * k) * transform.scale + transform.offsetY;
+    const y = (v + 0.5) * px + transform.offsetY;
     for (let u = 0; u < size; u++) {
-      const x = ((u + 0.5) * k) * transform.scale + transform.offsetX;
+      const x = (u + 0.5) * px + transform.offsetX;
       if (x < 0 || y < 0 || x >= transform.photoWidth || y >= transform.photoHeight) continue;
-      if (fov.found && (x - fov.cx) ** 2 + (y - fov.cy) ** 2 > r2) continue;
-      mask[v * size + u] = 1;
+      mask[v * size + u] = fov.found ? Math.min(1, Math.max(0, r - Math.hypot(u + 0.5 - cu, v + 0.5 - cv) + 0.5)) : 1;
     }
   }
   return mask;

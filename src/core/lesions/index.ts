@@ -1,3 +1,3 @@
-export { traceOutlines, DEFAULT_OUTLINE_THRESHOLD, DEFAULT_MIN_OUTLINE_AREA } from './outlines';
+export { traceOutlines, simplifyRing, DEFAULT_OUTLINE_THRESHOLD, DEFAULT_MIN_OUTLINE_AREA } from './outlines';
 export type { OutlineOptions } from './outlines';
 export { fovMaskOnGrid, warpMapToPhoto } from './geometry';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { traceOutlines } from './outlines';
+import { simplifyRing, traceOutlines } from './outlines';
 import { fovMaskOnGrid, warpMapToPhoto } from './geometry';
 import type { FieldOfView, LabelMap, PhotoTransform } from '../types';
 
@@ -18,14 +18,17 @@ function blobs(spec: { cx: number; cy: number; sigma: number; peak: number }[]):
   return { label: 'hm', width: S, height: S, data };
 }
 
+/** Area centroid of a closed ring (robust to how many vertices simplification kept). */
 function centroid(points: [number, number][]): [number, number] {
-  let sx = 0, sy = 0;
-  const n = points.length - 1; // closed ring: last repeats first
-  for (let k = 0; k < n; k++) {
-    sx += points[k][0];
-    sy += points[k][1];
+  let a = 0, sx = 0, sy = 0;
+  for (let k = 0; k < points.length - 1; k++) {
+    const [x0, y0] = points[k], [x1, y1] = points[k + 1];
+    const c = x0 * y1 - x1 * y0;
+    a += c;
+    sx += (x0 + x1) * c;
+    sy += (y0 + y1) * c;
   }
-  return [sx / n, sy / n];
+  return [sx / (3 * a), sy / (3 * a)];
 }
 
 // Non-identity: model pixel (u, v) -> photo (3u - 10, 3v + 25), photo 200×250 (crop + pad case).
@@ -106,15 +109,42 @@ describe('traceOutlines', () => {
   });
 });
 
+describe('simplifyRing', () => {
+  it('drops collinear vertices, keeps corners and closure', () => {
+    const ring: number[][] = [];
+    for (let i = 0; i <= 10; i++) ring.push([i, 0]);
+    for (let j = 1; j <= 10; j++) ring.push([10, j]);
+    for (let i = 9; i >= 0; i--) ring.push([i, 10]);
+    for (let j = 9; j >= 0; j--) ring.push([0, j]);
+    const s = simplifyRing(ring, 0.3);
+    expect(s).toEqual([[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]);
+    // a tolerance of 0 keeps everything
+    expect(simplifyRing(ring, 0)).toHaveLength(ring.length);
+  });
+
+  it('simplified outlines keep their area within 2% and have far fewer vertices', () => {
+    const map = blobs([{ cx: 30, cy: 30, sigma: 8, peak: 1 }]);
+    const raw = traceOutlines(map, T, { simplify: 0 })[0];
+    const simple = traceOutlines(map, T)[0];
+    expect(simple.points.length).toBeLessThan(raw.points.length / 2);
+    expect(Math.abs(simple.area / raw.area - 1)).toBeLessThan(0.02);
+  });
+});
+
 describe('geometry', () => {
-  it('fovMaskOnGrid keeps the circle inside the photo', () => {
+  it('fovMaskOnGrid keeps the circle inside the photo, with a soft rim', () => {
     const fov: FieldOfView = { found: true, cx: 86, cy: 145, radius: 60, bbox: [26, 85, 146, 205], circleVisibleFraction: 1, coverage: 0.2 };
     const mask = fovMaskOnGrid(fov, T);
     // centre of the FOV in model pixels: ((86+10)/3, (145-25)/3) = (32, 40)
     expect(mask[40 * S + 32]).toBe(1);
     expect(mask[0]).toBe(0);
     let n = 0;
-    for (const m of mask) n += m;
+    for (const m of mask) {
+      expect(m).toBeGreaterThanOrEqual(0);
+      expect(m).toBeLessThanOrEqual(1);
+      n += m;
+    }
+    expect(mask.some((m) => m > 0 && m < 1)).toBe(true);
     expect(n).toBeGreaterThan(Math.PI * 20 * 20 * 0.95);
     expect(n).toBeLessThan(Math.PI * 20 * 20 * 1.05);
   });

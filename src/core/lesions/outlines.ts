@@ -26,10 +26,17 @@ export interface OutlineOptions {
    */
   minArea?: number;
   /**
-   * Optional 0/1 mask on the map grid (row-major, width*height). Pixels outside it count as
-   * zero, e.g. the field of view, so nothing is outlined on the black border.
+   * Optional weights 0..1 on the map grid (row-major, width*height) multiplied into the map
+   * before tracing, e.g. the field of view (geometry.fovMaskOnGrid), so nothing is outlined
+   * on the black border.
    */
-  mask?: Uint8Array;
+  mask?: ArrayLike<number>;
+  /**
+   * Douglas–Peucker tolerance in model-input pixels (default 0.15): marching squares emits a
+   * vertex per pixel edge; dropping near-collinear ones shrinks results.jsonl several-fold while
+   * moving the line by well under a pixel of the map.
+   */
+  simplify?: number;
   /** Most outlines returned per map, highest score first (default 20). */
   maxOutlines?: number;
 }
@@ -84,6 +91,44 @@ function peakInside(values: Float32Array, width: number, outer: Ring, holes: Rin
 
 const round1 = (v: number): number => Math.round(v * 10) / 10;
 
+/** Perpendicular distance² of p from segment ab. */
+function segDist2(p: number[], a: number[], b: number[]): number {
+  const dx = b[0] - a[0], dy = b[1] - a[1];
+  const l2 = dx * dx + dy * dy;
+  let t = l2 > 0 ? ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l2 : 0;
+  t = Math.max(0, Math.min(1, t));
+  const ex = a[0] + t * dx - p[0], ey = a[1] + t * dy - p[1];
+  return ex * ex + ey * ey;
+}
+
+/** Douglas–Peucker on a closed ring (first point == last point); keeps the ring closed. */
+export function simplifyRing(ring: Ring, tolerance: number): Ring {
+  if (tolerance <= 0 || ring.length <= 4) return ring;
+  const tol2 = tolerance * tolerance;
+  // Split the closed ring at the vertex farthest from the start so both halves are open polylines.
+  let far = 0, best = -1;
+  for (let i = 1; i < ring.length - 1; i++) {
+    const d = (ring[i][0] - ring[0][0]) ** 2 + (ring[i][1] - ring[0][1]) ** 2;
+    if (d > best) { best = d; far = i; }
+  }
+  const keep = new Uint8Array(ring.length);
+  keep[0] = keep[far] = keep[ring.length - 1] = 1;
+  const stack: [number, number][] = [[0, far], [far, ring.length - 1]];
+  while (stack.length) {
+    const [a, b] = stack.pop()!;
+    let idx = -1, dmax = tol2;
+    for (let i = a + 1; i < b; i++) {
+      const d = segDist2(ring[i], ring[a], ring[b]);
+      if (d > dmax) { dmax = d; idx = i; }
+    }
+    if (idx >= 0) {
+      keep[idx] = 1;
+      stack.push([a, idx], [idx, b]);
+    }
+  }
+  return ring.filter((_, i) => keep[i]);
+}
+
 /**
  * Traces the outlines of one label's map and returns them in ORIGINAL-PHOTO pixels.
  *
@@ -107,7 +152,7 @@ export function traceOutlines(map: LabelMap, transform: PhotoTransform, options:
   let values = map.data;
   if (mask) {
     values = new Float32Array(values);
-    for (let i = 0; i < values.length; i++) if (!mask[i]) values[i] = 0;
+    for (let i = 0; i < values.length; i++) values[i] *= mask[i];
   }
   let peak = 0;
   for (let i = 0; i < values.length; i++) if (values[i] > peak) peak = values[i];
@@ -125,7 +170,7 @@ export function traceOutlines(map: LabelMap, transform: PhotoTransform, options:
     if (areaModel < minArea) continue;
     const peakIn = peakInside(values, width, outer, holes);
     const points: [number, number][] = [];
-    for (const [u, v] of outer) {
+    for (const [u, v] of simplifyRing(outer, options.simplify ?? 0.15)) {
       const x = round1(Math.min(Math.max(u * scale + offsetX, 0), photoWidth));
       const y = round1(Math.min(Math.max(v * scale + offsetY, 0), photoHeight));
       const last = points[points.length - 1];
