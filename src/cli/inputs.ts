@@ -1,0 +1,48 @@
+/** Expands the command line's files and folders into the list of images to analyse. */
+import { readdirSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp']);
+
+export interface InputItem {
+  /** the path as given (files) or as found under a given folder */
+  path: string;
+  /** set when the path itself cannot be read (reported as a failed input, the run goes on) */
+  error?: string;
+}
+
+/**
+ * Files are taken as given (whatever their extension: a wrong one fails at decode, visibly);
+ * folders are walked recursively in sorted order, keeping only image extensions so that
+ * e.g. a previous results.jsonl in the folder is not reported as a broken photo.
+ */
+export function expandInputs(paths: string[]): InputItem[] {
+  const out: InputItem[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      if (name.startsWith('.')) continue;
+      const p = join(dir, name);
+      let st;
+      try {
+        st = statSync(p);
+      } catch (e) {
+        out.push({ path: p, error: `cannot read: ${(e as Error).message}` });
+        continue;
+      }
+      if (st.isDirectory()) walk(p);
+      else if (IMAGE_EXTENSIONS.has(extname(name).toLowerCase())) out.push({ path: p });
+    }
+  };
+  for (const p of paths) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      out.push({ path: p, error: 'file not found' });
+      continue;
+    }
+    if (st.isDirectory()) walk(p);
+    else out.push({ path: p });
+  }
+  return out;
+}

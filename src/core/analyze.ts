@@ -1,0 +1,261 @@
+/**
+ * The one analysis pipeline (Jiang et al. Fig. 1 and 3):
+ *   quality gate -> preprocess (§II.B) -> forward (§II.C) -> Grad-CAM per label (§II.D eq. 1-2)
+ *   -> [guided backprop, Guided Grad-CAM eq. 3, combined map eq. 4] -> lesion outlines (§III, Fig. 6c).
+ *
+ * The expensive backbone runs ONCE: its output A feeds both the logits and every label's
+ * Grad-CAM (one batched backward pass through the head). Guided backprop, which needs a full
+ * backward pass through the backbone, runs only when asked for.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { FundusLensError } from './errors';
+import { combineMaps } from './explain/combine';
+import { gradCamFromFeatures } from './explain/grad-cam';
+import { guidedBackprop, guidedSaliency } from './explain/guided-backprop';
+import { guidedGradCam } from './explain/guided-grad-cam';
+import { logitTargets } from './explain/targets';
+import { fovMaskOnGrid } from './lesions/geometry';
+import { traceOutlines, DEFAULT_MIN_OUTLINE_AREA, DEFAULT_OUTLINE_THRESHOLD } from './lesions/outlines';
+import type { FundusModel } from './model/fundus-model';
+import { detectFov, makeTransform, preprocess } from './preprocess/index';
+import { assessQuality } from './quality/index';
+import {
+  LABEL_IDS,
+  LESION_LABEL_IDS,
+  type AnalysisResult,
+  type LabelId,
+  type LabelMap,
+  type LesionLabelId,
+  type Outline,
+  type RgbImage,
+  type StageName,
+  type Summary,
+} from './types';
+
+/** Options of {@link analyze}. */
+export interface AnalyzeOptions {
+  /** analyse an ungradable photo anyway (the result then has `forced: true`). Default false. */
+  force?: boolean;
+  /**
+   * Which maps to return in `result.maps` (default 'none'):
+   * - 'none': none (Grad-CAM is still computed for the positive lesion labels, for outlines);
+   * - 'gradcam': Grad-CAM for EVERY lesion label (ma, hm, hex, cws), positive or not;
+   * - 'all': also Guided Grad-CAM (eq. 3) for the POSITIVE lesion labels and their combination (eq. 4).
+   */
+  maps?: 'none' | 'gradcam' | 'all';
+  /** map the outlines are traced on (default 'gradcam'; 'guided-gradcam' costs a guided-backprop pass). */
+  outlineSource?: 'gradcam' | 'guided-gradcam';
+  /** iso-level as a fraction of each map's peak (default 0.5), see lesions/traceOutlines. */
+  outlineThreshold?: number;
+  /** smallest outline as a fraction of the model-input area (default 0.0005), see lesions/traceOutlines. */
+  minOutlineArea?: number;
+  /** guided backprop labels per backward pass (memory vs. speed), see explain/guidedBackprop. */
+  guidedLabelsPerPass?: number;
+  /** called when a stage starts, with the fraction of the work done so far (0..1); ('total', 1) at the end. */
+  onProgress?: (stage: StageName, fraction: number) => void;
+  /** checked between stages; when true the analysis stops with FundusLensError('cancelled'). */
+  signal?: { readonly aborted: boolean };
+}
+
+// Rough share of the run time done before each stage starts (for progress bars only).
+const PROGRESS: Partial<Record<StageName, number>> = { quality: 0, preprocess: 0.1, forward: 0.2, gradcam: 0.45, guidedBackprop: 0.6, outlines: 0.9 };
+
+const now = (): number => {
+  const p = (globalThis as { performance?: { now(): number } }).performance;
+  return p ? p.now() : Date.now();
+};
+
+/** A macrotask break, so a worker can receive a cancel message between stages. */
+const yieldToEventLoop = (): Promise<void> =>
+  new Promise((resolve) => (globalThis as unknown as { setTimeout(f: () => void, ms: number): unknown }).setTimeout(resolve, 0));
+
+function zeros<T>(value: T): Record<LabelId, T> {
+  return Object.fromEntries(LABEL_IDS.map((id) => [id, value])) as Record<LabelId, T>;
+}
+
+const isLesion = (id: LabelId): id is LesionLabelId => (LESION_LABEL_IDS as readonly string[]).includes(id);
+
+/**
+ * Screens one photo.
+ *
+ * Gradable photo: probabilities (sigmoid of the logits), `positive` = probability ≥ the label's
+ * threshold in the model metadata, outlines for every positive lesion label, `forced: false`.
+ *
+ * Ungradable photo, `force` not set: NO model is run. The result carries the quality verdict,
+ * `summary: 'ungradable'`, `forced: false`, EMPTY outlines, every probability 0 and every
+ * `positive` false (zeros mean "not computed", never "healthy"), plus fov/transform.
+ *
+ * Ungradable photo with `force: true`: the full analysis, `forced: true`. Its summary is
+ * 'dr-signs' when a lesion label is positive, otherwise still 'ungradable': a poor photo
+ * can show lesions, but it can never be called healthy.
+ *
+ * Summary of a gradable photo: 'dr-signs' when any lesion label (ma, hm, hex, cws) is
+ * positive, otherwise 'healthy' (the `healthy` output is reported but does not override a
+ * lesion finding).
+ *
+ * Maps are on the model-input grid, 0..1, zeroed outside the field of view; outlines are in
+ * original-photo pixels. Every tensor is released before the promise settles, also on error
+ * or cancellation.
+ *
+ * @throws FundusLensError 'invalid-image' | 'image-too-small' | 'image-too-large' for bad
+ *   pixels, 'cancelled' when `signal.aborted` became true.
+ */
+export async function analyze(image: RgbImage, model: FundusModel, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+  const start = now();
+  const timingsMs: Partial<Record<StageName, number>> = {};
+  const meta = model.metadata;
+  const mapsWanted = options.maps ?? 'none';
+  const outlineSource = options.outlineSource ?? 'gradcam';
+  let stageStart = start;
+  const begin = async (stage: StageName): Promise<void> => {
+    await yieldToEventLoop();
+    if (options.signal?.aborted) throw new FundusLensError('cancelled', 'The analysis was cancelled.');
+    options.onProgress?.(stage, PROGRESS[stage] ?? 0);
+    stageStart = now();
+  };
+  const end = (stage: StageName): void => {
+    timingsMs[stage] = now() - stageStart;
+  };
+  const base = { backend: tf.getBackend(), model: `${meta.name}@${meta.version}` };
+
+  await begin('quality');
+  const fov = detectFov(image);
+  const quality = assessQuality(image, fov);
+  end('quality');
+
+  const probabilities = zeros(0);
+  const positive = zeros(false);
+  if (!quality.gradable && !options.force) {
+    timingsMs.total = now() - start;
+    options.onProgress?.('total', 1);
+    return {
+      quality,
+      forced: false,
+      probabilities,
+      positive,
+      summary: 'ungradable',
+      outlines: [],
+      transform: makeTransform(fov, meta.preprocess, image.width, image.height),
+      fov,
+      timingsMs,
+      ...base,
+    };
+  }
+
+  await begin('preprocess');
+  const pre = preprocess(image, meta.preprocess, fov);
+  const { transform } = pre;
+  const size = transform.inputSize;
+  end('preprocess');
+
+  // Tensors that live across awaits (tf.tidy cannot span them); released in `finally`.
+  const held: tf.Tensor[] = [pre.input];
+  try {
+    await begin('forward');
+    const x = tf.expandDims(pre.input, 0) as tf.Tensor4D;
+    held.push(x);
+    const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
+    held.push(a);
+    const probT = tf.tidy(() => tf.sigmoid(model.head.apply(a, { training: false }) as tf.Tensor2D));
+    held.push(probT);
+    const probs = await probT.data();
+    end('forward');
+
+    const ids = meta.labels.map((l) => l.id);
+    meta.labels.forEach((l, i) => {
+      probabilities[l.id] = probs[i];
+      positive[l.id] = probs[i] >= l.threshold;
+    });
+    const lesionIdx = ids.map((id, i) => (isLesion(id) ? i : -1)).filter((i) => i >= 0);
+    const positiveIdx = lesionIdx.filter((i) => positive[ids[i]]);
+    const anyLesion = positiveIdx.length > 0;
+    const summary: Summary = anyLesion ? 'dr-signs' : quality.gradable ? 'healthy' : 'ungradable';
+
+    // FOV mask on the model grid: explanations on the black border or the square padding
+    // are artefacts of zero input, not findings.
+    const mask = fovMaskOnGrid(fov, transform, size);
+    const toLabelMaps = (data: Float32Array, indices: number[]): LabelMap[] =>
+      indices.map((li, k) => {
+        const m = data.slice(k * size * size, (k + 1) * size * size);
+        for (let p = 0; p < m.length; p++) m[p] *= mask[p];
+        return { label: ids[li] as LesionLabelId, width: size, height: size, data: m };
+      });
+
+    await begin('gradcam');
+    const camIdx = mapsWanted === 'none' ? positiveIdx : lesionIdx;
+    let camMaps: LabelMap[] = [];
+    let camsT: tf.Tensor3D | null = null;
+    if (camIdx.length > 0) {
+      const names = camIdx.map((i) => ids[i]);
+      const { cams, peaks } = gradCamFromFeatures(model.head, a, logitTargets(camIdx, names), size);
+      peaks.dispose();
+      camsT = cams;
+      held.push(cams);
+      camMaps = toLabelMaps((await cams.data()) as Float32Array, camIdx);
+    }
+    end('gradcam');
+
+    let ggcMaps: LabelMap[] | undefined;
+    let combined: Float32Array | undefined;
+    if ((mapsWanted === 'all' || outlineSource === 'guided-gradcam') && positiveIdx.length > 0 && camsT) {
+      await begin('guidedBackprop');
+      const rows = positiveIdx.map((i) => camIdx.indexOf(i));
+      const ggc = tf.tidy(() => {
+        const grads = guidedBackprop(model.net, x, logitTargets(positiveIdx), { labelsPerPass: options.guidedLabelsPerPass });
+        const camPos = tf.gather(camsT!, rows) as tf.Tensor3D;
+        return guidedGradCam(guidedSaliency(grads), camPos);
+      });
+      held.push(ggc);
+      ggcMaps = toLabelMaps((await ggc.data()) as Float32Array, positiveIdx);
+      if (mapsWanted === 'all') {
+        const comb = combineMaps(ggc);
+        held.push(comb);
+        combined = new Float32Array(await comb.data()); // a copy: we mask it below
+        for (let p = 0; p < combined.length; p++) combined[p] *= mask[p];
+      }
+      end('guidedBackprop');
+    } else if (mapsWanted === 'all') {
+      ggcMaps = [];
+      combined = new Float32Array(size * size);
+    }
+
+    await begin('outlines');
+    const source = outlineSource === 'guided-gradcam' ? (ggcMaps ?? []) : camMaps;
+    const outlines: Outline[] = [];
+    for (const map of source) {
+      if (!positive[map.label]) continue;
+      outlines.push(
+        ...traceOutlines(map, transform, {
+          threshold: options.outlineThreshold ?? DEFAULT_OUTLINE_THRESHOLD,
+          minArea: options.minOutlineArea ?? DEFAULT_MIN_OUTLINE_AREA,
+        }),
+      );
+    }
+    end('outlines');
+
+    const result: AnalysisResult = {
+      quality,
+      forced: !quality.gradable,
+      probabilities,
+      positive,
+      summary,
+      outlines,
+      transform,
+      fov,
+      timingsMs,
+      ...base,
+    };
+    if (mapsWanted !== 'none') {
+      result.maps = { gradCam: camMaps };
+      if (mapsWanted === 'all') {
+        result.maps.guidedGradCam = ggcMaps;
+        result.maps.combined = combined;
+      }
+    }
+    timingsMs.total = now() - start;
+    options.onProgress?.('total', 1);
+    return result;
+  } finally {
+    tf.dispose(held);
+  }
+}
