@@ -49,15 +49,16 @@ beforeAll(async () => {
   const A = path.join(root, 'idrid-like');
   await mkdir(path.join(A, 'images'), { recursive: true });
   const rows: [string, string, [number, number][]][] = [
-    // stem, "ma,hm,hex,cws,healthy,split", ma spots
-    ['p1', '1,0,0,0,0,test', [[40, 30]]],
-    ['p2', '1,1,0,0,0,test', [[60, 50]]],
-    ['p3', '0,0,1,0,0,test', []],
-    ['p4', '0,0,0,0,1,test', []],
-    ['p5', ',0,0,0,0,test', []], // ma unknown
-    ['p6', '1,0,0,1,0,train', [[50, 40]]],
+    // stem, "ma,hm,hex,cws,healthy,split,gradable", ma spots
+    ['p1', '1,0,0,0,0,test,1', [[40, 30]]],
+    ['p2', '1,1,0,0,0,test,1', [[60, 50]]],
+    ['p3', '0,0,1,0,0,test,1', []],
+    ['p4', '0,0,0,0,1,test,1', []],
+    ['p5', ',0,0,0,0,test,1', []], // ma unknown
+    ['p6', '1,0,0,1,0,train,1', [[50, 40]]],
+    ['p7', '0,0,0,0,1,test,0', []], // ungradable: left out by default
   ];
-  const csv = ['image,ma,hm,hex,cws,healthy,split'];
+  const csv = ['image,ma,hm,hex,cws,healthy,split,gradable'];
   for (const [stem, labels, spots] of rows) {
     await photo(path.join(A, 'images', `${stem}.png`), spots);
     csv.push(`images/${stem}.png,${labels}`);
@@ -129,6 +130,7 @@ describe('evaluate (tiny end-to-end)', () => {
     expect(md).toContain('| BP/MA (`ma`) | 5 | 3 |');
     expect(md).toContain('![ROC curves](roc.svg)');
     expect(md).toContain('no --split was given'); // honest note: train images included
+    expect(md).toContain('1 image(s) marked ungradable (gradable = 0) were left out');
     expect(readFileSync(path.join(out, 'roc.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
     const details = JSON.parse(readFileSync(path.join(out, 'details.json'), 'utf8'));
     expect(details.predictions).toHaveLength(6);
@@ -142,6 +144,8 @@ describe('evaluate (tiny end-to-end)', () => {
     const r2 = await evaluate({ model: path.join(root, 'bundle'), data: path.join(root, 'idrid-like'), out: path.join(root, 'out-lim'), limit: 2, localization: false, ...quiet });
     expect(r2.predictions).toHaveLength(2);
     expect(r2.localization).toEqual([]);
+    const r3 = await evaluate({ model: path.join(root, 'bundle'), data: path.join(root, 'idrid-like'), out: path.join(root, 'out-ug'), split: 'test', includeUngradable: true, localization: false, ...quiet });
+    expect(r3.predictions.map((p) => p.stem)).toContain('p7');
   });
 
   it('a red column adds the noisy-OR row; boxes give pointing-game samples', async () => {

@@ -49,6 +49,8 @@ export interface EvaluateOptions {
   tolerancePx?: number;
   /** false skips Grad-CAM localization */
   localization?: boolean;
+  /** include items whose `gradable` column is 0 (default false: the app refuses such photos, and the paper excluded them) */
+  includeUngradable?: boolean;
   /** progress/info lines (default: stderr) */
   log?: (line: string) => void;
   /** progress bar stream (default process.stderr; null = silent) */
@@ -191,6 +193,8 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     const ds = await readDataset(o.data);
     let items = ds.items;
     if (o.split !== undefined) items = items.filter((it) => it.split === o.split);
+    const ungradable = items.filter((it) => it.extra.gradable?.trim() === '0');
+    if (!o.includeUngradable && ungradable.length) items = items.filter((it) => it.extra.gradable?.trim() !== '0');
     if (o.limit !== undefined && o.limit > 0) items = items.slice(0, o.limit);
     if (items.length === 0) throw new Error(`no images to evaluate in ${o.data}${o.split !== undefined ? ` with split '${o.split}'` : ''}`);
     const tolerancePx = o.tolerancePx ?? defaultTolerancePx(meta.inputSize, meta.preprocess.fovMargin);
@@ -265,6 +269,13 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
 
     const datasetName = `${path.basename(path.resolve(o.data))}${o.split !== undefined ? `:${o.split}` : ''}`;
     const notes = buildNotes({ table, predictions, items, split: o.split, tolerancePx, localization, withLoc });
+    if (ungradable.length) {
+      notes.unshift(
+        o.includeUngradable
+          ? `${ungradable.length} image(s) marked ungradable (gradable = 0) are INCLUDED (--include-ungradable); the app would refuse them.`
+          : `${ungradable.length} image(s) marked ungradable (gradable = 0) were left out, as the app refuses them and the paper excluded low-quality photos (--include-ungradable keeps them).`,
+      );
+    }
     const summary: EvaluationSummary = {
       dataset: datasetName,
       description: `${predictions.length} image(s) from ${datasetName}; decisions at the bundle thresholds; unknown labels excluded per label; pointing game tolerance ${tolerancePx} model px.`,
@@ -390,6 +401,9 @@ export function parseArgs(argv: string[]): EvaluateOptions {
       case '--no-localization':
         o.localization = false;
         break;
+      case '--include-ungradable':
+        o.includeUngradable = true;
+        break;
       case '--help':
       case '-h':
         throw new Error('help');
@@ -404,7 +418,7 @@ export function parseArgs(argv: string[]): EvaluateOptions {
 }
 
 const USAGE = `usage: npm run evaluate -- --model <bundle dir> --data <dataset dir> --out <dir>
-         [--split test] [--limit N] [--backend node-gpu|node|wasm|cpu] [--tolerance <model px>] [--no-localization]`;
+         [--split test] [--limit N] [--backend node-gpu|node|wasm|cpu] [--tolerance <model px>] [--no-localization] [--include-ungradable]`;
 
 async function main(): Promise<void> {
   let opts: EvaluateOptions;
