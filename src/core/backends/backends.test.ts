@@ -189,3 +189,28 @@ describe('setupBackend', () => {
     expect(tf.getBackend()).toBe('cpu');
   });
 });
+
+describe('wasm Tile', () => {
+  it('broadcast fast path and general fallback match cpu, without leaks', async () => {
+    const cases: [number[], number[], 'float32' | 'int32'][] = [
+      [[1, 1, 1, 5], [2, 3, 4, 1], 'float32'], // BN-gradient pattern
+      [[3, 1], [1, 4], 'int32'],
+      [[2, 3], [2, 2], 'float32'], // general: repeated axes of size > 1
+      [[1, 2, 1], [3, 2, 2], 'float32'], // mixed
+    ];
+    for (const [shape, reps, dtype] of cases) {
+      const vals = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i * 1.5 - 2);
+      const run = async (be: string) => {
+        await tf.setBackend(be);
+        return tf.tidy(() => tf.tile(tf.tensor(vals, shape, dtype), reps).arraySync());
+      };
+      const ref = await run('cpu');
+      await setupBackend(['wasm']);
+      const before = tf.memory().numTensors;
+      const got = await run('wasm');
+      expect(tf.memory().numTensors).toBe(before);
+      expect(got).toEqual(ref);
+    }
+    await tf.setBackend('cpu');
+  });
+});

@@ -157,14 +157,44 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: tf.
   return s.finish(out);
 }
 
+/** wasm's own Tile, kept for the general case; its setupFunc must have run on the backend. */
+let originalTile: tf.KernelConfig | undefined;
+const tileSetUp = new WeakSet<object>();
+
+/**
+ * Tile where every repeated axis has size 1 is a broadcast; tfjs' BatchNormalization gradient
+ * does exactly that (1/σ of shape [1,1,1,C] to [B,H,W,C]) and wasm's generic Tile kernel made it
+ * the most expensive op of a training step. A broadcast Add onto zeros does it in two fast
+ * passes; any other Tile goes to wasm's own kernel.
+ */
+function tile(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): Info {
+  const { x } = args.inputs as { x: Info };
+  const reps = (args.attrs?.reps ?? []) as number[];
+  const broadcast = x.dtype !== 'string' && x.dtype !== 'bool' && x.shape.every((d, i) => reps[i] === 1 || d === 1);
+  if (!broadcast) {
+    if (!originalTile) throw new Error('wasm Tile kernel missing');
+    if (originalTile.setupFunc && !tileSetUp.has(args.backend)) {
+      originalTile.setupFunc(args.backend);
+      tileSetUp.add(args.backend);
+    }
+    return originalTile.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as Info;
+  }
+  const s = new Scope(args.backend);
+  const shape = x.shape.map((d, i) => d * reps[i]);
+  const zeros = s.run('Fill', {}, { shape, value: 0, dtype: x.dtype });
+  return s.finish(s.run('Add', { a: zeros, b: x }, {}));
+}
+
 const KERNELS: tf.KernelConfig[] = [
   { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc },
   { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc },
+  { kernelName: 'Tile', backendName: 'wasm', kernelFunc: tile as unknown as tf.KernelFunc },
 ];
 
 /**
- * Registers our Conv2DBackpropFilter / Conv2DBackpropInput for the wasm backend, replacing
- * wasm's own Conv2DBackpropInput. Idempotent. `@tensorflow/tfjs-backend-wasm` must have been
+ * Registers our Conv2DBackpropFilter / Conv2DBackpropInput (and a broadcast fast path for Tile,
+ * which BatchNormalization's gradient uses) for the wasm backend, replacing wasm's own
+ * Conv2DBackpropInput. Idempotent. `@tensorflow/tfjs-backend-wasm` must have been
  * imported before (its kernels, which ours call, register on import).
  */
 export function registerWasmGradientKernels(): void {
@@ -174,6 +204,7 @@ export function registerWasmGradientKernels(): void {
   for (const k of KERNELS) {
     const existing = tf.getKernel(k.kernelName, 'wasm');
     if (existing?.kernelFunc === k.kernelFunc) continue;
+    if (k.kernelName === 'Tile') originalTile = existing;
     if (existing) tf.unregisterKernel(k.kernelName, 'wasm');
     tf.registerKernel(k);
   }
