@@ -97,6 +97,33 @@ describe('saveBundle / loadBundle', () => {
     net.dispose();
   });
 
+  it('loads a model.json in the Python converter Keras layout (model_config, Functional, ./ paths)', async () => {
+    const { net, bundle, written } = await savedBundle();
+    const mj = JSON.parse(new TextDecoder().decode(bundle.files.get(MODEL_FILE)));
+    const converted = {
+      format: 'layers-model',
+      generatedBy: 'keras v2.15.0',
+      convertedBy: 'TensorFlow.js Converter v4.22.0',
+      modelTopology: {
+        keras_version: '2.15.0',
+        backend: 'tensorflow',
+        model_config: { ...mj.modelTopology, class_name: 'Functional' },
+        training_config: { loss: 'binary_crossentropy', optimizer_config: { class_name: 'Adam', config: {} } },
+      },
+      weightsManifest: [{ paths: ['./group1-shard1of1.bin'], weights: mj.weightsManifest[0].weights }],
+    };
+    const bytes = enc.encode(JSON.stringify(converted));
+    bundle.files.set(MODEL_FILE, bytes);
+    bundle.files.set(METADATA_FILE, enc.encode(JSON.stringify({ ...written, weightsSha256: { ...written.weightsSha256, [MODEL_FILE]: sha256Hex(bytes) } })));
+    const m = await loadBundle(bundle);
+    tf.tidy(() => {
+      const x = tf.randomUniform([1, 32, 32, 3], 0, 1, 'float32', 8) as tf.Tensor4D;
+      expect(tf.max(tf.abs(tf.sub(net.predict(x) as tf.Tensor, m.logits(x)))).dataSync()[0]).toBe(0);
+    });
+    m.dispose();
+    net.dispose();
+  });
+
   it('float16 option halves the weights and stays close', async () => {
     const full = await savedBundle();
     const half = await savedBundle({ float16: true });

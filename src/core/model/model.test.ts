@@ -161,6 +161,25 @@ describe('applyLayers', () => {
     net.dispose();
   });
 
+  it('an input gradient through the walker computes no filter gradients (unlike the fused layers)', async () => {
+    const net = buildCompactResNet({ inputSize: 32, width: 4, blocks: [1, 1] });
+    const x = tf.randomUniform([1, 32, 32, 3], 0, 1, 'float32', 12);
+    const kernels = async (f: (xi: tf.Tensor) => tf.Tensor) => {
+      const info = await tf.profile(() => tf.grad((xi: tf.Tensor) => tf.sum(f(xi)))(x));
+      return info.kernels.map((k) => k.name);
+    };
+    const viaWalker = await kernels((xi) => applyLayers(net, xi)[0]);
+    const viaModel = await kernels((xi) => net.apply(xi) as tf.Tensor);
+    expect(viaWalker.filter((n) => n === 'Conv2DBackpropFilter')).toHaveLength(0);
+    expect(viaModel.filter((n) => n === 'Conv2DBackpropFilter').length).toBeGreaterThan(0);
+    expect(viaWalker.filter((n) => n === 'Tile')).toHaveLength(0);
+    const gw = tf.grad((xi: tf.Tensor) => tf.sum(applyLayers(net, xi)[0]))(x);
+    const gm = tf.grad((xi: tf.Tensor) => tf.sum(net.apply(xi) as tf.Tensor))(x);
+    expect(maxAbsDiff(gw, gm) / tf.tidy(() => tf.max(tf.abs(gm)).dataSync()[0])).toBeLessThan(1e-4);
+    tf.dispose([x, gw, gm]);
+    net.dispose();
+  });
+
   it('passes training to BatchNormalization and rejects unknown layer names', () => {
     const net = buildCompactResNet({ inputSize: 32, width: 4, blocks: [1] });
     tf.tidy(() => {
