@@ -181,5 +181,7 @@ describe('parseTrainArgs', () => {
     expect(() => parseTrainArgs(['--data', '/d', '--out', '/o', '--arch', 'vgg'])).toThrow(/--arch/);
     expect(() => parseTrainArgs(['--data', '/d', '--out', '/o', '--epochs', 'x'])).toThrow(/--epochs/);
     expect(() => parseTrainArgs(['--out', '/o'])).toThrow(/--data/);
+    expect(parseTrainArgs(['--data', '/d', '--out', '/o', '--prep-workers', '2', '--preprocess-only', '--shard', '1/2'])).toMatchObject({ prepWorkers: 2, preprocessOnly: true, shard: [1, 2] });
+    expect(() => parseTrainArgs(['--data', '/d', '--out', '/o', '--shard', '2/2'])).toThrow(/--shard/);
   });
 });

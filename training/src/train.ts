@@ -72,6 +72,12 @@ export interface TrainOptions {
   version: string;
   /** human-readable data description for metadata (default: the --data folder name). */
   dataName?: string;
+  /** only fill the preprocessing cache (this process's shard), then return without training. */
+  preprocessOnly?: boolean;
+  /** [k, n]: with preprocessOnly, handle items whose index % n === k. */
+  shard?: [number, number];
+  /** CLI: preprocess with this many processes in parallel (disk cache required). Default 1. */
+  prepWorkers?: number;
 }
 
 export const DEFAULT_TRAIN: Omit<TrainOptions, 'data' | 'out'> = {
@@ -99,7 +105,8 @@ const USAGE = `usage: npm run train -- --data <dir> --out <dir> [--val <dir>] [-
   [--epochs 10] [--stage1-epochs 2] [--batch 4] [--size 512] [--width 16] [--blocks 1,1,1,1] [--head-width N]
   [--lr1 0.01] [--lr2 0.001] [--optimizer sgd|adam] [--seed 1] [--init <bundle>] [--resume] [--limit N]
   [--backend node-gpu|node|wasm|cpu] [--val-fraction 0.2] [--float16] [--no-augment] [--no-disk-cache]
-  [--name funduslens-demo] [--version 0.1.0] [--data-name "synthetic (seed 1)"]`;
+  [--name funduslens-demo] [--version 0.1.0] [--data-name "synthetic (seed 1)"]
+  [--prep-workers 2] (parallel preprocessing into <out>/cache)  [--preprocess-only [--shard k/n]] (fill the cache, no training)`;
 
 function num(v: string | undefined, name: string, dflt: number, integer = false): number {
   if (v === undefined) return dflt;
@@ -139,6 +146,9 @@ export function parseTrainArgs(argv: string[]): TrainOptions {
       name: { type: 'string' },
       version: { type: 'string' },
       'data-name': { type: 'string' },
+      'preprocess-only': { type: 'boolean', default: false },
+      shard: { type: 'string' },
+      'prep-workers': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -180,7 +190,16 @@ export function parseTrainArgs(argv: string[]): TrainOptions {
     name: values.name ?? d.name,
     version: values.version ?? d.version,
     dataName: values['data-name'],
+    preprocessOnly: !!values['preprocess-only'],
+    shard: values.shard ? parseShard(values.shard) : undefined,
+    prepWorkers: values['prep-workers'] ? num(values['prep-workers'], 'prep-workers', 1, true) : 1,
   };
+}
+
+function parseShard(v: string): [number, number] {
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  if (!m || Number(m[1]) >= Number(m[2])) throw new Error(`--shard must be k/n with k < n, got "${v}"`);
+  return [Number(m[1]), Number(m[2])];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -550,6 +569,12 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
     const keep = set.map((s, i) => ({ s, im: r.images[i] })).filter((x): x is { s: Sample; im: Uint8Array } => x.im !== null);
     return { samples: keep.map((x) => x.s), images: keep.map((x) => x.im) };
   };
+  if (o.preprocessOnly) {
+    const [k, n] = o.shard ?? [0, 1];
+    const mine = [...trainSet, ...valSet].filter((_, i) => i % n === k);
+    await loadSet(mine, `preprocess shard ${k}/${n}`);
+    return { aborted: false, history: st0History(state), modelDir: null, metadata: null, state: state as TrainState };
+  }
   const tr = await loadSet(trainSet, 'preprocess train');
   const va = valSet.length ? await loadSet(valSet, 'preprocess val') : { samples: [] as Sample[], images: [] as Uint8Array[] };
   if (tr.samples.length === 0) throw new Error('every training image failed to preprocess');
@@ -777,8 +802,39 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
   return { aborted, history: st.history, modelDir, metadata, state: st };
 }
 
+function st0History(state: TrainState | null): EpochRecord[] {
+  return state?.history ?? [];
+}
+
+/**
+ * --prep-workers N: N−1 child processes (same runtime flags, e.g. tsx's loader) fill the disk
+ * cache for shards 1..N−1 while this process does shard 0; training then reads every image from
+ * the cache. Preprocessing a photo costs ~0.4 s CPU at 512², which is a large share of a short run.
+ */
+async function parallelPreprocess(argv: string[], opts: TrainOptions): Promise<void> {
+  const n = opts.prepWorkers ?? 1;
+  const { spawn } = await import('node:child_process');
+  const script = process.argv[1];
+  const children = Array.from({ length: n - 1 }, (_, i) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [...process.execArgv, script, ...argv, '--preprocess-only', '--shard', `${i + 1}/${n}`, '--prep-workers', '1'], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: process.env,
+      });
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`preprocessing shard ${i + 1}/${n} exited with ${code}`))));
+    }),
+  );
+  await train({ ...opts, preprocessOnly: true, shard: [0, n] }, { progress: true });
+  await Promise.all(children);
+}
+
 async function main(argv: string[]): Promise<void> {
   const opts = parseTrainArgs(argv);
+  if (!opts.preprocessOnly && (opts.prepWorkers ?? 1) > 1) {
+    if (!opts.diskCache) throw new Error('--prep-workers needs the disk cache (drop --no-disk-cache)');
+    await parallelPreprocess(argv, opts);
+  }
   const ac = new AbortController();
   // First Ctrl-C: finish nothing more, keep finished epochs; second: exit now.
   process.once('SIGINT', () => {
