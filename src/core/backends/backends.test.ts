@@ -104,9 +104,18 @@ describe('wasm gradient kernels', () => {
     await tf.setBackend('cpu');
   });
 
-  it('registration is idempotent', () => {
+  it('registration is idempotent and leaves a later wrapper of our kernel alone', () => {
     registerWasmGradientKernels();
     registerWasmGradientKernels();
+    expect(wasmGradientKernelsRegistered()).toBe(true);
+    const ours = tf.getKernel('Conv2DBackpropInput', 'wasm')!;
+    const wrapper: tf.KernelConfig = { ...ours, kernelFunc: (args) => ours.kernelFunc(args) };
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    tf.registerKernel(wrapper);
+    registerWasmGradientKernels();
+    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc).toBe(wrapper.kernelFunc);
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    tf.registerKernel(ours);
     expect(wasmGradientKernelsRegistered()).toBe(true);
   });
 

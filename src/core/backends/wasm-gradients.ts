@@ -204,10 +204,23 @@ export function registerWasmGradientKernels(): void {
   for (const k of KERNELS) {
     const existing = tf.getKernel(k.kernelName, 'wasm');
     if (existing?.kernelFunc === k.kernelFunc) continue;
-    if (k.kernelName === 'Tile') originalTile = existing;
-    if (existing) tf.unregisterKernel(k.kernelName, 'wasm');
+    // Someone may have wrapped our kernel since (training wraps Conv2DBackpropInput to skip the
+    // image gradient): leave a wrapper alone; replace only a missing kernel or wasm's own.
+    if (existing && replaced.has(k.kernelName) && !isWasmOriginal(existing)) continue;
+    if (existing) {
+      if (k.kernelName === 'Tile') originalTile = existing;
+      tf.unregisterKernel(k.kernelName, 'wasm');
+    }
     tf.registerKernel(k);
+    replaced.add(k.kernelName);
   }
+}
+
+/** Kernel names we have registered at least once in this process. */
+const replaced = new Set<string>();
+/** wasm's own kernels carry a setupFunc (they cwrap into the wasm module); ours and wrappers of ours do not need one. */
+function isWasmOriginal(k: tf.KernelConfig): boolean {
+  return typeof k.setupFunc === 'function' && !KERNELS.some((o) => o.kernelFunc === k.kernelFunc);
 }
 
 /** True when our gradient kernels are the ones registered for wasm. */
