@@ -753,7 +753,8 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
       st.wallSeconds = wallBefore + (Date.now() - t0) / 1000;
       const isBest = st.best === null || (rec.score !== null && rec.score > st.best.score) || (rec.score === null && st.best.score === -Infinity);
       if (isBest) st.best = { epoch, score: rec.score ?? -Infinity };
-      log(formatEpoch(rec, o.epochs) + (isBest ? '\n  -> best so far' : ''));
+      const left = o.epochs - epoch;
+      log(formatEpoch(rec, o.epochs) + (isBest ? '\n  -> best so far' : '') + (left > 0 ? `\n  run ETA ~${formatDuration(left * rec.seconds)} (${left} epoch(s) left at this epoch's pace)` : ''));
 
       // -- checkpoint: bundle + state.json written to a tmp dir, then swapped in
       const tmp = path.join(o.out, 'checkpoint.tmp');
