@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gradCam, gradCamFromFeatures } from './grad-cam';
-import { guidedBackprop, guidedRelu, guidedSaliency } from './guided-backprop';
+import { activationBytes, defaultLabelsPerPass, guidedBackprop, guidedRelu, guidedSaliency } from './guided-backprop';
 import { guidedGradCam } from './guided-grad-cam';
 import { combineArrays, combineMaps } from './combine';
 import { diagonalObjective, logitTarget, logitTargets } from './targets';
@@ -185,6 +185,20 @@ describe('Guided Backpropagation', () => {
     tf.dispose([batched, single, sal]);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose(x);
+    net.dispose();
+  });
+});
+
+describe('guided backprop memory budget', () => {
+  it('labels per pass follow the activation size', () => {
+    const net = buildCompactResNet({ inputSize: 512, width: 16 });
+    const bytes = activationBytes(net);
+    // stem output alone: 256·256·16 floats
+    expect(bytes).toBeGreaterThan(256 * 256 * 16 * 4);
+    expect(bytes).toBeLessThan(64 * 2 ** 20);
+    expect(defaultLabelsPerPass(net)).toBe(4);
+    expect(defaultLabelsPerPass(net, 4 * bytes * 2.5)).toBe(2);
+    expect(defaultLabelsPerPass(net, 1)).toBe(1);
     net.dispose();
   });
 });

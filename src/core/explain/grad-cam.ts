@@ -14,6 +14,7 @@
  * of Σ_t y^{c_t}(row t) gives every label's ∂y^c/∂A at once (targets.diagonalObjective).
  */
 import * as tf from '@tensorflow/tfjs';
+import { applyLayers } from '../model/graph';
 import { diagonalObjective, type ExplainTarget } from './targets';
 
 /** The split a Grad-CAM needs; FundusModel satisfies it. Weights are shared, never changed. */
@@ -81,7 +82,9 @@ export function gradCamFromFeatures(
   if (targets.length === 0) return { cams: tf.zeros([0, outSize, outSize]), peaks: tf.zeros([0]) };
   return tf.tidy(() => {
     const tiled = tf.tile(a, [targets.length, 1, 1, 1]) as tf.Tensor4D;
-    const grads = tf.grad((x: tf.Tensor) => diagonalObjective(head.apply(x, { training: false }) as tf.Tensor2D, targets))(tiled) as tf.Tensor4D;
+    // applyLayers (not head.apply): its plain-op Conv2D/BN skip the filter gradients that a
+    // layer's own conv gradient always computes — wasted work when only ∂y/∂A is wanted.
+    const grads = tf.grad((x: tf.Tensor) => diagonalObjective(applyLayers(head, x, { training: false })[0] as tf.Tensor2D, targets))(tiled) as tf.Tensor4D;
     const cam = weightedActivation(a, gradCamWeights(grads));
     const { maps, peaks } = upsampleAndNormalise(cam, outSize);
     return { cams: maps, peaks };

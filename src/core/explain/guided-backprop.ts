@@ -29,12 +29,36 @@ export const guidedRelu: (x: tf.Tensor) => tf.Tensor = tf.customGrad((x: tf.Tens
 /** Options of {@link guidedBackprop}. */
 export interface GuidedBackpropOptions {
   /**
-   * Targets per backward pass (default 4). The input is tiled once per target so one pass
-   * serves several labels (fewer kernel launches: the backward pass dominates on WebGPU),
-   * at the cost of `labelsPerPass`× activation memory. Lower it for ResNet50 at 512² on wasm
-   * (4 GiB heap).
+   * Targets per backward pass. The input is tiled once per target so one pass serves several
+   * labels (fewer kernel launches: on wasm 2 labels in one pass took 1.3 s vs 2.0 s one by one
+   * for the compact net at 512²), at the cost of that many times the activation memory.
+   * Default: as many as fit in `memoryBudgetBytes` (at most 4).
    */
   labelsPerPass?: number;
+  /**
+   * Memory a backward pass may use (default 1.5 GiB: wasm's heap is capped at 4 GiB). Measured
+   * peak of one guided-backprop pass ≈ 4 × the summed layer outputs of one image
+   * (ResNet50 at 512²: 3.1 GB for 752 MB of activations, so 1 label per pass; compact w16: 125 MB, so 4).
+   */
+  memoryBudgetBytes?: number;
+}
+
+const MEMORY_PER_ACTIVATION_BYTE = 4;
+
+/** Summed float32 size of every layer output of `net` for ONE image (bytes). */
+export function activationBytes(net: tf.LayersModel): number {
+  let n = 0;
+  for (const layer of net.layers) {
+    const shapes = (Array.isArray(layer.outputShape[0]) ? layer.outputShape : [layer.outputShape]) as (number | null)[][];
+    for (const shape of shapes) n += shape.slice(1).reduce<number>((a, d) => a * (d ?? 1), 1);
+  }
+  return n * 4;
+}
+
+/** Labels per guided-backprop pass that fit `budget` bytes (1..4). */
+export function defaultLabelsPerPass(net: tf.LayersModel, budget = 1.5 * 2 ** 30): number {
+  const perLabel = MEMORY_PER_ACTIVATION_BYTE * activationBytes(net);
+  return Math.max(1, Math.min(4, Math.floor(budget / Math.max(perLabel, 1))));
 }
 
 /**
@@ -52,7 +76,7 @@ export function guidedBackprop(
   if (input.shape[0] !== 1) throw new RangeError('guidedBackprop explains one image at a time (batch 1)');
   const [, h, w, c] = input.shape;
   if (targets.length === 0) return tf.zeros([0, h, w, c]);
-  const per = Math.max(1, Math.floor(o.labelsPerPass ?? 4));
+  const per = Math.max(1, Math.floor(o.labelsPerPass ?? defaultLabelsPerPass(net, o.memoryBudgetBytes)));
   const chunks: tf.Tensor4D[] = [];
   for (let start = 0; start < targets.length; start += per) {
     const group = targets.slice(start, start + per);

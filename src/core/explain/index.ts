@@ -8,6 +8,6 @@ export {
   type SplitModel,
   type GradCamTensors,
 } from './grad-cam';
-export { guidedBackprop, guidedRelu, guidedSaliency, type GuidedBackpropOptions } from './guided-backprop';
+export { guidedBackprop, guidedRelu, guidedSaliency, activationBytes, defaultLabelsPerPass, type GuidedBackpropOptions } from './guided-backprop';
 export { guidedGradCam } from './guided-grad-cam';
 export { combineMaps, combineArrays } from './combine';
