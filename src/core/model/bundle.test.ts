@@ -191,6 +191,21 @@ describe('saveBundle / loadBundle', () => {
     net.dispose();
   });
 
+  it('saveBundle refuses metadata that does not fit the model', async () => {
+    const net = buildCompactResNet({ inputSize: 32, width: 4, blocks: [1] });
+    const { weightsSha256: _w, ...meta } = makeMetadata({ inputSize: 32 });
+    const codeOf = async (m: typeof meta) => saveBundle(net, m, memoryBundle()).then(() => 'ok', (e) => (isFundusLensError(e) ? e.code : String(e)));
+    expect(await codeOf({ ...meta, labels: meta.labels.slice(0, 3) })).toBe('model-label-mismatch');
+    expect(await codeOf({ ...meta, gradCamLayer: 'nope' })).toBe('model-unknown-layer');
+    expect(await codeOf({ ...meta, inputSize: 64, preprocess: { ...meta.preprocess, inputSize: 64 } })).toBe('model-bad-metadata');
+    expect(await codeOf({ ...meta, createdAt: '' })).toBe('model-bad-metadata');
+    const b = memoryBundle();
+    await saveBundle(net, { ...meta, createdAt: '' }, b).catch(() => undefined);
+    expect(b.files.size).toBe(0); // nothing written
+    expect(await codeOf(meta)).toBe('ok');
+    net.dispose();
+  });
+
   it('rejects a label-count mismatch and an unknown Grad-CAM layer or layer class', async () => {
     const { net, bundle, written } = await savedBundle();
     const put = (m: unknown) => bundle.files.set(METADATA_FILE, enc.encode(JSON.stringify(m)));

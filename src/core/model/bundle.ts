@@ -115,12 +115,18 @@ export async function saveBundle(
   writer: BundleWriter,
   o: { float16?: boolean; shardBytes?: number } = {},
 ): Promise<ModelMetadata> {
+  // fail before writing anything: a rejected save must not leave half a bundle behind
+  validateMetadata({ ...metadata, weightsSha256: {} });
   const outShape = net.outputs[0].shape;
   if (outShape[outShape.length - 1] !== metadata.labels.length) {
     throw new FundusLensError('model-label-mismatch', `The model has ${outShape[outShape.length - 1]} outputs but metadata lists ${metadata.labels.length} labels.`);
   }
   if (!findNode(net, metadata.gradCamLayer)) {
     throw new FundusLensError('model-unknown-layer', `Grad-CAM layer "${metadata.gradCamLayer}" is not a layer of the model.`);
+  }
+  const inShape = net.inputs[0].shape;
+  if (inShape[1] !== metadata.inputSize || inShape[2] !== metadata.inputSize) {
+    throw new FundusLensError('model-bad-metadata', `metadata inputSize ${metadata.inputSize} does not match the model input [${inShape.join(', ')}].`);
   }
   let artifacts: tf.io.ModelArtifacts | undefined;
   await net.save(
