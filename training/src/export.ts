@@ -177,7 +177,7 @@ async function main(argv: string[]): Promise<void> {
     name: values.name,
     version: values.version,
   });
-  process.stdout.write(`exported ${meta.name} ${meta.version} -> ${cliPath(values.out)} (${Object.keys(meta.weightsSha256).length} weight file(s)${values.float16 ? ', float16' : ''})\n`);
+  process.stdout.write(`exported ${meta.name} ${meta.version} -> ${cliPath(values.out)} (${Object.keys(meta.weightsSha256).length} files hashed${values.float16 ? ', float16' : ''})\n`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

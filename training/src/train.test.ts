@@ -13,7 +13,8 @@ import { loadBundle } from '../../src/core/model/index';
 import { LABEL_IDS } from '../../src/core/types';
 import { writeSynthDataset } from './synth/writer';
 import { pickBackend } from './backend';
-import { exportCheckpoint } from './export';
+import { evaluate } from './evaluate';
+import { evaluationFromReport, exportCheckpoint } from './export';
 import { fsBundle, readJsonIfExists } from './io';
 import { loadPreprocessed, toBatch } from './pipeline/cache';
 import { DEFAULT_TRAIN, parseTrainArgs, train, type TrainOptions, type TrainState } from './train';
@@ -105,6 +106,14 @@ describe('train (tiny synthetic end-to-end)', () => {
     for (const v of pv) expect(v >= 0 && v <= 1).toBe(true);
     tf.dispose([x, p]);
     model.dispose();
+
+    // evaluate (helper E1) on the held-out split=test images, and put its report into an exported bundle
+    const evalDir = path.join(root, 'eval');
+    const ev = await evaluate({ model: full.modelDir!, data, out: evalDir, split: 'test', backend: null, localization: false, log: () => {}, progressStream: null });
+    expect(ev.summary.perLabel.hm?.n).toBe(testStems.length);
+    const report = await readJsonIfExists<unknown>(path.join(evalDir, 'report.json'));
+    const exported = await exportCheckpoint(full.modelDir!, path.join(root, 'with-eval'), { evaluation: evaluationFromReport(report) });
+    expect(exported.evaluation[0].perLabel.hm?.n).toBe(testStems.length);
   });
 
   it('export re-saves a checkpoint as float16 with a replaced evaluation, and it still predicts the same', async () => {
