@@ -43,7 +43,7 @@ function opts(out: string, extra: Partial<TrainOptions> = {}): TrainOptions {
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'fl-train-'));
   data = path.join(root, 'data');
-  await writeSynthDataset({ out: data, n: 24, seed: 11, sizes: [96], testFraction: 0.15 });
+  await writeSynthDataset({ out: data, n: 26, seed: 11, sizes: [96], testFraction: 0.15, ungradable: 0.12 });
   await pickBackend('wasm', () => {});
 }, 120_000);
 
@@ -76,10 +76,19 @@ describe('train (tiny synthetic end-to-end)', () => {
     expect(state!.epochsDone).toBe(3);
     expect(state!.split.val.length).toBeGreaterThan(0);
     // split=test items never reach training or validation
-    const csv = await fs.readFile(path.join(data, 'labels.csv'), 'utf8');
-    const testStems = csv.split('\n').filter((l) => l.includes(',test,')).map((l) => path.basename(l.split(',')[0]).replace(/\.\w+$/, ''));
+    const rows = (await fs.readFile(path.join(data, 'labels.csv'), 'utf8')).trim().split('\n').map((l) => l.split(','));
+    const [header, ...body] = rows;
+    const col = (name: string) => header.indexOf(name);
+    const stemOf = (r: string[]) => path.basename(r[0]).replace(/\.\w+$/, '');
+    const used = [...state!.split.train, ...state!.split.val];
+    const testStems = body.filter((r) => r[col('split')] === 'test' && r[col('gradable')] === '1').map(stemOf);
+    const ungradable = body.filter((r) => r[col('split')] !== 'test' && r[col('gradable')] === '0').map(stemOf);
     expect(testStems.length).toBeGreaterThan(0);
-    for (const s of testStems) expect([...state!.split.train, ...state!.split.val]).not.toContain(s);
+    expect(ungradable.length).toBeGreaterThan(0);
+    for (const s of body.filter((r) => r[col('split')] === 'test').map(stemOf)) expect(used).not.toContain(s);
+    // gradable=0 photos are left out of training and validation, as evaluate leaves them out
+    for (const s of ungradable) expect(used).not.toContain(s);
+    expect(used.length).toBe(body.length - ungradable.length - body.filter((r) => r[col('split')] === 'test').length);
 
     const model = await loadBundle(fsBundle(full.modelDir!));
     const m = model.metadata;
@@ -180,6 +189,21 @@ describe('train (tiny synthetic end-to-end)', () => {
     expect(b.metadata.training.datasets.some((d) => d.startsWith('init:'))).toBe(true);
     a.dispose();
     b.dispose();
+  });
+});
+
+describe('train without validation images', () => {
+  it('keeps 0.5 thresholds and picks the latest epoch, also across a resume', async () => {
+    const out = path.join(root, 'noval');
+    const ac = new AbortController();
+    const o = opts(out, { valFraction: 0, epochs: 2, stage1Epochs: 1 });
+    const first = await train(o, { ...quiet, signal: ac.signal, onEpochEnd: () => ac.abort() });
+    expect(first.state.split.val).toEqual([]);
+    expect(first.state.best).toEqual({ epoch: 1, score: null });
+    const r = await train({ ...o, resume: true }, quiet);
+    expect(r.state.best).toEqual({ epoch: 2, score: null });
+    expect(r.metadata!.labels.every((l) => l.threshold === 0.5)).toBe(true);
+    expect(r.metadata!.evaluation).toEqual([]);
   });
 });
 

@@ -72,6 +72,8 @@ export interface TrainOptions {
   version: string;
   /** human-readable data description for metadata (default: the --data folder name). */
   dataName?: string;
+  /** train on photos marked gradable=0 too (default: leave them out, as evaluate does). */
+  includeUngradable?: boolean;
   /** only fill the preprocessing cache (this process's shard), then return without training. */
   preprocessOnly?: boolean;
   /** [k, n]: with preprocessOnly, handle items whose index % n === k. */
@@ -106,7 +108,7 @@ const USAGE = `usage: npm run train -- --data <dir> --out <dir> [--val <dir>] [-
   [--lr1 0.01] [--lr2 0.001] [--optimizer sgd|adam] [--seed 1] [--init <bundle>] [--resume] [--limit N]
   [--backend node-gpu|node|wasm|cpu] [--val-fraction 0.2] [--float16] [--no-augment] [--no-disk-cache]
   [--name funduslens-demo] [--version 0.1.0] [--data-name "synthetic (seed 1)"]
-  [--prep-workers 2] (parallel preprocessing into <out>/cache)  [--preprocess-only [--shard k/n]] (fill the cache, no training)`;
+  [--include-ungradable] [--prep-workers 2] (parallel preprocessing into <out>/cache)  [--preprocess-only [--shard k/n]] (fill the cache, no training)`;
 
 function num(v: string | undefined, name: string, dflt: number, integer = false): number {
   if (v === undefined) return dflt;
@@ -147,6 +149,7 @@ export function parseTrainArgs(argv: string[]): TrainOptions {
       version: { type: 'string' },
       'data-name': { type: 'string' },
       'preprocess-only': { type: 'boolean', default: false },
+      'include-ungradable': { type: 'boolean', default: false },
       shard: { type: 'string' },
       'prep-workers': { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -191,6 +194,7 @@ export function parseTrainArgs(argv: string[]): TrainOptions {
     version: values.version ?? d.version,
     dataName: values['data-name'],
     preprocessOnly: !!values['preprocess-only'],
+    includeUngradable: !!values['include-ungradable'],
     shard: values.shard ? parseShard(values.shard) : undefined,
     prepWorkers: values['prep-workers'] ? num(values['prep-workers'], 'prep-workers', 1, true) : 1,
   };
@@ -232,7 +236,7 @@ export interface TrainState {
   epochsDone: number;
   rngState: number;
   history: EpochRecord[];
-  best: { epoch: number; score: number } | null;
+  best: { epoch: number; score: number | null } | null;
   wallSeconds: number;
   backend: string;
   split: { train: string[]; val: string[] };
@@ -289,9 +293,14 @@ function toSample(item: DatasetItem, prefix: string): Sample {
 async function loadSplits(o: TrainOptions, resumeSplit: TrainState['split'] | null, log: (l: string) => void): Promise<{ train: Sample[]; val: Sample[]; datasets: string[] }> {
   const ds = await readDataset(o.data);
   const notTest = (it: DatasetItem) => (it.split ?? '').toLowerCase() !== 'test';
-  let pool = ds.items.filter(notTest).map((it) => toSample(it, ''));
-  const excluded = ds.items.length - pool.length;
+  // Like evaluate: photos marked gradable=0 are left out (the app refuses them; their labels describe
+  // lesions that blur/exposure may have erased, i.e. label noise). --include-ungradable keeps them.
+  const usable = (it: DatasetItem) => o.includeUngradable || it.extra?.gradable?.trim() !== '0';
+  let pool = ds.items.filter((it) => notTest(it) && usable(it)).map((it) => toSample(it, ''));
+  const excluded = ds.items.filter((it) => !notTest(it)).length;
   if (excluded) log(`data: ${excluded} item(s) with split=test left out of training and threshold selection`);
+  const ungradable = ds.items.filter((it) => notTest(it) && !usable(it)).length;
+  if (ungradable) log(`data: ${ungradable} item(s) marked gradable=0 left out (--include-ungradable keeps them)`);
   const splitRng = new Rng(o.seed ^ 0x5eed);
   pool = splitRng.shuffle(pool);
   if (o.limit && o.limit > 0 && pool.length > o.limit) pool = pool.slice(0, o.limit);
@@ -302,7 +311,7 @@ async function loadSplits(o: TrainOptions, resumeSplit: TrainState['split'] | nu
   let val: Sample[];
   if (o.val) {
     const vds = await readDataset(o.val);
-    val = vds.items.filter(notTest).map((it) => toSample(it, 'val:'));
+    val = vds.items.filter((it) => notTest(it) && usable(it)).map((it) => toSample(it, 'val:'));
     if (o.limit && o.limit > 0) val = val.slice(0, Math.max(2, Math.ceil(o.limit * o.valFraction)));
     train = pool;
     datasets.push(`${path.basename(o.val)} (validation)`);
@@ -535,7 +544,16 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
     if (ck) {
       state = (await readJsonIfExists<TrainState>(path.join(ck, 'state.json')))!;
       // the checkpoint defines the run; only the total epoch count (and backend) may change
-      o = { ...state.options, epochs: Math.max(opts.epochs, state.epochsDone), backend: opts.backend ?? state.options.backend, resume: true };
+      o = {
+        ...state.options,
+        epochs: Math.max(opts.epochs, state.epochsDone),
+        backend: opts.backend ?? state.options.backend,
+        resume: true,
+        // per-invocation switches, not part of the run's definition
+        preprocessOnly: opts.preprocessOnly,
+        shard: opts.shard,
+        prepWorkers: opts.prepWorkers,
+      };
       log(`resume: ${ck} after epoch ${state.epochsDone}/${o.epochs} (history kept: ${state.history.length} epoch(s))`);
     } else {
       log(`resume: no checkpoint in ${opts.out}; starting a new run`);
@@ -751,8 +769,10 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
       st.epochsDone = epoch;
       st.rngState = rng.state;
       st.wallSeconds = wallBefore + (Date.now() - t0) / 1000;
-      const isBest = st.best === null || (rec.score !== null && rec.score > st.best.score) || (rec.score === null && st.best.score === -Infinity);
-      if (isBest) st.best = { epoch, score: rec.score ?? -Infinity };
+      // no validation (score null) -> the latest epoch wins; state.json stores the score as null then
+      const bestScore = st.best?.score ?? null;
+      const isBest = st.best === null || (rec.score !== null ? bestScore === null || rec.score > bestScore : bestScore === null);
+      if (isBest) st.best = { epoch, score: rec.score };
       const left = o.epochs - epoch;
       log(formatEpoch(rec, o.epochs) + (isBest ? '\n  -> best so far' : '') + (left > 0 ? `\n  run ETA ~${formatDuration(left * rec.seconds)} (${left} epoch(s) left at this epoch's pace)` : ''));
 
