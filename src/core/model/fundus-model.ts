@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FundusLensError } from '../errors';
 import type { ModelMetadata } from '../types';
-import { buildPrefix, buildTail, findNode } from './graph';
+import { buildPrefix, buildTail, findNode, modelNodes } from './graph';
 
 /** A loaded model ready for inference and explanation. Owns its tensors until dispose(). */
 export interface FundusModel {
@@ -76,12 +76,40 @@ class FundusModelImpl implements FundusModel {
 }
 
 /**
- * Binds `net` to `metadata`. Throws FundusLensError 'model-unknown-layer' when
+ * Returns a model whose output is the pre-sigmoid score. Our builders already end in logits;
+ * a Keras model converted as the paper built it ends in a sigmoid (an Activation layer or the
+ * last Dense/Conv2D's activation), and using it as-is would apply the sigmoid twice and hand
+ * Grad-CAM saturated scores. The last layer is replaced by its linear twin (weights copied).
+ */
+function toLogitsNet(net: tf.LayersModel): tf.LayersModel {
+  const nodes = modelNodes(net);
+  const last = nodes[nodes.length - 1];
+  if (!last || net.outputs.length !== 1 || last.outputTensors[0] !== net.outputs[0]) return net;
+  const layer = last.outboundLayer;
+  const cfg = layer.getConfig();
+  if (cfg.activation !== 'sigmoid') return net;
+  const g = net as unknown as { inputs: tf.SymbolicTensor[] };
+  if (layer.getClassName() === 'Activation') {
+    return tf.model({ inputs: g.inputs, outputs: last.inputTensors[0], name: `${net.name}_logits` });
+  }
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap[layer.getClassName()];
+  if (!entry) return net;
+  const [cls, fromConfig] = entry;
+  const linear = fromConfig(cls, { ...cfg, activation: 'linear', name: `${layer.name}_logits` } as tf.serialization.ConfigDict) as tf.layers.Layer;
+  const out = linear.apply(last.inputTensors.length === 1 ? last.inputTensors[0] : last.inputTensors) as tf.SymbolicTensor;
+  linear.setWeights(layer.getWeights());
+  layer.dispose(); // its weights were copied; nothing else uses them
+  return tf.model({ inputs: g.inputs, outputs: out, name: `${net.name}_logits` });
+}
+
+/**
+ * Binds `net` to `metadata`. A final sigmoid is removed (see toLogitsNet) so `net` outputs logits. Throws FundusLensError 'model-unknown-layer' when
  * `metadata.gradCamLayer` is not a layer of `net` (or the head reads tensors from before it)
  * and 'model-label-mismatch' when the number of labels ≠ the number of model outputs.
  * Takes ownership of `net` (FundusModel.dispose disposes it).
  */
 export function wrapModel(net: tf.LayersModel, metadata: ModelMetadata): FundusModel {
+  if (net.outputs.length === 1) net = toLogitsNet(net);
   if (net.outputs.length !== 1) {
     throw new FundusLensError('model-label-mismatch', `The model has ${net.outputs.length} outputs; FundusLens expects one logits output.`);
   }

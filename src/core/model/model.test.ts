@@ -251,3 +251,34 @@ describe('modelStats', () => {
     expect(s.params).toBe(s.trainableParams + 53_120); // BN moving mean+var are not trainable
   });
 });
+
+describe('wrapModel with a Keras-style sigmoid output', () => {
+  for (const style of ['activation-layer', 'dense-activation'] as const) {
+    it(`strips the final sigmoid (${style}) so logits are pre-sigmoid and probabilities unchanged`, () => {
+      const before = tf.memory().numTensors;
+      const inp = tf.input({ shape: [8, 8, 3] });
+      let h = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'c1' }).apply(inp) as tf.SymbolicTensor;
+      h = tf.layers.activation({ activation: 'relu', name: 'feat' }).apply(h) as tf.SymbolicTensor;
+      h = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(h) as tf.SymbolicTensor;
+      const out =
+        style === 'activation-layer'
+          ? (tf.layers.activation({ activation: 'sigmoid', name: 'prob' }).apply(tf.layers.dense({ units: 5, name: 'fc' }).apply(h)) as tf.SymbolicTensor)
+          : (tf.layers.dense({ units: 5, activation: 'sigmoid', name: 'fc' }).apply(h) as tf.SymbolicTensor);
+      const keras = tf.model({ inputs: inp, outputs: out });
+      const x = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 21) as tf.Tensor4D;
+      const ref = keras.predict(x) as tf.Tensor;
+      const fm = wrapModel(keras, testMetadata(8, { gradCamLayer: 'feat' }));
+      tf.tidy(() => {
+        expect(maxAbsDiff(fm.probabilities(x), ref)).toBeLessThan(1e-6);
+        expect(maxAbsDiff(tf.sigmoid(fm.logits(x)), ref)).toBeLessThan(1e-6);
+        // really pre-sigmoid scores, not the probabilities again
+        expect(maxAbsDiff(fm.logits(x), ref)).toBeGreaterThan(1e-3);
+        const a = fm.features.predict(x) as tf.Tensor;
+        expect(maxAbsDiff(fm.head.predict(a) as tf.Tensor, fm.logits(x))).toBeLessThan(1e-6);
+      });
+      tf.dispose([x, ref]);
+      fm.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+});
