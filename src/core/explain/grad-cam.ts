@@ -60,10 +60,11 @@ export function upsampleAndNormalise(maps: tf.Tensor3D, size: number): { maps: t
       up = tf.squeeze(tf.image.resizeBilinear(tf.expandDims(maps, 3) as tf.Tensor4D, [size, size], false, true), [3]) as tf.Tensor3D;
     }
     const peaks = tf.max(tf.reshape(maps, [t, h * w]), 1) as tf.Tensor1D;
-    // Divide by the coarse peak: bilinear interpolation never exceeds it, so the result is in 0..1.
-    const safe = tf.maximum(peaks, 1e-12);
-    const norm = tf.div(up, tf.reshape(safe, [t, 1, 1])) as tf.Tensor3D;
-    return { maps: tf.where(tf.reshape(tf.greater(peaks, 0), [t, 1, 1]), norm, tf.zerosLike(norm)) as tf.Tensor3D, peaks };
+    // Divide by the coarse peak: bilinear interpolation never exceeds it, so the result is in
+    // 0..1. A map whose peak is 0 is 0 everywhere (ReLU output), so the epsilon keeps it 0
+    // without a tf.where (whose broadcast costs a full-size Tile on wasm).
+    const norm = tf.div(up, tf.reshape(tf.maximum(peaks, 1e-12), [t, 1, 1])) as tf.Tensor3D;
+    return { maps: norm, peaks };
   });
 }
 
