@@ -22,7 +22,8 @@ export const guidedRelu: (x: tf.Tensor) => tf.Tensor = tf.customGrad((x: tf.Tens
   (save as tf.GradSaveFunc)([xt]);
   return {
     value: tf.relu(xt),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.mul(dy, tf.step(saved[0])), tf.step(dy)),
+    // [x > 0]·[dy > 0]·dy written as relu(dy)·step(x): one op fewer per ReLU.
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.relu(dy), tf.step(saved[0])),
   };
 }) as (x: tf.Tensor) => tf.Tensor;
 
