@@ -10,6 +10,7 @@ import { syntheticFundus, tinyNet } from '../core/analyze.test-fixtures';
 import { saveBundle } from '../core/model/bundle';
 import { parseCliArgs } from './args';
 import { fsBundleWriter } from './fs-bundle';
+import { expandInputs } from './inputs';
 import { overlaySvg } from './overlay';
 import { runCli } from './run';
 
@@ -103,6 +104,16 @@ describe('npm run analyze', () => {
     const usage = capture();
     expect(await runCli(['--backend', 'gpu9000', 'x.jpg'], { stdout: capture().sink, stderr: usage.sink })).toBe(2);
     expect(usage.text()).toMatch(/--backend must be one of/);
+  });
+
+  it('a folder walk skips the output folder and non-image files', () => {
+    const out = join(photos, 'funduslens-out');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'a.overlay.png'), 'x');
+    const items = expandInputs([photos], [out]).map((i) => i.path);
+    expect(items).toEqual([join(photos, 'a.png'), join(photos, 'broken.jpg'), join(photos, 'sub', 'b.jpg')]);
+    expect(expandInputs([join(photos, 'nope.png')])).toEqual([{ path: join(photos, 'nope.png'), error: 'file not found' }]);
+    rmSync(out, { recursive: true });
   });
 
   it('parses flags and explains the default model', () => {

@@ -128,7 +128,7 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
   const meta = model.metadata;
   err(`model: ${meta.name}@${meta.version} from ${resolve(o.model)}`);
 
-  const items = expandInputs(o.inputs);
+  const items = expandInputs(o.inputs, [o.out]);
   if (items.length === 0) {
     err('No photos found in the given folders (looked for .jpg .jpeg .png .tif .tiff .webp).');
     model.dispose();
