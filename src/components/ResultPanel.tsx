@@ -1,6 +1,7 @@
 import { useTranslation } from 'react-i18next';
 import type { AnalysisResult, LabelSpec, StageName } from '../core/types';
 import { appStore, useApp, type PhotoItem } from '../store';
+import { getRunner } from '../services/instance';
 
 const pct = (v: number) => `${Math.round(v * 100)}%`;
 const STAGES: StageName[] = ['decode', 'quality', 'preprocess', 'forward', 'gradcam', 'guidedBackprop', 'outlines', 'total'];
@@ -122,9 +123,21 @@ export function ResultPanel({ photo }: { photo: PhotoItem | undefined }) {
     <section className="panel result" aria-labelledby="result-heading" aria-busy={!r}>
       <h2 id="result-heading">{t('result.heading')}</h2>
       {!r ? (
-        <p className="muted" role="status">
-          {photo.stage ? t(`stage.${photo.stage}`) : t('result.waiting')}…
-        </p>
+        <div className="waiting">
+          <p className="muted" role="status">
+            {photo.status === 'cancelled' ? t('errors.cancelled') : `${photo.stage ? t(`stage.${photo.stage}`) : t('result.waiting')}…`}
+          </p>
+          {(photo.status === 'analysing' || photo.status === 'decoding') && (
+            <button type="button" onClick={() => getRunner().cancel(photo.id)}>
+              {t('result.cancel')}
+            </button>
+          )}
+          {photo.status === 'cancelled' && (
+            <button type="button" onClick={() => appStore.getState().retry(photo.id)}>
+              {t('result.retry')}
+            </button>
+          )}
+        </div>
       ) : (
         <>
           <QualityVerdict photo={photo} />
