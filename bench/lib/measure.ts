@@ -1,0 +1,212 @@
+/**
+ * The measuring routine shared by the Node bench (bench/bench.ts) and the browser bench page
+ * (bench/page/main.ts): same code, same stages, so browser ÷ Node ratios compare like with like.
+ * Platform-free: tfjs + core only; decoding and model loading are passed in by the caller.
+ *
+ * Every timed step ends with a read-back (`await t.data()`), so GPU backends are measured to
+ * completion, not to command submission.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { analyze } from '../../src/core/analyze';
+import { gradCamFromFeatures } from '../../src/core/explain/grad-cam';
+import { guidedBackprop, guidedSaliency } from '../../src/core/explain/guided-backprop';
+import { logitTargets } from '../../src/core/explain/targets';
+import { wrapModel, type FundusModel } from '../../src/core/model/fundus-model';
+import { modelStats } from '../../src/core/model/stats';
+import { LESION_LABEL_IDS, type RgbImage, type StageName } from '../../src/core/types';
+
+export interface Stats {
+  /** milliseconds */
+  median: number;
+  min: number;
+  max: number;
+  /** (max - min) / median: how noisy the number is */
+  spread: number;
+  n: number;
+  samples: number[];
+}
+
+export function stats(samples: number[]): Stats {
+  const s = [...samples].sort((a, b) => a - b);
+  const n = s.length;
+  const median = n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  const r = (v: number) => Math.round(v * 10) / 10;
+  return { median: r(median), min: r(s[0]), max: r(s[n - 1]), spread: Math.round(((s[n - 1] - s[0]) / median) * 100) / 100, n, samples: samples.map(r) };
+}
+
+export interface BenchOptions {
+  /** warm runs wanted (each: one whole analysis + the isolated forward / Grad-CAM / guided-backprop steps) */
+  runs: number;
+  /** stop adding runs once this much time was spent on warm runs (at least one run is always done) */
+  budgetMs: number;
+  /** lesion labels made positive (threshold 0) so the whole analysis computes k guided-backprop maps */
+  k: number;
+  /** skip the isolated guided-backprop step (it dominates on slow backends) */
+  skipGuided?: boolean;
+  log?: (s: string) => void;
+}
+
+export interface ColdStart {
+  /** bundle read + parse + weights on the backend */
+  loadMs: number;
+  /** model.warmup(): first forward, kernel/shader compilation */
+  warmupMs: number;
+  /** decode + the first whole analysis after warm-up */
+  firstAnalysisMs: number;
+  totalMs: number;
+}
+
+export interface BenchRecord {
+  backend: string;
+  model: string;
+  inputSize: number;
+  params: number;
+  /** per-image multiply-accumulates of conv + dense layers (FLOPs = 2 × MACs) */
+  macs: number;
+  k: number;
+  /** guided-backprop maps the whole analysis really computed (= positive lesion labels) */
+  kActual: number;
+  warmRuns: number;
+  /** stages of the whole analysis (analyze() timings, maps 'all') + decode, ms */
+  stages: Partial<Record<StageName | 'decode' | 'gradability', Stats>>;
+  /** isolated steps, each ending in a read-back, ms */
+  isolated: { forward: Stats; gradcam5: Stats; guided1?: Stats };
+  cold?: ColdStart;
+  notes: string[];
+}
+
+const now = (): number => performance.now();
+
+/** The model with the first `k` lesion labels at threshold 0 (always positive) and the others at 1. */
+export function withPositiveLabels(model: FundusModel, k: number): FundusModel {
+  const lesions = LESION_LABEL_IDS.slice(0, k) as readonly string[];
+  const labels = model.metadata.labels.map((l) => ({ ...l, threshold: lesions.includes(l.id) ? 0 : 1 }));
+  return wrapModel(model.net, { ...model.metadata, labels });
+}
+
+/** One forward pass (features + head + sigmoid) to a read-back. */
+async function timeForward(model: FundusModel, x: tf.Tensor4D): Promise<number> {
+  const t0 = now();
+  const p = tf.tidy(() => tf.sigmoid(model.head.apply(model.features.apply(x, { training: false }) as tf.Tensor4D, { training: false }) as tf.Tensor));
+  await p.data();
+  p.dispose();
+  return now() - t0;
+}
+
+/** Forward + Grad-CAM for every label (5 in the paper) with one backward through the head, one read-back at the end. */
+async function timeGradCamAll(model: FundusModel, x: tf.Tensor4D): Promise<number> {
+  const n = model.metadata.labels.length;
+  const size = model.metadata.inputSize;
+  const t0 = now();
+  const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
+  const p = tf.tidy(() => tf.sigmoid(model.head.apply(a, { training: false }) as tf.Tensor));
+  const { cams, peaks } = gradCamFromFeatures(
+    model.head,
+    a,
+    logitTargets(Array.from({ length: n }, (_, i) => i)),
+    size,
+  );
+  await Promise.all([p.data(), cams.data()]);
+  const dt = now() - t0;
+  tf.dispose([a, p, cams, peaks]);
+  return dt;
+}
+
+/** Guided backprop for one label (its own forward + backward through the whole net) to a read-back of the saliency map. */
+async function timeGuided1(model: FundusModel, x: tf.Tensor4D): Promise<number> {
+  const t0 = now();
+  const s = tf.tidy(() => guidedSaliency(guidedBackprop(model.net, x, logitTargets([0]), { labelsPerPass: 1 })));
+  await s.data();
+  s.dispose();
+  return now() - t0;
+}
+
+/**
+ * Cold start: load the bundle, warm up, decode and analyse the first photo.
+ * Returns the model (the caller disposes it) and the timings.
+ */
+export async function coldStart(
+  load: () => Promise<FundusModel>,
+  decode: () => Promise<RgbImage>,
+  k: number,
+): Promise<{ model: FundusModel; cold: ColdStart }> {
+  const t0 = now();
+  const model = await load();
+  const t1 = now();
+  await model.warmup();
+  const t2 = now();
+  const img = await decode();
+  await analyze(img, withPositiveLabels(model, k), { force: true, maps: 'all' });
+  const t3 = now();
+  return { model, cold: { loadMs: t1 - t0, warmupMs: t2 - t1, firstAnalysisMs: t3 - t2, totalMs: t3 - t0 } };
+}
+
+/**
+ * Warm measurements of one (backend, model): `runs` rounds of [decode, whole analysis, forward,
+ * forward + Grad-CAM ×5, guided backprop ×1], bounded by `budgetMs`. Checks that no tensor leaks.
+ */
+export async function benchModel(model: FundusModel, decode: () => Promise<RgbImage>, o: BenchOptions): Promise<BenchRecord> {
+  const log = o.log ?? (() => {});
+  const k = Math.max(0, Math.min(o.k, LESION_LABEL_IDS.length));
+  const m = withPositiveLabels(model, k);
+  const st = modelStats(model.net);
+  const size = model.metadata.inputSize;
+  const notes: string[] = [];
+  const samples: Record<string, number[]> = {};
+  const add = (name: string, v: number | undefined) => {
+    if (v === undefined) return;
+    (samples[name] ??= []).push(v);
+  };
+  const x = tf.tidy(() => tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7) as tf.Tensor4D);
+  const before = tf.memory().numTensors;
+  let kActual = 0;
+  const tStart = now();
+  let run = 0;
+  for (; run < o.runs; run++) {
+    if (run > 0 && now() - tStart > o.budgetMs) {
+      notes.push(`stopped after ${run} of ${o.runs} warm runs (time budget ${Math.round(o.budgetMs / 1000)} s)`);
+      break;
+    }
+    const t0 = now();
+    const img = await decode();
+    add('decode', now() - t0);
+    const r = await analyze(img, m, { force: true, maps: 'all' });
+    kActual = r.maps?.guidedGradCam?.length ?? 0;
+    const t = r.timingsMs;
+    add('gradability', t.quality);
+    add('preprocess', t.preprocess);
+    add('forward', t.forward);
+    add('gradcam', t.gradcam);
+    add('guidedBackprop', t.guidedBackprop ?? 0);
+    add('outlines', t.outlines);
+    add('total', t.total);
+    add('iso.forward', await timeForward(m, x));
+    add('iso.gradcam5', await timeGradCamAll(m, x));
+    if (!o.skipGuided) add('iso.guided1', await timeGuided1(m, x));
+    log(`  run ${run + 1}: total ${Math.round(t.total ?? 0)} ms, forward ${Math.round(samples['iso.forward'].at(-1)!)} ms`);
+  }
+  const after = tf.memory().numTensors;
+  if (after !== before) notes.push(`LEAK: ${after - before} tensors left after ${run} runs`);
+  x.dispose();
+  const stages: BenchRecord['stages'] = {};
+  for (const name of ['decode', 'gradability', 'preprocess', 'forward', 'gradcam', 'guidedBackprop', 'outlines', 'total'] as const) {
+    if (samples[name]) stages[name] = stats(samples[name]);
+  }
+  return {
+    backend: tf.getBackend(),
+    model: `${model.metadata.name}@${model.metadata.version}`,
+    inputSize: size,
+    params: st.params,
+    macs: st.macs,
+    k,
+    kActual,
+    warmRuns: run,
+    stages,
+    isolated: {
+      forward: stats(samples['iso.forward']),
+      gradcam5: stats(samples['iso.gradcam5']),
+      ...(samples['iso.guided1'] ? { guided1: stats(samples['iso.guided1']) } : {}),
+    },
+    notes,
+  };
+}
