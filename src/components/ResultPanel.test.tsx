@@ -52,7 +52,7 @@ describe('ResultPanel', () => {
     const summary = screen.getByTestId('summary');
     expect(verdict.textContent).toMatch(/Gradable photo \(quality score 0\.91\)/);
     expect(verdict.compareDocumentPosition(summary) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
-    expect(summary.textContent).toBe('Signs of diabetic retinopathy: HEX (fatty deposits (hard exudates)).');
+    expect(summary.textContent).toBe('Signs of diabetic retinopathy: HEX — fatty deposits (hard exudates).');
     const hex = screen.getByRole('img', { name: /HEX: probability 82%, threshold 30%, positive/ });
     expect(hex).toBeTruthy();
     expect(screen.getByRole('img', { name: /HM: probability 20%, threshold 40%, below threshold/ })).toBeTruthy();

@@ -66,8 +66,8 @@ export function QualityVerdict({ photo }: { photo: PhotoItem }) {
 }
 
 export function summaryText(t: (k: string, o?: Record<string, unknown>) => string, r: AnalysisResult, labels: LabelSpec[]): string {
-  const names = labels.filter((l) => l.id !== 'healthy' && r.positive[l.id]).map((l) => `${l.name} (${l.plainName})`);
-  return t(`result.summary.${r.summary}`, { labels: names.join(', ') });
+  const names = labels.filter((l) => l.id !== 'healthy' && r.positive[l.id]).map((l) => `${l.name} — ${l.plainName}`);
+  return t(`result.summary.${r.summary}`, { labels: names.join('; ') });
 }
 
 export function ProbabilityBars({ result, labels }: { result: AnalysisResult; labels: LabelSpec[] }) {

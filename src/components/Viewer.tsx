@@ -162,7 +162,7 @@ export function Viewer({ photo }: { photo: PhotoItem }) {
                 return (
                   <li key={i}>
                     <button type="button" className="link" onFocus={() => setFocused(o)} onBlur={() => setFocused(null)} onMouseEnter={() => setFocused(o)} onMouseLeave={() => setFocused(null)}>
-                      {t('result.outlineItem', { name: l ? `${l.name} (${l.plainName})` : o.label, score: o.score.toFixed(2) })}
+                      {t('result.outlineItem', { name: l ? `${l.name} — ${l.plainName}` : o.label, score: o.score.toFixed(2) })}
                     </button>
                   </li>
                 );

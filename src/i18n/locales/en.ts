@@ -85,7 +85,7 @@ const en = {
     select: 'Open a photo or try a sample to see a result here.',
     noOutlines: 'No lesion outlines.',
     outlines: 'Outlined findings',
-    outlineItem: '{{name}} — score {{score}}',
+    outlineItem: '{{name}}; score {{score}}',
   },
   viewer: {
     heading: 'Photo viewer',
@@ -104,7 +104,7 @@ const en = {
     oneToOne: '1:1',
     low: 'low',
     high: 'high',
-    hover: '{{name}} ({{plain}}) — score {{score}}',
+    hover: '{{name}} — {{plain}}; score {{score}}',
     noMaps: 'No maps for this photo.',
     downscaled: 'Large photo ({{ow}}×{{oh}}) analysed at {{w}}×{{h}}.',
   },
