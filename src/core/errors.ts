@@ -15,7 +15,12 @@ export type FundusLensErrorCode =
   | 'model-label-mismatch'
   | 'backend-failed'
   | 'cancelled'
-  | 'dataset-invalid';
+  | 'dataset-invalid'
+  // exam records on the device (app services)
+  | 'storage-full'
+  | 'storage-failed'
+  | 'records-invalid'
+  | 'record-not-found';
 
 export class FundusLensError extends Error {
   readonly code: FundusLensErrorCode;
