@@ -133,7 +133,7 @@ export function DemoMode() {
         <PhotoCanvas
           photo={photo}
           labels={labels}
-          overlay={r?.summary === 'dr-signs' ? 'combined' : 'gradcam'}
+          overlay={r?.summary === 'dr-signs' ? 'combined' : 'none'}
           labelsVisible={{ ma: true, hm: true, hex: true, cws: true }}
           showOutlines={phase === 'reveal'}
           opacity={0.6 * reveal}
