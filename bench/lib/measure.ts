@@ -14,6 +14,7 @@ import { logitTargets } from '../../src/core/explain/targets';
 import { wrapModel, type FundusModel } from '../../src/core/model/fundus-model';
 import { modelStats } from '../../src/core/model/stats';
 import { LESION_LABEL_IDS, type RgbImage, type StageName } from '../../src/core/types';
+import { gradCamFromFeaturesFast } from './gradcam-fast';
 
 export interface Stats {
   /** milliseconds */
@@ -70,7 +71,8 @@ export interface BenchRecord {
   /** stages of the whole analysis (analyze() timings, maps 'all') + decode, ms */
   stages: Partial<Record<StageName | 'decode' | 'gradability', Stats>>;
   /** isolated steps, each ending in a read-back, ms */
-  isolated: { forward: Stats; gradcam5: Stats; guided1?: Stats };
+  /** gradcam5Fast: the same with bench/lib/gradcam-fast.ts' window-sum weights (a proposal, not in analyze()) */
+  isolated: { forward: Stats; gradcam5: Stats; gradcam5Fast?: Stats; guided1?: Stats };
   cold?: ColdStart;
   notes: string[];
 }
@@ -94,18 +96,19 @@ async function timeForward(model: FundusModel, x: tf.Tensor4D): Promise<number> 
 }
 
 /** Forward + Grad-CAM for every label (5 in the paper) with one backward through the head, one read-back at the end. */
-async function timeGradCamAll(model: FundusModel, x: tf.Tensor4D): Promise<number> {
+async function timeGradCamAll(model: FundusModel, x: tf.Tensor4D, fast = false): Promise<number | undefined> {
   const n = model.metadata.labels.length;
   const size = model.metadata.inputSize;
+  const targets = logitTargets(Array.from({ length: n }, (_, i) => i));
   const t0 = now();
   const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
   const p = tf.tidy(() => tf.sigmoid(model.head.apply(a, { training: false }) as tf.Tensor));
-  const { cams, peaks } = gradCamFromFeatures(
-    model.head,
-    a,
-    logitTargets(Array.from({ length: n }, (_, i) => i)),
-    size,
-  );
+  const out = fast ? gradCamFromFeaturesFast(model.head, a, targets, size) : gradCamFromFeatures(model.head, a, targets, size);
+  if (!out) {
+    tf.dispose([a, p]);
+    return undefined;
+  }
+  const { cams, peaks } = out;
   await Promise.all([p.data(), cams.data()]);
   const dt = now() - t0;
   tf.dispose([a, p, cams, peaks]);
@@ -182,6 +185,7 @@ export async function benchModel(model: FundusModel, decode: () => Promise<RgbIm
     add('total', t.total);
     add('iso.forward', await timeForward(m, x));
     add('iso.gradcam5', await timeGradCamAll(m, x));
+    add('iso.gradcam5Fast', await timeGradCamAll(m, x, true));
     if (!o.skipGuided) add('iso.guided1', await timeGuided1(m, x));
     log(`  run ${run + 1}: total ${Math.round(t.total ?? 0)} ms, forward ${Math.round(samples['iso.forward'].at(-1)!)} ms`);
   }
@@ -205,6 +209,7 @@ export async function benchModel(model: FundusModel, decode: () => Promise<RgbIm
     isolated: {
       forward: stats(samples['iso.forward']),
       gradcam5: stats(samples['iso.gradcam5']),
+      ...(samples['iso.gradcam5Fast'] ? { gradcam5Fast: stats(samples['iso.gradcam5Fast']) } : {}),
       ...(samples['iso.guided1'] ? { guided1: stats(samples['iso.guided1']) } : {}),
     },
     notes,

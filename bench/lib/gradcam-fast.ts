@@ -1,0 +1,90 @@
+/**
+ * A faster, exact Grad-CAM weight computation, measured by the bench as a proposal for
+ * core/explain/grad-cam.ts (owned by another helper; not wired into analyze()).
+ *
+ * Grad-CAM needs only the spatial MEAN of ∂y^c/∂A (eq. 1), not the full gradient map. When the
+ * head's first layer is a linear, stride-1, 'same' convolution z = W ⊛ A + b, that mean is
+ *
+ *   w_k^c = 1/(h·w) · Σ_{dy,dx,o} W[dy,dx,k,o] · S^c[dy,dx,o],
+ *   S^c[dy,dx,o] = Σ over the output positions (i,j) whose tap (dy,dx) reads inside A of g^c[i,j,o],
+ *
+ * with g^c = ∂y^c/∂z. So the backward pass runs through the head only from z on (for ResNet50's
+ * head: two 1×1 convolutions on 16×16×256 instead of the 3×3 2048→256 convolution, whose input
+ * gradient for 5 labels costs ~6 GMAC, ¼ of a ResNet50 forward), and the wide gradient
+ * [T, h, w, 2048] is never formed. Border taps are handled exactly by the window sums.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { upsampleAndNormalise, weightedActivation } from '../../src/core/explain/grad-cam';
+import { diagonalObjective, type ExplainTarget } from '../../src/core/explain/targets';
+import { applyLayers, buildTail } from '../../src/core/model/graph';
+
+interface FirstConv {
+  kernel: tf.Tensor4D;
+  bias: tf.Tensor1D | null;
+  tail: tf.LayersModel;
+}
+const cache = new WeakMap<tf.LayersModel, FirstConv | null>();
+
+/** The head's first layer when the fast path applies (linear stride-1 'same' Conv2D reading A), else null. */
+function firstConv(head: tf.LayersModel): FirstConv | null {
+  if (cache.has(head)) return cache.get(head)!;
+  let found: FirstConv | null = null;
+  const layer = head.layers.find((l) => l.getClassName() !== 'InputLayer');
+  if (layer && layer.getClassName() === 'Conv2D') {
+    const c = layer.getConfig() as { strides: number[]; padding: string; dilationRate: number[] | number; activation: string; dataFormat: string };
+    const dil = Array.isArray(c.dilationRate) ? c.dilationRate : [c.dilationRate, c.dilationRate];
+    if (c.strides.every((s) => s === 1) && c.padding === 'same' && dil.every((d) => d === 1) && c.activation === 'linear' && c.dataFormat !== 'channelsFirst') {
+      const w = layer.getWeights();
+      found = { kernel: w[0] as tf.Tensor4D, bias: (w[1] as tf.Tensor1D | undefined) ?? null, tail: buildTail(head, layer.name, `${head.name}_after_${layer.name}`) };
+    }
+  }
+  cache.set(head, found);
+  return found;
+}
+
+/** Grad-CAM weights [T, k] (eq. 1) by the window-sum identity above; null when the head does not qualify. */
+export function gradCamWeightsFast(head: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[]): tf.Tensor2D | null {
+  const fc = firstConv(head);
+  if (!fc) return null;
+  return tf.tidy(() => {
+    const [, h, w] = a.shape;
+    const [kh, kw, k, f] = fc.kernel.shape;
+    let z = tf.conv2d(a, fc.kernel, 1, 'same') as tf.Tensor4D;
+    if (fc.bias) z = tf.add(z, fc.bias);
+    const t = targets.length;
+    const g = tf.grad((x: tf.Tensor) => diagonalObjective(applyLayers(fc.tail, x, { training: false })[0] as tf.Tensor2D, targets))(
+      tf.tile(z, [t, 1, 1, 1]),
+    ) as tf.Tensor4D;
+    // TF 'same' padding for stride 1: pad_before = floor((k - 1) / 2)
+    const pt = Math.floor((kh - 1) / 2);
+    const pl = Math.floor((kw - 1) / 2);
+    const sums: tf.Tensor[] = [];
+    for (let dy = 0; dy < kh; dy++) {
+      const i0 = Math.max(0, pt - dy);
+      const i1 = Math.min(h, h + pt - dy);
+      for (let dx = 0; dx < kw; dx++) {
+        const j0 = Math.max(0, pl - dx);
+        const j1 = Math.min(w, w + pl - dx);
+        sums.push(tf.sum(tf.slice(g, [0, i0, j0, 0], [t, i1 - i0, j1 - j0, f]), [1, 2])); // [T, f]
+      }
+    }
+    const s = tf.reshape(tf.stack(sums, 1), [t, kh * kw * f]);
+    const wt = tf.reshape(tf.transpose(fc.kernel, [0, 1, 3, 2]), [kh * kw * f, k]);
+    return tf.div(tf.matMul(s, wt), h * w) as tf.Tensor2D;
+  });
+}
+
+/** Drop-in for gradCamFromFeatures using gradCamWeightsFast; null when the head does not qualify. */
+export function gradCamFromFeaturesFast(
+  head: tf.LayersModel,
+  a: tf.Tensor4D,
+  targets: readonly ExplainTarget[],
+  outSize: number,
+): { cams: tf.Tensor3D; peaks: tf.Tensor1D } | null {
+  if (targets.length === 0) return null;
+  const weights = gradCamWeightsFast(head, a, targets);
+  if (!weights) return null;
+  const out = tf.tidy(() => upsampleAndNormalise(weightedActivation(a, weights), outSize));
+  weights.dispose();
+  return { cams: out.maps, peaks: out.peaks };
+}
