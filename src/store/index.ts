@@ -10,6 +10,7 @@ import type { AnalysisResult, LesionLabelId, ModelMetadata } from '../core/types
 import type { BackendPreference, ModelInfo, Notice, ProgressStage } from '../services/types';
 import type { ColormapName } from '../render/colormap';
 import type { ViewTransform } from '../render/view';
+import { annotateSlice, type AnnotateSlice } from './annotate';
 
 export type PhotoStatus = 'queued' | 'decoding' | 'analysing' | 'done' | 'error' | 'cancelled';
 
@@ -45,7 +46,7 @@ export interface NewPhoto {
 }
 
 export type OverlayKind = 'gradcam' | 'guided' | 'combined' | 'none';
-export type Route = 'analyse' | 'model' | 'demo';
+export type Route = 'analyse' | 'model' | 'demo' | 'annotate';
 
 export interface PhotosSlice {
   photos: PhotoItem[];
@@ -119,7 +120,7 @@ export interface UpdateSlice {
   deferUpdate(): void;
 }
 
-export type AppState = PhotosSlice & AnalysisSlice & ViewSlice & SettingsSlice & UpdateSlice;
+export type AppState = PhotosSlice & AnalysisSlice & ViewSlice & SettingsSlice & UpdateSlice & AnnotateSlice;
 type Slice<T> = (set: StoreApi<AppState>['setState'], get: StoreApi<AppState>['getState']) => T;
 
 let seq = 0;
@@ -262,6 +263,7 @@ export function createAppStore(o: { persistSettings?: boolean } = {}): StoreApi<
     ...viewSlice(set, get),
     ...settingsSlice(set, get),
     ...updateSlice(set, get),
+    ...annotateSlice<AppState>(set, get),
   });
   if (!o.persistSettings) return createStore<AppState>()((set, get) => init(set, get));
   return createStore<AppState>()(
