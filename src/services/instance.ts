@@ -26,6 +26,12 @@ export function getRunner(): Runner {
   return runner;
 }
 
+/** The one analysis bridge (annotation suggestions share the worker and its loaded model). */
+export function getBridge(): AnalysisBridge {
+  getRunner();
+  return bridge!;
+}
+
 export async function loadModelCard(): Promise<void> {
   const s = appStore.getState();
   if (s.card.status === 'loading' || s.card.status === 'ready') return;
