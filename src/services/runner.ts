@@ -139,7 +139,7 @@ export function startRunner(o: RunnerOptions): Runner {
     } finally {
       working = false;
       const s = store.getState();
-      if (s.update.deferred && s.update.apply && !s.busyId) s.update.apply();
+      if (s.update.deferred && s.update.apply && !s.busyId && !s.records.dirty && !s.records.unsaved.length) s.update.apply();
       if (!s.photos.some((p) => p.status === 'queued' && (s.model.status !== 'error' || !p.display))) {
         while (idleWaiters.length) idleWaiters.shift()!();
       } else void pump();

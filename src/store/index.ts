@@ -11,6 +11,7 @@ import type { BackendPreference, ModelInfo, Notice, ProgressStage } from '../ser
 import type { ColormapName } from '../render/colormap';
 import type { ViewTransform } from '../render/view';
 import { annotateSlice, type AnnotateSlice } from './annotate';
+import { recordsSlice, type RecordsSlice } from './records';
 
 export type PhotoStatus = 'queued' | 'decoding' | 'analysing' | 'done' | 'error' | 'cancelled';
 
@@ -46,7 +47,7 @@ export interface NewPhoto {
 }
 
 export type OverlayKind = 'gradcam' | 'guided' | 'combined' | 'none';
-export type Route = 'analyse' | 'model' | 'demo' | 'annotate';
+export type Route = 'analyse' | 'model' | 'demo' | 'annotate' | 'records' | 'record' | 'patient' | 'batch';
 
 export interface PhotosSlice {
   photos: PhotoItem[];
@@ -120,7 +121,7 @@ export interface UpdateSlice {
   deferUpdate(): void;
 }
 
-export type AppState = PhotosSlice & AnalysisSlice & ViewSlice & SettingsSlice & UpdateSlice & AnnotateSlice;
+export type AppState = PhotosSlice & AnalysisSlice & ViewSlice & SettingsSlice & UpdateSlice & AnnotateSlice & RecordsSlice;
 type Slice<T> = (set: StoreApi<AppState>['setState'], get: StoreApi<AppState>['getState']) => T;
 
 let seq = 0;
@@ -246,9 +247,9 @@ const updateSlice: Slice<UpdateSlice> = (set, get) => ({
     set({ update: { ready: true, apply, deferred: false } });
   },
   deferUpdate() {
-    const { update, busyId } = get();
-    // Never reload under a running analysis: the clinician would lose it.
-    if (!busyId && update.apply) update.apply();
+    const { update, busyId, records } = get();
+    // Never reload under a running analysis or an unsaved record: the clinician would lose it.
+    if (!busyId && !records.dirty && !records.unsaved.length && update.apply) update.apply();
     else set({ update: { ...update, deferred: true } });
   },
 });
@@ -264,6 +265,7 @@ export function createAppStore(o: { persistSettings?: boolean } = {}): StoreApi<
     ...settingsSlice(set, get),
     ...updateSlice(set, get),
     ...annotateSlice<AppState>(set, get),
+    ...recordsSlice(set, get),
   });
   if (!o.persistSettings) return createStore<AppState>()((set, get) => init(set, get));
   return createStore<AppState>()(
