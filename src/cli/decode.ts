@@ -1,4 +1,5 @@
 /** Decoding photos in Node with sharp: any JPEG/PNG/TIFF/WebP, EXIF orientation applied. */
+import { statSync } from 'node:fs';
 import sharp from 'sharp';
 import { FundusLensError } from '../core/errors';
 import type { RgbImage } from '../core/types';
@@ -8,6 +9,11 @@ import type { RgbImage } from '../core/types';
  * orientation a viewer shows). Throws FundusLensError('decode-failed') naming the file.
  */
 export async function decodeImage(file: string, data?: Uint8Array): Promise<RgbImage> {
+  // sharp calls a 0-byte file an "unsupported image format": say what really happened
+  const bytes = data ? data.length : statSync(file, { throwIfNoEntry: false })?.size;
+  if (bytes === 0) {
+    throw new FundusLensError('decode-failed', `"${file}" is empty (0 bytes): the copy or download did not finish. Copy the photo again.`, file);
+  }
   try {
     const { data: px, info } = await sharp(data ?? file, { failOn: 'error' })
       .rotate()

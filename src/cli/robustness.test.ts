@@ -92,6 +92,7 @@ describe('bad input files through the Node API (sharp decode + analyze)', () => 
         line = `error:${fe.code}`;
         expect(fe.code, e.kind).toBe(e.errorCode);
         if (fe.code === 'decode-failed') expect(fe.message).toContain(e.file);
+        if (e.kind === 'empty') expect(fe.message).toMatch(/is empty \(0 bytes\)/);
         expect(fe.message.length, e.kind).toBeGreaterThan(30); // a sentence, not a bare code
       }
       outcome[e.kind] = line;
