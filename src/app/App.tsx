@@ -9,9 +9,10 @@ import { Viewer } from '../components/Viewer';
 import { ModelCard } from '../components/ModelCard';
 import { DemoMode } from '../components/DemoMode';
 import { ModelStatus, Notices, Settings, UpdatePrompt } from '../components/Chrome';
+import { AnnotatePage } from '../components/annotate/AnnotatePage';
 import { ErrorBoundary } from './ErrorBoundary';
 
-const ROUTES: Record<string, Route> = { '#/model': 'model', '#/demo': 'demo' };
+const ROUTES: Record<string, Route> = { '#/model': 'model', '#/demo': 'demo', '#/annotate': 'annotate' };
 export const routeFromHash = (h: string): Route => ROUTES[h] ?? 'analyse';
 
 function useHashRoute(): Route {
@@ -86,6 +87,7 @@ export function App() {
           {link('analyse', '#/', t('app.nav.analyse'))}
           {link('model', '#/model', t('app.nav.model'))}
           {link('demo', '#/demo', t('app.nav.demo'))}
+          {link('annotate', '#/annotate', t('app.nav.annotate'))}
         </nav>
         <Settings />
       </header>
@@ -94,7 +96,7 @@ export function App() {
       <ModelStatus />
       <Notices />
       <main id="main" tabIndex={-1}>
-        <ErrorBoundary>{route === 'model' ? <ModelCard /> : <AnalysePage />}</ErrorBoundary>
+        <ErrorBoundary>{route === 'model' ? <ModelCard /> : route === 'annotate' ? <AnnotatePage /> : <AnalysePage />}</ErrorBoundary>
       </main>
     </>
   );
