@@ -151,7 +151,7 @@ export function kappaWords(k: number): string {
 
 export type ConsensusRule = { kind: 'majority' } | { kind: 'atLeast'; k: number };
 
-/** A photo × lesion label on which the annotators do not all agree. */
+/** A photo × lesion label on which the annotators do not all agree (or the rule is undecided). */
 export interface Disagreement {
   image: string;
   label: LesionLabelId;
@@ -194,15 +194,16 @@ export function allImages(sets: readonly AnnotatorSet[]): string[] {
   return [...seen];
 }
 
-/** Photo × lesion cells where the annotators (who rated it) disagree or someone did not rate it. */
+/** Photo × lesion cells where the annotators who rated the photo disagree, or the rule cannot decide. */
 export function disagreements(sets: readonly AnnotatorSet[], rule: ConsensusRule): Disagreement[] {
   const out: Disagreement[] = [];
   for (const image of allImages(sets)) {
     for (const label of LESION_LABEL_IDS) {
       const votes = sets.map((s) => s.labels.get(image)?.[label] ?? null);
       const known = votes.filter((v) => v !== null);
-      if (known.length === votes.length && known.every((v) => v === known[0])) continue;
-      out.push({ image, label, votes, ruled: decide(votes, rule) });
+      const ruled = decide(votes, rule);
+      if (ruled !== null && known.every((v) => v === known[0])) continue;
+      out.push({ image, label, votes, ruled });
     }
   }
   return out;

@@ -80,10 +80,11 @@ export const sameVector = (a: LabelVector, b: LabelVector): boolean => LABEL_IDS
 const iso = (ms: number | undefined) => (ms === undefined ? '' : new Date(ms).toISOString());
 
 export interface ExportResult {
+  /** the CSV text (UTF-8, LF, header first) */
   csv: string;
   rows: number;
   /** photos left out, with why (unlabelled, incomplete, duplicate name) */
-  skipped: { image: string; reason: LabelStatus | 'duplicate' }[];
+  skipped: { image: string; reason: LabelStatus | 'duplicate' | 'edge-space' }[];
 }
 
 /**
@@ -101,6 +102,11 @@ export function exportLabelsCsv(records: readonly AnnotationRecord[], annotator:
     const status = labelStatus(r.labels);
     if (status !== 'complete') {
       skipped.push({ image: r.image, reason: status });
+      continue;
+    }
+    // the dataset reader trims the image cell, so " x.jpg" would name a file that does not exist
+    if (r.image !== r.image.trim()) {
+      skipped.push({ image: r.image, reason: 'edge-space' });
       continue;
     }
     if (seen.has(r.image)) {
