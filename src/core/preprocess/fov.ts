@@ -198,7 +198,7 @@ export function detectFovWithDiagnostics(img: RgbImage): { fov: FieldOfView; dia
   validateImage(img);
   const W = img.width, H = img.height;
   const wk = workImage(img);
-  const { w, h, v } = wk;
+  const { v } = wk;
   const diag: FovDiagnostics = { threshold: 0, inlierFraction: 0, rmsResidual: Infinity, angularCoverage: 0, iou: 0, surroundRatio: 1 };
   const fail = (why: string) => ({ fov: wholeFrameFov(W, H), diag: { ...diag, failure: why } });
 
@@ -206,10 +206,23 @@ export function detectFovWithDiagnostics(img: RgbImage): { fov: FieldOfView; dia
   const lo = percentile(sorted, 0.02);
   const hi = percentile(sorted, 0.98);
   if (hi - lo < 8) return fail('flat image');
-  // The rim is a sharp step from near-black to the retina, which is often dim there
-  // (vignetting): a threshold low on the way up (12%) keeps the dim rim inside the FOV;
-  // Otsu caps it for strongly bimodal dark photos, the floor keeps JPEG noise out.
-  const t = Math.max(Math.min(otsu(v), lo + 0.12 * (hi - lo)), lo + 4);
+  // First try a threshold low on the way up (keeps the dim, vignetted rim inside the FOV);
+  // if flare around the aperture (amplified in over-exposed photos) spoils the rim, retry
+  // higher up the step.
+  let first: { fov: FieldOfView; diag: FovDiagnostics } | null = null;
+  for (const frac of [0.12, 0.3]) {
+    const r = fitAtThreshold(img, wk, Math.max(Math.min(otsu(v), lo + frac * (hi - lo)), lo + 4));
+    if (r.fov.found) return r;
+    first ??= r;
+  }
+  return first!;
+}
+
+function fitAtThreshold(img: RgbImage, wk: WorkImage, t: number): { fov: FieldOfView; diag: FovDiagnostics } {
+  const W = img.width, H = img.height;
+  const { w, h, v } = wk;
+  const diag: FovDiagnostics = { threshold: 0, inlierFraction: 0, rmsResidual: Infinity, angularCoverage: 0, iou: 0, surroundRatio: 1 };
+  const fail = (why: string) => ({ fov: wholeFrameFov(W, H), diag: { ...diag, failure: why } });
   diag.threshold = t;
   const raw = new Uint8Array(w * h);
   for (let i = 0; i < w * h; i++) raw[i] = v[i] > t ? 1 : 0;
@@ -288,7 +301,7 @@ export function detectFovWithDiagnostics(img: RgbImage): { fov: FieldOfView; dia
   if (c.r < 0.2 * minSide) return fail('bright region too small to be a retina');
   if (c.cx < 0 || c.cx > w || c.cy < 0 || c.cy > h) return fail('circle centre outside the photo');
   if (c.r > 0.75 * Math.hypot(w, h)) return fail('circle far larger than the photo');
-  if (diag.inlierFraction < 0.5) return fail('rim is not circular');
+  if (diag.inlierFraction < 0.35) return fail('rim is not circular');
   if (diag.angularCoverage < 0.25) return fail('rim covers too little of a circle');
   if (diag.iou < 0.85) return fail('bright region is not a disc');
   if (diag.surroundRatio > 0.35) return fail('surround is not dark');

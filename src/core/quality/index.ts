@@ -1,0 +1,158 @@
+/**
+ * Gradability gate: is this photo good enough for the model (and a grader) to read?
+ * Each check maps one measure to a reason a photographer can act on. Thresholds were
+ * calibrated on the real photos in shared/data (20 IDRiD + 516 CODRAS/IDRiD, all gradable
+ * in their datasets) and on degraded copies (blur, under/over-exposure, noise) — see
+ * quality.test.ts and THRESHOLDS below for the measured ranges.
+ */
+import type { FieldOfView, QualityCode, QualityResult, RgbImage } from '../types';
+import { detectFovWithDiagnostics, type FovDiagnostics } from '../preprocess/fov';
+import { validateImage } from '../preprocess/validate';
+import { measureQuality, type QualityMeasures } from './measures';
+
+export { measureQuality, QUALITY_SIZE, type QualityMeasures } from './measures';
+export { blurImage, exposeImage, noisyImage } from './degrade';
+
+/**
+ * Decision thresholds. Measured ranges (gradable originals vs degraded copies, photos at
+ * 1072 px width; all 20 IDRiD + every 16th CODRAS for the degraded copies):
+ *   meanLuma: originals 41–129; ×0.2 exposure ≤ 26            -> too-dark below 30
+ *   detailRatio (laplacian / band-pass): originals mostly 1.6–3.3, two soft originals 1.05
+ *     and 1.26; Gaussian blur σ = 2–3 px (1.2–1.8 px at 512²) 0.54–1.23
+ *   noise σ (finest-scale texture): originals 0.26–0.89, blurred copies ≤ 0.13
+ *     -> blurred when detailRatio < 1.3 AND fine texture < 0.2 (both say "no fine detail")
+ *   noise σ: +σ15 Gaussian noise ≥ 5.6                          -> noisy above 2.5
+ *   brightFraction: originals ≤ 0.006; meanLuma originals ≤ 129  -> too-bright above 0.05 / 160
+ *   clippedFraction (any channel ≥ 250): originals up to 0.28 (red clips in bright photos);
+ *     ×2.5–3 exposure 0.54–1.0; clipped2Fraction (≥ 2 channels)  -> saturated above 0.5 / 0.05
+ *   redGreenRatio: originals 1.65–3.21; grey-world scenes ≈ 1    -> not-fundus below 1.25
+ */
+export const THRESHOLDS = Object.freeze({
+  minMeanLuma: 30,
+  maxDarkFraction: 0.35,
+  maxMeanLuma: 160,
+  maxBrightFraction: 0.05,
+  maxSaturatedFraction: 0.01,
+  maxClipped2Fraction: 0.05,
+  maxClippedFraction: 0.5,
+  minContrast: 0.06,
+  minDetailRatio: 1.3,
+  maxFineTextureIfBlurred: 0.2,
+  maxNoise: 2.5,
+  minRedGreenRatio: 1.25,
+  maxBlueRedRatio: 0.8,
+  minFovDiameterPx: 400,
+  minCircleVisibleFraction: 0.6,
+});
+
+const MESSAGES: Record<QualityCode, string> = {
+  'no-fov': 'No retina found — is this a fundus photo? The round, dark-bordered retina image was not detected.',
+  'not-fundus': 'The colours do not look like a retina — is this a fundus photo?',
+  'too-dark': 'Too dark — increase the flash or illumination and retake.',
+  'too-bright': 'Too bright — reduce the flash or illumination and retake.',
+  saturated: 'Overexposed: parts of the image are burnt out — reduce the flash and retake.',
+  blurred: 'Blurred — refocus and retake.',
+  'low-contrast': 'Very low contrast (hazy image, e.g. cataract or a dirty lens) — clean the lens and retake.',
+  noisy: 'Very noisy (grainy) — use more light or a lower ISO and retake.',
+  'too-small': 'The retina image is too small for analysis — use the camera’s full resolution.',
+  'fov-cut': 'Much of the retina is cut off — centre the eye in the frame and retake.',
+};
+
+/** Human-readable message for a quality code (English; the UI may translate by code). */
+export function qualityMessage(code: QualityCode): string {
+  return MESSAGES[code];
+}
+
+/**
+ * Score of one check, 0.5 exactly at the threshold: 1 when comfortably good (at `good`),
+ * 0 when hopeless (at `bad`). Works for both directions (good > bad or good < bad).
+ */
+function soft(value: number, threshold: number, good: number, bad: number): number {
+  if (!Number.isFinite(value)) return 0;
+  const side = (good - threshold) * (value - threshold) >= 0;
+  if (side) return Math.min(1, 0.5 + (0.5 * (value - threshold)) / (good - threshold));
+  return Math.max(0, (0.5 * (value - bad)) / (threshold - bad));
+}
+
+function verdict(codes: QualityCode[], scores: number[], measures: Record<string, number>): QualityResult {
+  const unique = [...new Set(codes)];
+  let score = scores.length ? Math.min(...scores) : 0;
+  // Gradable means every check passed; keep score and verdict consistent at the boundary.
+  if (unique.length) score = Math.min(score, 0.49);
+  else score = Math.max(score, 0.5);
+  for (const k of Object.keys(measures)) if (!Number.isFinite(measures[k])) measures[k] = -1;
+  return {
+    gradable: unique.length === 0,
+    score: Math.round(score * 1000) / 1000,
+    reasons: unique.map(qualityMessage),
+    codes: unique,
+    measures,
+  };
+}
+
+/**
+ * Assesses whether a photo is gradable.
+ * @param img decoded photo
+ * @param fov the FOV if already detected (e.g. to share one detection with preprocess())
+ * @returns verdict with score 0..1, actionable reasons and their codes, and the raw measures
+ * @throws FundusLensError only for malformed/too small/too large images (see validateImage);
+ *   every photo that decodes gets a verdict.
+ */
+export function assessQuality(img: RgbImage, fov?: FieldOfView): QualityResult {
+  validateImage(img);
+  let diag: FovDiagnostics | null = null;
+  let f = fov;
+  if (!f) ({ fov: f, diag } = detectFovWithDiagnostics(img));
+  const measures: Record<string, number> = {
+    fovFound: f.found ? 1 : 0,
+    fovCoverage: f.coverage,
+    fovCircleVisibleFraction: f.circleVisibleFraction,
+    fovDiameterPx: f.found ? 2 * f.radius : 0,
+  };
+  if (diag) {
+    measures.fovIoU = diag.iou;
+    measures.fovSurroundRatio = diag.surroundRatio;
+    measures.fovAngularCoverage = diag.angularCoverage;
+  }
+  if (!f.found) return verdict(['no-fov'], [0], measures);
+
+  const m: QualityMeasures = measureQuality(img, f);
+  Object.assign(measures, m);
+  const detailRatio = m.sharpness > 0 ? m.laplacian / m.sharpness : 0;
+  measures.detailRatio = detailRatio;
+
+  const T = THRESHOLDS;
+  const codes: QualityCode[] = [];
+  const scores: number[] = [];
+  const check = (ok: boolean, code: QualityCode, s: number) => {
+    scores.push(s);
+    if (!ok) codes.push(code);
+  };
+
+  const diameter = 2 * f.radius;
+  check(diameter >= T.minFovDiameterPx, 'too-small', soft(diameter, T.minFovDiameterPx, 1000, 100));
+  check(f.circleVisibleFraction >= T.minCircleVisibleFraction, 'fov-cut', soft(f.circleVisibleFraction, T.minCircleVisibleFraction, 0.85, 0.2));
+  check(m.meanLuma >= T.minMeanLuma && m.darkFraction <= T.maxDarkFraction, 'too-dark',
+    Math.min(soft(m.meanLuma, T.minMeanLuma, 60, 5), soft(m.darkFraction, T.maxDarkFraction, 0.05, 0.9)));
+  const overexposed = m.meanLuma > T.maxMeanLuma || m.brightFraction > T.maxBrightFraction;
+  check(!overexposed, 'too-bright', Math.min(soft(m.meanLuma, T.maxMeanLuma, 130, 240), soft(m.brightFraction, T.maxBrightFraction, 0.005, 0.6)));
+  const burnt =
+    m.saturatedFraction > T.maxSaturatedFraction || m.clipped2Fraction > T.maxClipped2Fraction || m.clippedFraction > T.maxClippedFraction;
+  check(!burnt, 'saturated', Math.min(
+    soft(m.saturatedFraction, T.maxSaturatedFraction, 0, 0.2),
+    soft(m.clipped2Fraction, T.maxClipped2Fraction, 0, 0.6),
+    soft(m.clippedFraction, T.maxClippedFraction, 0.1, 1.01),
+  ));
+  const noisy = m.noise > T.maxNoise;
+  check(!noisy, 'noisy', soft(m.noise, T.maxNoise, 1, 10));
+  // Noise adds fine detail, so the blur check is only meaningful when the photo is not noisy.
+  const blurred = !noisy && detailRatio < T.minDetailRatio && m.noise < T.maxFineTextureIfBlurred;
+  check(!blurred, 'blurred', noisy ? 0.5 : Math.max(soft(detailRatio, T.minDetailRatio, 1.8, 0.5), soft(m.noise, T.maxFineTextureIfBlurred, 0.4, 0.05)));
+  check(m.contrast >= T.minContrast, 'low-contrast', soft(m.contrast, T.minContrast, 0.15, 0.01));
+  // Clipping distorts colour ratios: judge "is it a retina" only on a usable exposure.
+  if (!burnt && !overexposed && m.meanLuma >= T.minMeanLuma / 2) {
+    const redOk = m.redGreenRatio >= T.minRedGreenRatio && m.blueRedRatio <= T.maxBlueRedRatio;
+    check(redOk, 'not-fundus', Math.min(soft(m.redGreenRatio, T.minRedGreenRatio, 1.6, 0.9), soft(m.blueRedRatio, T.maxBlueRedRatio, 0.5, 1.2)));
+  }
+  return verdict(codes, scores, measures);
+}
