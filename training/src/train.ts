@@ -24,15 +24,32 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_PREPROCESS } from '../../src/core/preprocess/index';
-import { GRADCAM_LAYER_DEFAULT, buildCompactResNet, buildPaperResNet50, loadBundle } from '../../src/core/model/index';
+import { GRADCAM_LAYER_DEFAULT, LOGITS_LAYER, buildCompactResNet, buildPaperResNet50, loadBundle } from '../../src/core/model/index';
+import { applyLayers } from '../../src/core/model/graph';
 import { auc, confusionAt, noisyOr, selectThreshold } from '../../src/core/metrics/index';
 import { LABEL_IDS, LESION_LABEL_IDS, type EvaluationSummary, type LabelId, type LabelMetrics, type ModelMetadata } from '../../src/core/types';
 import { readDataset, type DatasetItem } from './data/dataset';
-import { DEFAULT_AUGMENT, augment, type AugmentOptions } from './augment';
+import { DEFAULT_AUGMENT, augmentBatch, sampleAugmentParams, type AugmentOptions } from './augment';
 import { pickBackend, withoutImageGradient } from './backend';
 import { type ArchConfig, buildMetadata, cliPath, writeBundle } from './export';
 import { readJsonIfExists, writeJsonAtomic, fsBundle } from './io';
 import { computeLossWeights, trainingLoss, type LossWeights } from './loss';
+import {
+  augmentMasks,
+  createDenseHead,
+  denseHeadToJson,
+  denseLoss,
+  densePosWeights,
+  disposeDenseHead,
+  loadDenseHeadJson,
+  loadMaskGrids,
+  maskBatch,
+  maskCacheSize,
+  toFeatureGrid,
+  type DenseHead,
+  type DenseHeadJson,
+  type MaskGrid,
+} from './dense';
 import { loadPreprocessed, toBatch } from './pipeline/cache';
 import { Progress, formatDuration } from './pipeline/progress';
 import { Rng } from './pipeline/rng';
@@ -80,6 +97,11 @@ export interface TrainOptions {
   shard?: [number, number];
   /** CLI: preprocess with this many processes in parallel (disk cache required). Default 1. */
   prepWorkers?: number;
+  /**
+   * weight w of the lesion-mask deep-supervision loss (dense.ts): total = image loss + w · dense
+   * loss. 0 / undefined = off (exactly the image loss; no masks are read).
+   */
+  maskWeight?: number;
 }
 
 export const DEFAULT_TRAIN: Omit<TrainOptions, 'data' | 'out'> = {
@@ -101,6 +123,7 @@ export const DEFAULT_TRAIN: Omit<TrainOptions, 'data' | 'out'> = {
   diskCache: true,
   name: 'funduslens-demo',
   version: '0.1.0',
+  maskWeight: 0,
 };
 
 const USAGE = `usage: npm run train -- --data <dir> --out <dir> [--val <dir>] [--arch compact|resnet50]
@@ -108,7 +131,7 @@ const USAGE = `usage: npm run train -- --data <dir> --out <dir> [--val <dir>] [-
   [--lr1 0.01] [--lr2 0.001] [--optimizer sgd|adam] [--seed 1] [--init <bundle>] [--resume] [--limit N]
   [--backend node-gpu|node|wasm|cpu] [--val-fraction 0.2] [--float16] [--no-augment] [--no-disk-cache]
   [--name funduslens-demo] [--version 0.1.0] [--data-name "synthetic (seed 1)"]
-  [--include-ungradable] [--prep-workers 2] (parallel preprocessing into <out>/cache)  [--preprocess-only [--shard k/n]] (fill the cache, no training)`;
+  [--include-ungradable] [--mask-weight 0] (lesion-mask deep supervision; ~1 with masks) [--prep-workers 2] (parallel preprocessing into <out>/cache)  [--preprocess-only [--shard k/n]] (fill the cache, no training)`;
 
 function num(v: string | undefined, name: string, dflt: number, integer = false): number {
   if (v === undefined) return dflt;
@@ -152,6 +175,7 @@ export function parseTrainArgs(argv: string[]): TrainOptions {
       'include-ungradable': { type: 'boolean', default: false },
       shard: { type: 'string' },
       'prep-workers': { type: 'string' },
+      'mask-weight': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -197,6 +221,7 @@ export function parseTrainArgs(argv: string[]): TrainOptions {
     includeUngradable: !!values['include-ungradable'],
     shard: values.shard ? parseShard(values.shard) : undefined,
     prepWorkers: values['prep-workers'] ? num(values['prep-workers'], 'prep-workers', 1, true) : 1,
+    maskWeight: num(values['mask-weight'], 'mask-weight', d.maskWeight ?? 0),
   };
 }
 
@@ -221,6 +246,8 @@ export interface EpochRecord {
   trained: 'head' | 'all';
   lr: number;
   trainLoss: number;
+  /** mean dense (mask) loss of the epoch, unweighted; absent when --mask-weight is 0. */
+  denseLoss?: number;
   valLoss: number | null;
   imagesPerSecond: number;
   seconds: number;
@@ -469,7 +496,7 @@ function fmt(v: number | undefined, d = 3): string {
 export function formatEpoch(rec: EpochRecord, total: number): string {
   const head =
     `epoch ${rec.epoch}/${total}  stage ${rec.stage} (${rec.trained === 'head' ? 'head only, backbone frozen' : 'all layers'}, lr ${rec.lr})  ` +
-    `train loss ${rec.trainLoss.toFixed(4)}  val loss ${rec.valLoss === null ? '-' : rec.valLoss.toFixed(4)}  ` +
+    `train loss ${rec.trainLoss.toFixed(4)}  ${rec.denseLoss !== undefined ? `dense loss ${rec.denseLoss.toFixed(4)}  ` : ''}val loss ${rec.valLoss === null ? '-' : rec.valLoss.toFixed(4)}  ` +
     `${rec.imagesPerSecond.toFixed(2)} img/s  ${formatDuration(rec.seconds)}  score(mean AUC) ${fmt(rec.score ?? undefined)}`;
   const lines = [head, '  label        n   pos    AUC    thr   sens   spec    acc'];
   for (const key of [...LABEL_IDS, 'red', 'dr'] as const) {
@@ -587,15 +614,29 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
     const keep = set.map((s, i) => ({ s, im: r.images[i] })).filter((x): x is { s: Sample; im: Uint8Array } => x.im !== null);
     return { samples: keep.map((x) => x.s), images: keep.map((x) => x.im) };
   };
+  const loadMasks = async (set: Sample[], label: string) => {
+    const r = await loadMaskGrids(
+      set.map((s) => ({ image: s.item.image, stem: s.key.replace(':', '_'), masks: s.item.masks, labels: s.item.labels })),
+      { params, diskDir: cacheDir, progressLabel: showProgress ? label : null },
+    );
+    for (const f of r.failed) log(`warning: masks of ${f.stem} not used (${f.error})`);
+    const used = r.grids.filter((g) => g !== null).length;
+    log(`${label}: ${used}/${set.length} image(s) supervise the dense loss (${r.computed} mapped, ${r.fromDisk} from cache, ${r.failed.length} failed)`);
+    return r.grids;
+  };
   if (o.preprocessOnly) {
     const [k, n] = o.shard ?? [0, 1];
     const mine = [...trainSet, ...valSet].filter((_, i) => i % n === k);
     await loadSet(mine, `preprocess shard ${k}/${n}`);
+    if ((o.maskWeight ?? 0) > 0) await loadMasks(mine, `masks shard ${k}/${n}`);
     return { aborted: false, history: st0History(state), modelDir: null, metadata: null, state: state as TrainState };
   }
   const tr = await loadSet(trainSet, 'preprocess train');
   const va = valSet.length ? await loadSet(valSet, 'preprocess val') : { samples: [] as Sample[], images: [] as Uint8Array[] };
   if (tr.samples.length === 0) throw new Error('every training image failed to preprocess');
+  const maskWeight = o.maskWeight ?? 0;
+  const trMasks: (MaskGrid | null)[] | null = maskWeight > 0 ? await loadMasks(tr.samples, 'masks train') : null;
+  if (trMasks && trMasks.every((g) => g === null)) log('warning: --mask-weight is set but no training image has lesion masks or negative lesion labels: the dense loss is 0');
 
   // -- model
   let arch: ArchConfig = o.arch === 'resnet50' ? { arch: 'resnet50', headWidth: o.headWidth } : { arch: 'compact', width: o.width, blocks: o.blocks, headWidth: o.headWidth };
@@ -615,6 +656,21 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
     const m = await loadWeightsInto(net, o.init);
     datasets.unshift(`init: ${m.name} ${m.version} (${(m.training?.datasets ?? []).join(', ')})`);
     log(`--init: weights from ${o.init} (${m.name} ${m.version})`);
+  }
+  // -- deep supervision: aux 1×1 conv on the Grad-CAM layer (training only, see dense.ts)
+  let dense: { head: DenseHead; G: number; R: number; posWeight: number[] } | null = null;
+  if (trMasks) {
+    const shape = net.getLayer(GRADCAM_LAYER_DEFAULT).outputShape as (number | null)[];
+    const G = shape[1] as number;
+    const C = shape[3] as number;
+    const head = createDenseHead(C, o.seed);
+    if (state && ck) {
+      const j = await readJsonIfExists<DenseHeadJson>(path.join(ck, 'aux.json'));
+      log(j && loadDenseHeadJson(head, j) ? `resume: aux conv from ${path.join(ck, 'aux.json')}` : 'resume: no usable aux.json in the checkpoint; aux conv re-initialised');
+    }
+    const posWeight = densePosWeights(trMasks, G);
+    dense = { head, G, R: maskCacheSize(o.size), posWeight };
+    log(`dense loss: weight ${maskWeight}, aux 1×1 conv ${C}→4 on ${GRADCAM_LAYER_DEFAULT} (${G}×${G} cells, not exported), positive-cell weights ${posWeight.map((w) => w.toFixed(1)).join('/')} (ma/hm/hex/cws)`);
   }
   const nParams = net.countParams();
   log(`model: ${arch.arch} ${JSON.stringify(arch)} at ${o.size}², ${nParams.toLocaleString('en')} parameters, backend ${backend}`);
@@ -666,8 +722,9 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
         schedule: { stage1Epochs: o.stage1Epochs, lr1: o.lr1, lr2: o.lr2, optimizer: o.optimizer, batch: o.batch, stage1: frozenStage1 ? 'backbone frozen (--init)' : 'all layers (no --init)' },
         augmentation: augOpts,
         lossWeights,
+        ...(dense ? { deepSupervision: { maskWeight, layer: GRADCAM_LAYER_DEFAULT, grid: dense.G, posWeight: dense.posWeight } } : {}),
         bestEpoch: rec?.epoch,
-        history: st.history.map((h) => ({ epoch: h.epoch, stage: h.stage, lr: h.lr, trainLoss: h.trainLoss, valLoss: h.valLoss, score: h.score })),
+        history: st.history.map((h) => ({ epoch: h.epoch, stage: h.stage, lr: h.lr, trainLoss: h.trainLoss, ...(h.denseLoss !== undefined ? { denseLoss: h.denseLoss } : {}), valLoss: h.valLoss, score: h.score })),
       },
     });
 
@@ -697,6 +754,7 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
       const te = Date.now();
       const prog = showProgress ? new Progress(`epoch ${epoch}/${o.epochs} s${stage}`, nBatches * Math.min(o.batch, order.length)) : null;
       let lossSum = 0;
+      let denseSum = 0;
       let seen = 0;
       for (let b = 0; b < nBatches; b++) {
         if (hooks.signal?.aborted) {
@@ -704,29 +762,56 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
           break;
         }
         const idx = order.slice(b * o.batch, (b + 1) * o.batch);
+        // the same draws as augment(x, epochRng, augOpts), kept so the masks get the same geometry
+        const augParams = augOpts ? sampleAugmentParams(epochRng, idx.length, o.size, augOpts) : null;
         const xs = tf.tidy(() => {
           const x = toBatch(idx.map((i) => tr.images[i]), o.size);
-          return augOpts ? augment(x, epochRng, augOpts) : x;
+          return augParams ? augmentBatch(x, augParams) : x;
         });
         const ys = tf.tensor2d(idx.flatMap((i) => tr.samples[i].labels), [idx.length, L]);
         const red = hasRed ? tf.tensor1d(idx.map((i) => tr.samples[i].red)) : null;
+        let targets: tf.Tensor4D | null = null;
+        let known: tf.Tensor2D | null = null;
+        if (dense) {
+          const mb = maskBatch(idx.map((i) => trMasks![i]), dense.R);
+          const d = dense;
+          targets = tf.tidy(() => toFeatureGrid(augParams ? augmentMasks(mb.masks, augParams, o.size) : mb.masks, d.G));
+          known = mb.known;
+          mb.masks.dispose();
+        }
+        // assigned inside the minimize closure (kept out of its tidy), read and disposed below
+        let imagePart = null as tf.Scalar | null;
+        let densePart = null as tf.Scalar | null;
         const cost = withoutImageGradient(xs.shape, () =>
           optimizer!.minimize(
             () => {
-              const logits = net.apply(xs, { training: !headOnly }) as tf.Tensor2D;
-              return trainingLoss(logits, ys, red, lossWeights, redIndex);
+              if (!dense) {
+                const logits = net.apply(xs, { training: !headOnly }) as tf.Tensor2D;
+                return trainingLoss(logits, ys, red, lossWeights, redIndex);
+              }
+              // one pass for both: the Grad-CAM layer's output feeds the aux conv
+              const [feat, logits] = applyLayers(net, xs, { training: !headOnly, outputs: [GRADCAM_LAYER_DEFAULT, LOGITS_LAYER] });
+              const img = trainingLoss(logits as tf.Tensor2D, ys, red, lossWeights, redIndex);
+              const dl = denseLoss(feat as tf.Tensor4D, dense.head, targets!, known!, dense.posWeight);
+              imagePart = tf.keep(img);
+              densePart = tf.keep(dl);
+              return tf.add(img, tf.mul(dl, maskWeight)) as tf.Scalar;
             },
             true,
-            vars,
+            dense ? [...vars, dense.head.kernel, dense.head.bias] : vars,
           ),
         );
-        const lossValue = cost ? (await cost.data())[0] : NaN;
+        // trainLoss stays the image loss (comparable with val loss and with runs without masks)
+        const lossValue = imagePart ? (await imagePart.data())[0] : cost ? (await cost.data())[0] : NaN;
+        const denseValue = densePart ? (await densePart.data())[0] : NaN;
         cost?.dispose();
+        tf.dispose(([imagePart, densePart, targets, known] as (tf.Tensor | null)[]).filter((t): t is tf.Tensor => t !== null));
         tf.dispose(red ? [xs, ys, red] : [xs, ys]);
-        if (!Number.isFinite(lossValue)) throw new Error(`loss became ${lossValue} at epoch ${epoch}, batch ${b + 1}: lower --lr1/--lr2`);
+        if (!Number.isFinite(lossValue) || (dense && !Number.isFinite(denseValue))) throw new Error(`loss became ${lossValue}${dense ? ` (dense ${denseValue})` : ''} at epoch ${epoch}, batch ${b + 1}: lower --lr1/--lr2`);
         lossSum += lossValue * idx.length;
+        if (dense) denseSum += denseValue * idx.length;
         seen += idx.length;
-        prog?.tick(idx.length, `loss ${(lossSum / seen).toFixed(4)}`);
+        prog?.tick(idx.length, `loss ${(lossSum / seen).toFixed(4)}${dense ? ` dense ${(denseSum / seen).toFixed(4)}` : ''}`);
         // let timers / abort signals run between batches
         await new Promise((r) => setImmediate(r));
       }
@@ -758,6 +843,7 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
         trained: headOnly ? 'head' : 'all',
         lr,
         trainLoss: seen ? lossSum / seen : NaN,
+        ...(dense ? { denseLoss: seen ? denseSum / seen : NaN } : {}),
         valLoss,
         imagesPerSecond: seen / trainSeconds,
         seconds: (Date.now() - te) / 1000,
@@ -781,6 +867,8 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
       await fs.rm(tmp, { recursive: true, force: true });
       await writeBundle(net, metaFor(rec), tmp);
       await writeJsonAtomic(path.join(tmp, 'state.json'), st);
+      // the aux conv lives beside the bundle (never inside it), so --resume keeps it
+      if (dense) await writeJsonAtomic(path.join(tmp, 'aux.json'), denseHeadToJson(dense.head));
       if (isBest) {
         const btmp = path.join(o.out, 'best.tmp');
         await fs.rm(btmp, { recursive: true, force: true });
@@ -793,6 +881,7 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
     }
   } finally {
     disposeOptimizer(optimizer);
+    disposeDenseHead(dense?.head ?? null);
   }
 
   let modelDir: string | null = null;
