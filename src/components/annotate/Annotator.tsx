@@ -8,9 +8,12 @@ import type { AnnotationController } from '../../services/annotations/controller
 import { Standard } from './Standard';
 import { downloadText } from './download';
 
+/** Keys go to a text field being typed in; a focused check box or button still gets the shortcuts. */
 const isTyping = (el: EventTarget | null) => {
   const e = el as HTMLElement | null;
-  return !!e && (e.tagName === 'INPUT' || e.tagName === 'TEXTAREA' || e.tagName === 'SELECT' || e.isContentEditable);
+  if (!e) return false;
+  if (e.tagName === 'INPUT') return !['checkbox', 'radio', 'button', 'submit', 'reset', 'range', 'file'].includes((e as HTMLInputElement).type);
+  return e.tagName === 'TEXTAREA' || e.tagName === 'SELECT' || e.isContentEditable;
 };
 
 /** Keys of the annotator view (ignored while typing in a field). Returns true when handled. */
@@ -30,7 +33,12 @@ export function handleAnnotateKey(e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'me
   else if (k === 'ArrowLeft' || k === 'p' || k === 'P') ann.go(-1);
   else if (k === 'u' || k === 'U') ann.undo();
   else if (k === 'd' || k === 'D' || k === '?') ann.setShowStandard(!st.annotate.showStandard);
-  else if (k === 'Enter') ann.acceptSuggestion();
+  else if (k === 'Enter') {
+    // Enter on a focused button or link keeps its own meaning (keyboard users export with it)
+    const tag = (e.target as HTMLElement | null)?.tagName;
+    if (tag === 'BUTTON' || tag === 'A' || tag === 'SUMMARY') return false;
+    ann.acceptSuggestion();
+  }
   else return false;
   return true;
 }
