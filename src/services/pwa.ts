@@ -10,7 +10,12 @@ export function registerServiceWorker(): void {
   const update = registerSW({
     immediate: true,
     onNeedRefresh() {
-      appStore.getState().setUpdateReady(() => void update(true));
+      appStore.getState().setUpdateReady(() => {
+        // An uncontrolled page (first visit) has no worker to hand over to: the new one is
+        // already active, so skip-waiting would never fire "controlling". Just reload.
+        if (!navigator.serviceWorker.controller) location.reload();
+        else void update(true);
+      });
     },
   });
 }

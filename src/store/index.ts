@@ -247,9 +247,11 @@ const updateSlice: Slice<UpdateSlice> = (set, get) => ({
     set({ update: { ready: true, apply, deferred: false } });
   },
   deferUpdate() {
-    const { update, busyId, records } = get();
-    // Never reload under a running analysis or an unsaved record: the clinician would lose it.
-    if (!busyId && !records.dirty && !records.unsaved.length && update.apply) update.apply();
+    const { update, busyId, records, photos } = get();
+    // Never reload under a running analysis, a pending queue (busyId is null for a moment
+    // between two photos) or an unsaved record: the clinician would lose it.
+    const queued = photos.some((p) => p.status === 'queued' || p.status === 'decoding' || p.status === 'analysing');
+    if (!busyId && !queued && !records.dirty && !records.unsaved.length && update.apply) update.apply();
     else set({ update: { ...update, deferred: true } });
   },
 });

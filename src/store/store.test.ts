@@ -47,6 +47,10 @@ describe('app store slices', () => {
     expect(apply).not.toHaveBeenCalled();
     expect(s.getState().update.deferred).toBe(true);
     s.getState().setBusy(null);
+    const [id] = s.getState().addPhotos([{ name: 'next.jpg', file: blob() }]);
+    s.getState().deferUpdate(); // between two queued photos: still waits
+    expect(apply).not.toHaveBeenCalled();
+    s.getState().updatePhoto(id, { status: 'done' });
     s.getState().deferUpdate();
     expect(apply).toHaveBeenCalledTimes(1);
   });
