@@ -68,7 +68,7 @@ export function SessionList({ ctl }: { ctl: AnnotationController }) {
           {sessions.map((s) => (
             <li key={s.id}>
               <span>
-                {t('annotate.sessionLine', { title: s.title, count: s.count, annotator: s.annotator || '—', when: new Date(s.updatedAt).toLocaleString() })}
+                {t('annotate.sessionLine', { title: s.title, done: s.done ?? 0, count: s.count, annotator: s.annotator || '—', when: new Date(s.updatedAt).toLocaleString() })}
               </span>{' '}
               <button type="button" onClick={() => void ctl.resume(s.id)}>
                 {t('annotate.resume')}

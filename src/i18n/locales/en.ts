@@ -191,7 +191,7 @@ const en = {
     duplicates: 'Left out (same file name as an earlier photo): {{names}}',
     sessions: 'Sets on this device',
     noSessions: 'No annotation sets yet.',
-    sessionLine: '{{title}} and more ({{count}} photos), by {{annotator}}, last change {{when}}',
+    sessionLine: '{{title}} and more: {{done}} of {{count}} photos labelled, by {{annotator}}, last change {{when}}',
     resume: 'Resume',
     delete: 'Delete',
     deleteConfirm: 'Delete this annotation set and its labels from this device? Export labels.csv first if you need them.',

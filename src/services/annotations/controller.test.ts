@@ -52,12 +52,26 @@ describe('annotation sessions in IndexedDB', () => {
     expect(csv.map((r) => r[0])).toEqual(['image', 'x.jpg', 'y,1.jpg']);
     expect(csv[1][6]).toBe('Dr. A. Smith');
     // back to the list, then delete: the set is gone from the device
+    const pid = p2.a().photos[0].id;
     p2.ctl.closeSession();
     await p2.ctl.flush();
     expect(p2.a().sessions).toHaveLength(1);
+    expect(p2.a().sessions[0]).toMatchObject({ count: 3, done: 2, annotator: 'Dr. A. Smith' });
     await p2.ctl.deleteSession(p2.a().sessions[0].id);
     expect(p2.a().sessions).toHaveLength(0);
+    expect(await p2.ctl.photoBlob(pid)).toBeUndefined();
     p2.ctl.stop();
+  });
+
+  it('a set larger than one write batch keeps every photo, in order', async () => {
+    const p = page(`ann-test-${dbSeq++}`);
+    await p.ctl.init();
+    const names = Array.from({ length: 37 }, (_, i) => `photo ${i}.jpg`);
+    await p.ctl.startSession('C', files(names));
+    expect(p.a().photos.map((x) => x.name)).toEqual(names);
+    const last = await p.ctl.photoBlob(p.a().photos[36].id);
+    expect(new Uint8Array(await last!.arrayBuffer())[2]).toBe(36);
+    p.ctl.stop();
   });
 
   it('suggestions: hidden by default (model never asked); when shown they pre-fill, marked, and are not labels until accepted', async () => {

@@ -20,6 +20,8 @@ export interface SessionMeta {
   createdAt: number;
   updatedAt: number;
   count: number;
+  /** photos labelled (complete), as of the last change */
+  done?: number;
   /** index of the photo on screen when last seen */
   index: number;
 }
@@ -55,7 +57,7 @@ export interface AnnotationDb {
   loadSession(id: string): Promise<{ session: SessionMeta; photos: PhotoMeta[]; records: AnnotationRecord[] } | undefined>;
   photoBlob(photoId: string): Promise<Blob | undefined>;
   putRecord(r: AnnotationRecord): Promise<void>;
-  updateSession(id: string, patch: Partial<Pick<SessionMeta, 'annotator' | 'index'>>): Promise<void>;
+  updateSession(id: string, patch: Partial<Pick<SessionMeta, 'annotator' | 'index' | 'done'>>): Promise<void>;
   deleteSession(id: string): Promise<void>;
   getPrefs(): Promise<AnnotationPrefs>;
   setPrefs(p: AnnotationPrefs): Promise<void>;
@@ -70,6 +72,7 @@ function storageError(e: unknown, what: string): FundusLensError {
   return new FundusLensError('storage-failed', `Could not save ${what} on this device (${e instanceof Error ? e.message : String(e)}). Export labels.csv to keep your work.`);
 }
 
+const PHOTO_BATCH = 16;
 let seq = 0;
 const newId = (p: string) => `${p}${Date.now().toString(36)}-${(seq++).toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
 
@@ -85,6 +88,11 @@ export async function openAnnotationDb(name = ANNOTATION_DB): Promise<Annotation
   });
 
   const strip = ({ bytes: _b, type: _t, ...meta }: StoredPhoto): PhotoMeta => meta;
+  async function removePhotos(sessionId: string): Promise<void> {
+    const tx = db.transaction('photos', 'readwrite');
+    const keys = await tx.store.index('session').getAllKeys(IDBKeyRange.only(sessionId));
+    await Promise.all([...keys.map((k) => tx.store.delete(k)), tx.done]);
+  }
 
   return {
     async listSessions() {
@@ -93,19 +101,27 @@ export async function openAnnotationDb(name = ANNOTATION_DB): Promise<Annotation
     async createSession(annotator, files) {
       const now = Date.now();
       const id = newId('s');
-      // read every file before the transaction opens: an IDB transaction closes on an await of anything else
-      const stored: StoredPhoto[] = await Promise.all(
-        files.map(async (f, order) => ({ id: `${id}/${order}`, sessionId: id, order, name: f.name, bytes: await f.blob.arrayBuffer(), type: f.blob.type })),
-      );
-      const session: SessionMeta = { id, title: files.length ? files[0].name : '', annotator, createdAt: now, updatedAt: now, count: files.length, index: 0 };
-      const records: AnnotationRecord[] = stored.map((p) => ({ id: p.id, sessionId: id, image: p.name, labels: null, ms: 0 }));
+      const photos: PhotoMeta[] = files.map((f, order) => ({ id: `${id}/${order}`, sessionId: id, order, name: f.name }));
       try {
-        const tx = db.transaction(['sessions', 'photos', 'records'], 'readwrite');
-        await Promise.all([tx.objectStore('sessions').put(session), ...stored.map((p) => tx.objectStore('photos').put(p)), ...records.map((r) => tx.objectStore('records').put(r)), tx.done]);
+        // Photos go in small batches so a set of hundreds of camera files never sits in memory
+        // at once; the session row is written last, so a failure leaves no half-open set.
+        for (let i = 0; i < files.length; i += PHOTO_BATCH) {
+          const batch = await Promise.all(
+            photos.slice(i, i + PHOTO_BATCH).map(async (p, k) => ({ ...p, bytes: await files[i + k].blob.arrayBuffer(), type: files[i + k].blob.type })),
+          );
+          // read before the transaction opens: an IDB transaction closes on an await of anything else
+          const tx = db.transaction('photos', 'readwrite');
+          await Promise.all([...batch.map((p) => tx.store.put(p)), tx.done]);
+        }
+        const session: SessionMeta = { id, title: files.length ? files[0].name : '', annotator, createdAt: now, updatedAt: now, count: files.length, done: 0, index: 0 };
+        const records: AnnotationRecord[] = photos.map((p) => ({ id: p.id, sessionId: id, image: p.name, labels: null, ms: 0 }));
+        const tx = db.transaction(['sessions', 'records'], 'readwrite');
+        await Promise.all([tx.objectStore('sessions').put(session), ...records.map((r) => tx.objectStore('records').put(r)), tx.done]);
+        return { session, photos, records };
       } catch (e) {
+        await removePhotos(id).catch(() => {});
         throw storageError(e, 'the opened photos');
       }
-      return { session, photos: stored.map(strip), records };
     },
     async loadSession(id) {
       const session = await db.get('sessions', id);
