@@ -153,6 +153,9 @@ test('model suggestions when switched on: pre-filled, marked, and a label only a
   // the analysis worker runs the bundled model on the photo (maps off)
   await expect(page.getByTestId('ann-suggestion-note')).toBeVisible({ timeout: 180_000 });
   await expect(page.getByTestId('ann-labels')).toHaveClass(/ann-suggested/);
+  // an untrained placeholder bundle is called out next to its suggestions
+  const meta = JSON.parse(await readFile(join(ROOT, 'dist/models/demo/metadata.json'), 'utf8')) as { training?: { placeholder?: boolean } };
+  await expect(page.getByTestId('ann-placeholder-model')).toHaveCount(meta.training?.placeholder ? 1 : 0);
   await expect(page.getByTestId('ann-status')).toHaveText('Not labelled yet');
   const shown = await Promise.all(['ma', 'hm', 'hex', 'cws', 'healthy'].map((l) => box(page, l).isChecked()));
   expect(shown.filter(Boolean).length).toBeGreaterThan(0);

@@ -4,6 +4,7 @@ import { LABEL_IDS } from '../../core/types';
 import { appStore, useApp } from '../../store';
 import { currentRecord, shownVector } from '../../store/annotate';
 import { labelStatus } from '../../services/annotations/labels';
+import { isPlaceholder } from '../../services/model-card';
 import type { AnnotationController } from '../../services/annotations/controller';
 import { Standard } from './Standard';
 import { downloadText } from './download';
@@ -72,6 +73,7 @@ export function Annotator({ ctl }: { ctl: AnnotationController }) {
   const rec = currentRecord(a);
   const { v, suggested } = shownVector(a, rec);
   const url = usePhotoUrl(ctl, photo?.id);
+  const placeholderModel = useApp((s) => isPlaceholder(s.card.metadata));
   const [now, setNow] = useState(() => Date.now());
   const [exportMsg, setExportMsg] = useState<string | null>(null);
 
@@ -138,6 +140,7 @@ export function Annotator({ ctl }: { ctl: AnnotationController }) {
                 <input type="checkbox" checked={v?.[l] === 1} onChange={() => ann.toggle(l)} data-testid={`ann-check-${l}`} />
                 <kbd>{i + 1}</kbd> {t(`annotate.labels.${l}`)}
                 {suggested && v?.[l] === 1 ? <span className="badge ann-sugg-badge">{t('annotate.suggestedBadge')}</span> : null}
+                {suggested && rec.suggestion ? <span className="small muted">{t('annotate.probability', { p: Math.round(rec.suggestion.probabilities[l] * 100) })}</span> : null}
               </label>
             ))}
             <p className={`small ann-status ann-status-${status}`} data-testid="ann-status">
@@ -149,6 +152,12 @@ export function Annotator({ ctl }: { ctl: AnnotationController }) {
                 {t('annotate.accept')}
               </button>
             )}
+            {a.prefs.showSuggestions && placeholderModel && (
+              <p className="small error-box" data-testid="ann-placeholder-model">
+                {t('annotate.suggestionPlaceholder')}
+              </p>
+            )}
+            {suggested && rec.suggestion && <p className="small muted">{t('annotate.suggestionModel', { model: rec.suggestion.model })}</p>}
             {a.prefs.showSuggestions && sugState === 'pending' && <p className="small muted">{t('annotate.suggestionPending')}</p>}
             {a.prefs.showSuggestions && sugState === 'error' && <p className="small muted">{t('annotate.suggestionError')}</p>}
           </fieldset>

@@ -227,6 +227,9 @@ const en = {
     suggestedBadge: 'suggested',
     suggestionPending: 'Asking the model for a suggestion…',
     suggestionError: 'No suggestion for this photo (the model could not analyse it).',
+    suggestionPlaceholder: 'The current model is an UNTRAINED placeholder: its suggestions are random. Keep suggestions off.',
+    suggestionModel: 'Suggested by {{model}}',
+    probability: '{{p}} %',
     accept: 'Accept suggestion (Enter)',
     labels: {
       ma: 'BP/MA — microaneurysms',
