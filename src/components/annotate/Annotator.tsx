@@ -34,6 +34,7 @@ export function handleAnnotateKey(e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'me
   else if (k === 'ArrowLeft' || k === 'p' || k === 'P') ann.go(-1);
   else if (k === 'u' || k === 'U') ann.undo();
   else if (k === 'd' || k === 'D' || k === '?') ann.setShowStandard(!st.annotate.showStandard);
+  else if (k === 'Escape' && st.annotate.showStandard) ann.setShowStandard(false);
   else if (k === 'Enter') {
     // Enter on a focused button or link keeps its own meaning (keyboard users export with it)
     const tag = (e.target as HTMLElement | null)?.tagName;
@@ -98,7 +99,9 @@ export function Annotator({ ctl }: { ctl: AnnotationController }) {
   const records = a.photos.map((p) => a.records[p.id]);
   const labelled = records.filter((r) => r && labelStatus(r.labels) === 'complete');
   const thisMs = rec.ms + (a.shownAt !== null ? Math.max(0, now - a.shownAt) : 0);
-  const meanMs = labelled.length ? labelled.reduce((s, r) => s + r.ms, 0) / labelled.length : null;
+  // the photo on screen counts with its running time
+  const liveMs = (r: typeof rec) => (r.id === rec.id ? thisMs : r.ms);
+  const meanMs = labelled.length ? labelled.reduce((s, r) => s + liveMs(r), 0) / labelled.length : null;
   const status = labelStatus(rec.labels);
   const sugState = a.suggestionStatus[photo.id];
 
@@ -196,7 +199,7 @@ export function Annotator({ ctl }: { ctl: AnnotationController }) {
           )}
         </div>
       </div>
-      {a.showStandard && <Standard />}
+      {a.showStandard && <Standard onClose={() => ann.setShowStandard(false)} />}
     </div>
   );
 }

@@ -25,8 +25,8 @@ export function exampleFor(samples: readonly Sample[], label: LabelId): Sample |
   return best;
 }
 
-/** The annotation standard: one short definition and one example picture per element. */
-export function Standard() {
+/** The annotation standard: one short definition and one example picture per element. `onClose` makes it a drawer. */
+export function Standard({ onClose }: { onClose?: () => void } = {}) {
   const { t } = useTranslation();
   const [samples, setSamples] = useState<Sample[] | null>(null);
   useEffect(() => {
@@ -37,8 +37,15 @@ export function Standard() {
     };
   }, []);
   return (
-    <section className="panel ann-standard" aria-labelledby="ann-standard-h" data-testid="ann-standard">
-      <h3 id="ann-standard-h">{t('annotate.standard.heading')}</h3>
+    <section className={`panel ann-standard${onClose ? ' ann-drawer' : ''}`} aria-labelledby="ann-standard-h" data-testid="ann-standard">
+      <div className="ann-drawer-head">
+        <h3 id="ann-standard-h">{t('annotate.standard.heading')}</h3>
+        {onClose && (
+          <button type="button" onClick={onClose}>
+            {t('annotate.standardHide')}
+          </button>
+        )}
+      </div>
       <p className="small">{t('annotate.standard.rules')}</p>
       <dl>
         {LABEL_IDS.map((l, i) => {
@@ -52,7 +59,9 @@ export function Standard() {
                 <p>{t(`annotate.standard.${l}`)}</p>
                 {ex ? (
                   <figure>
-                    <img src={ex.url} alt={t('annotate.standard.example', { title: ex.title })} loading="lazy" width={160} />
+                    <a href={ex.url} target="_blank" rel="noopener">
+                      <img src={ex.url} alt={t('annotate.standard.example', { title: ex.title })} loading="lazy" />
+                    </a>
                     <figcaption className="small muted">{t('annotate.standard.example', { title: ex.title })}</figcaption>
                   </figure>
                 ) : samples ? (

@@ -182,7 +182,7 @@ const en = {
   },
   annotate: {
     heading: 'Annotate photos',
-    intro: 'Element annotation (Jiang et al. §II.A): tick every element you see on each photo, following the standard below. Everything is saved on this device as you go; export labels.csv to train a model on it.',
+    intro: 'Element annotation (Jiang et al. §II.A): tick every element you see on each photo, following the annotation standard (key D). Everything is saved on this device as you go; export labels.csv to train a model on it.',
     tabs: { label: 'Annotation tools', annotate: 'Label photos', consensus: 'Consensus' },
     annotator: 'Annotator name',
     annotatorHint: 'Written into every exported row, so several annotators’ files can be compared.',
