@@ -22,7 +22,7 @@ export function AnnotatePage({ controller }: { controller?: AnnotationController
     <div className="annotate" data-testid="annotate-page">
       <h2>{t('annotate.heading')}</h2>
       <p className="small muted">{t('annotate.intro')}</p>
-      <div role="tablist" aria-label={t('annotate.tabs.label')} className="row ann-tabs">
+      <div role="tablist" aria-label={t('annotate.tabs.label')} className="ann-row ann-tabs">
         {(['annotate', 'consensus'] as const).map((x) => (
           <button key={x} type="button" role="tab" aria-selected={tab === x} onClick={() => setTab(x)}>
             {t(`annotate.tabs.${x}`)}

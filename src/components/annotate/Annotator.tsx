@@ -164,7 +164,7 @@ export function Annotator({ ctl }: { ctl: AnnotationController }) {
             {a.prefs.showSuggestions && sugState === 'pending' && <p className="small muted">{t('annotate.suggestionPending')}</p>}
             {a.prefs.showSuggestions && sugState === 'error' && <p className="small muted">{t('annotate.suggestionError')}</p>}
           </fieldset>
-          <div className="row">
+          <div className="ann-row">
             <button type="button" onClick={() => ann.go(-1)} disabled={a.index === 0}>
               ← {t('annotate.prev')}
             </button>
@@ -184,7 +184,7 @@ export function Annotator({ ctl }: { ctl: AnnotationController }) {
             {t('annotate.suggestions')}
           </label>
           <p className="small muted">{t('annotate.suggestionsHint')}</p>
-          <div className="row">
+          <div className="ann-row">
             <button type="button" className="primary" onClick={doExport} data-testid="ann-export">
               {t('annotate.export')}
             </button>

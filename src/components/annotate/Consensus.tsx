@@ -191,7 +191,7 @@ export function Consensus() {
                         ))}
                         <td>{d.ruled === null ? t('annotate.consensus.undecided') : d.ruled}</td>
                         <td>
-                          <div className="row" role="group" aria-label={`${d.image} ${d.label}`}>
+                          <div className="ann-row" role="group" aria-label={`${d.image} ${d.label}`}>
                             <button type="button" aria-pressed={cur === 1} onClick={() => decideCell(d.image, d.label, 1)}>
                               {t('annotate.consensus.setPositive')}
                             </button>
