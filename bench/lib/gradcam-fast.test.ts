@@ -1,0 +1,80 @@
+/**
+ * The window-sum Grad-CAM weights (gradcam-fast.ts) must equal core's full-gradient Grad-CAM
+ * to float rounding, including at the borders ('same' padding, even and odd kernels, non-square
+ * grids), and must decline heads where the identity does not hold.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { gradCamFromFeatures } from '../../src/core/explain/grad-cam';
+import { logitTargets } from '../../src/core/explain/targets';
+import { buildCompactResNet } from '../../src/core/model/builders';
+import { wrapModel } from '../../src/core/model/fundus-model';
+import { makeMetadata } from '../../src/core/model/metadata';
+import { gradCamFromFeaturesFast, gradCamWeightsFast } from './gradcam-fast';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+function head(h: number, w: number, k: number, kernel: number, o: { activation?: 'linear' | 'relu'; strides?: number } = {}): tf.LayersModel {
+  const a = tf.input({ shape: [h, w, k] });
+  let x = tf.layers
+    .conv2d({ filters: 6, kernelSize: kernel, padding: 'same', useBias: true, activation: o.activation ?? 'linear', strides: o.strides ?? 1, kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }), biasInitializer: tf.initializers.randomNormal({ seed: 4 }) })
+    .apply(a) as tf.SymbolicTensor;
+  x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
+  x = tf.layers.conv2d({ filters: 3, kernelSize: 1, useBias: true, kernelInitializer: tf.initializers.glorotNormal({ seed: 5 }) }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: a, outputs: tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor });
+}
+
+async function maxDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  const [x, y] = [await a.data(), await b.data()];
+  let d = 0;
+  for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs(x[i] - y[i]));
+  return d;
+}
+
+describe('window-sum Grad-CAM weights', () => {
+  it('equal the mean of the full input gradient for odd and even kernels on a non-square grid', async () => {
+    for (const kernel of [1, 3, 4, 5]) {
+      const hd = head(7, 5, 4, kernel);
+      const a = tf.randomUniform([1, 7, 5, 4], 0, 2, 'float32', kernel) as tf.Tensor4D;
+      const targets = logitTargets([0, 1, 2]);
+      const ref = gradCamFromFeatures(hd, a, targets, 16);
+      const before = tf.memory().numTensors;
+      const fast = gradCamFromFeaturesFast(hd, a, targets, 16)!;
+      expect(fast, `kernel ${kernel}`).not.toBeNull();
+      expect(tf.memory().numTensors - before).toBe(2); // cams + peaks, nothing else
+      expect(await maxDiff(fast.peaks, ref.peaks), `kernel ${kernel}`).toBeLessThan(1e-5);
+      expect(await maxDiff(fast.cams, ref.cams), `kernel ${kernel}`).toBeLessThan(1e-5);
+      // the weights themselves against eq. 1 computed from the full gradient
+      const full = tf.grad((x: tf.Tensor) => tf.sum(tf.slice(hd.apply(x) as tf.Tensor2D, [0, 1], [1, 1])))(a);
+      const w = gradCamWeightsFast(hd, a, logitTargets([1]))!;
+      expect(await maxDiff(w, tf.mean(full, [1, 2])), `kernel ${kernel}`).toBeLessThan(1e-6);
+      tf.dispose([a, ref.cams, ref.peaks, fast.cams, fast.peaks, full, w]);
+      hd.dispose();
+    }
+  });
+
+  it('matches core on a compact ResNet with the paper head (3×3 first conv)', async () => {
+    const net = buildCompactResNet({ inputSize: 64, width: 4, blocks: [1, 1], headWidth: 8, headMid: 8, numLabels: 5, seed: 21 });
+    const m = wrapModel(net, makeMetadata({ inputSize: 64 }));
+    const x = tf.randomUniform([1, 64, 64, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+    const a = m.features.apply(x) as tf.Tensor4D;
+    const targets = logitTargets([0, 1, 2, 3, 4]);
+    const ref = gradCamFromFeatures(m.head, a, targets, 64);
+    const fast = gradCamFromFeaturesFast(m.head, a, targets, 64)!;
+    expect(await maxDiff(fast.cams, ref.cams)).toBeLessThan(1e-5);
+    tf.dispose([x, a, ref.cams, ref.peaks, fast.cams, fast.peaks]);
+    m.dispose();
+  });
+
+  it('declines heads where the identity does not hold (fused activation, stride 2)', () => {
+    const a = tf.randomUniform([1, 6, 6, 4]) as tf.Tensor4D;
+    for (const o of [{ activation: 'relu' as const }, { strides: 2 }]) {
+      const hd = head(6, 6, 4, 3, o);
+      expect(gradCamWeightsFast(hd, a, logitTargets([0]))).toBeNull();
+      hd.dispose();
+    }
+    a.dispose();
+  });
+});
