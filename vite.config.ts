@@ -44,7 +44,7 @@ export default defineConfig({
   test: {
     projects: [
       {
-        extends: false,
+        // not extending the root config: core tests need no React/PWA plugins
         test: {
           name: 'node',
           environment: 'node',
@@ -55,7 +55,7 @@ export default defineConfig({
         },
       },
       {
-        extends: './vite.config.ts',
+        extends: true,
         test: {
           name: 'ui',
           environment: 'jsdom',
