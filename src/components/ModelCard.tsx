@@ -130,7 +130,7 @@ export function ModelCard() {
                 <th scope="row">
                   {l.name} <span className="muted">({l.plainName})</span>
                 </th>
-                <td>{l.colour ? <span className="swatch" style={{ background: l.colour }} aria-label={l.colour} /> : '—'}</td>
+                <td>{l.colour ? <span className="swatch" role="img" style={{ background: l.colour }} aria-label={t('model.colourValue', { colour: l.colour })} /> : '—'}</td>
                 <td>{l.threshold.toFixed(3)}</td>
               </tr>
             ))}

@@ -71,6 +71,8 @@ export function OpenPhotos() {
           ref={input}
           id="file-input"
           className="visually-hidden"
+          aria-label={t('open.button')}
+          tabIndex={-1} // the visible button below is the keyboard path; this input only holds the files
           type="file"
           accept="image/*"
           multiple
