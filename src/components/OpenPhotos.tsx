@@ -7,7 +7,13 @@ import { appBase, getRunner } from '../services/instance';
 export function addFiles(files: Iterable<File>, source: 'file' | 'sample' = 'file'): string[] {
   const list = [...files].map((f) => ({ name: f.name || 'photo', file: f as Blob, source }));
   const ids = appStore.getState().addPhotos(list);
-  if (ids.length) getRunner();
+  if (ids.length) {
+    getRunner();
+    // On a phone the result sits below the samples list: bring it into view.
+    if (typeof window !== 'undefined' && window.matchMedia?.('(max-width: 759px)').matches) {
+      setTimeout(() => document.querySelector('.col-right')?.scrollIntoView({ behavior: 'smooth', block: 'start' }), 50);
+    }
+  }
   return ids;
 }
 
