@@ -78,20 +78,26 @@ test('annotate with keys, resume after reload, export labels.csv, and `npm run t
   await expect(page.getByTestId('ann-progress')).toContainText('Photo 1 of 4');
   await expect(box(page, 'hex')).toBeChecked();
 
-  // export (photo 4 is unlabelled: left out and said so)
+  // photo 4: the annotator cannot grade it (key 0) → exported with gradable=0 and unknown labels
+  for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
+  await expect(page.getByTestId('ann-progress')).toContainText('Photo 4 of 4');
+  await page.keyboard.press('0');
+  await expect(page.getByTestId('ann-check-ungradable')).toBeChecked();
+  await expect(page.getByTestId('ann-progress')).toContainText('4 of 4 labelled');
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('ann-export').click()]);
   expect(download.suggestedFilename()).toBe('labels.csv');
-  await expect(page.getByText(/Exported 3 photos\. 1 photos left out/)).toBeVisible();
+  await expect(page.getByText(/^Exported 4 photos\.$/)).toBeVisible();
   const dir = await mkdtemp(join(tmpdir(), 'fl-e2e-annotate-'));
   try {
     await download.saveAs(join(dir, 'labels.csv'));
     const csv = await readFile(join(dir, 'labels.csv'), 'utf8');
     const lines = csv.trim().split('\n');
-    expect(lines[0]).toBe('image,ma,hm,hex,cws,healthy,annotator,labelled_at,updated_at,seconds,suggested,matches_suggestion');
-    expect(lines[1]).toMatch(/^"odd, ""name"" 视网膜\.jpg",0,0,1,0,0,"Dr\. E2E, ""QA""",\d{4}-/);
-    expect(lines[2]).toMatch(/^healthy one\.jpg,0,0,0,0,1,/);
-    expect(lines[3]).toMatch(/^haem \+ ma\.jpg,1,1,0,0,0,/);
-    expect(lines).toHaveLength(4);
+    expect(lines[0]).toBe('image,ma,hm,hex,cws,healthy,gradable,annotator,labelled_at,updated_at,seconds,suggested,matches_suggestion');
+    expect(lines[1]).toMatch(/^"odd, ""name"" 视网膜\.jpg",0,0,1,0,0,1,"Dr\. E2E, ""QA""",\d{4}-/);
+    expect(lines[2]).toMatch(/^healthy one\.jpg,0,0,0,0,1,1,/);
+    expect(lines[3]).toMatch(/^haem \+ ma\.jpg,1,1,0,0,0,1,/);
+    expect(lines[4]).toMatch(/^cws\.jpg,,,,,,0,/);
+    expect(lines).toHaveLength(5);
     // the photos next to it, as a clinic would copy them: images/<name>
     await mkdir(join(dir, 'images'));
     await Promise.all(NAMES.map((n, i) => writeFile(join(dir, 'images', n), buffers[i])));
@@ -102,6 +108,7 @@ test('annotate with keys, resume after reload, export labels.csv, and `npm run t
       { cwd: ROOT, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 },
     );
     expect(stdout).toMatch(/epoch 1\/1/);
+    expect(stdout).toMatch(/1 item\(s\) marked gradable=0 left out/);
     expect((await stat(join(out, 'model', 'metadata.json'))).isFile()).toBe(true);
   } finally {
     await rm(dir, { recursive: true, force: true });

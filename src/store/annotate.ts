@@ -37,6 +37,8 @@ export interface AnnotateActions {
   close(now?: number): void;
   /** keys 1–5: toggle a label on the current photo (healthy rule enforced) */
   toggle(label: LabelId, now?: number): void;
+  /** key 0: mark / unmark the current photo as ungradable */
+  toggleUngradable(now?: number): void;
   /** Enter: take the shown suggestion as this photo's labels */
   acceptSuggestion(now?: number): void;
   go(delta: number, now?: number): void;
@@ -138,6 +140,9 @@ export function annotateSlice<S extends AnnotateSlice>(set: StoreApi<S>['setStat
         const { v } = shownVector(a, r);
         return { ...r, labels: toggleLabel(v, label) };
       });
+    },
+    toggleUngradable(now = Date.now()) {
+      change(now, (r) => ({ ...r, ungradable: !r.ungradable }));
     },
     acceptSuggestion(now = Date.now()) {
       change(now, (r, a) => {

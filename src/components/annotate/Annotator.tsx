@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { LABEL_IDS } from '../../core/types';
 import { appStore, useApp } from '../../store';
 import { currentRecord, shownVector } from '../../store/annotate';
-import { labelStatus } from '../../services/annotations/labels';
+import { isDone, labelStatus } from '../../services/annotations/labels';
 import { isPlaceholder } from '../../services/model-card';
 import type { AnnotationController } from '../../services/annotations/controller';
 import { Standard } from './Standard';
@@ -30,6 +30,7 @@ export function handleAnnotateKey(e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'me
   if (e.ctrlKey || e.metaKey) return false;
   const n = Number(k);
   if (Number.isInteger(n) && n >= 1 && n <= LABEL_IDS.length) ann.toggle(LABEL_IDS[n - 1]);
+  else if (k === '0') ann.toggleUngradable();
   else if (k === 'ArrowRight' || k === 'n' || k === 'N') ann.go(1);
   else if (k === 'ArrowLeft' || k === 'p' || k === 'P') ann.go(-1);
   else if (k === 'u' || k === 'U') ann.undo();
@@ -97,7 +98,7 @@ export function Annotator({ ctl }: { ctl: AnnotationController }) {
 
   if (!a.session || !photo || !rec) return null;
   const records = a.photos.map((p) => a.records[p.id]);
-  const labelled = records.filter((r) => r && labelStatus(r.labels) === 'complete');
+  const labelled = records.filter(isDone);
   const thisMs = rec.ms + (a.shownAt !== null ? Math.max(0, now - a.shownAt) : 0);
   // the photo on screen counts with its running time
   const liveMs = (r: typeof rec) => (r.id === rec.id ? thisMs : r.ms);
@@ -146,8 +147,12 @@ export function Annotator({ ctl }: { ctl: AnnotationController }) {
                 {suggested && rec.suggestion ? <span className="small muted">{t('annotate.probability', { p: Math.round(rec.suggestion.probabilities[l] * 100) })}</span> : null}
               </label>
             ))}
-            <p className={`small ann-status ann-status-${status}`} data-testid="ann-status">
-              {t(`annotate.status.${status}`)}
+            <label className="ann-box ann-box-ungradable">
+              <input type="checkbox" checked={!!rec.ungradable} onChange={() => ann.toggleUngradable()} data-testid="ann-check-ungradable" />
+              <kbd>0</kbd> {t('annotate.ungradable')}
+            </label>
+            <p className={`small ann-status ann-status-${rec.ungradable ? 'complete' : status}`} data-testid="ann-status">
+              {rec.ungradable ? t('annotate.status.ungradable') : t(`annotate.status.${status}`)}
             </p>
             <p className="small muted">{t('annotate.healthyRule')}</p>
             {suggested && (

@@ -50,7 +50,7 @@ describe('annotation sessions in IndexedDB', () => {
     expect(a.records[a.photos[0].id].ms).toBeGreaterThanOrEqual(4000);
     const csv = parseCsv(p2.ctl.exportCsv().csv).map((r) => r.fields);
     expect(csv.map((r) => r[0])).toEqual(['image', 'x.jpg', 'y,1.jpg']);
-    expect(csv[1][6]).toBe('Dr. A. Smith');
+    expect(csv[1][7]).toBe('Dr. A. Smith');
     // back to the list, then delete: the set is gone from the device
     const pid = p2.a().photos[0].id;
     p2.ctl.closeSession();
@@ -100,7 +100,7 @@ describe('annotation sessions in IndexedDB', () => {
     p.ann().toggle('hex');
     expect(currentRecord(p.a())?.labels).toEqual({ ma: 1, hm: 0, hex: 0, cws: 0, healthy: 0 });
     const rows = parseCsv(p.ctl.exportCsv().csv).map((r) => r.fields);
-    expect(rows.map((r) => r.slice(10))).toEqual([
+    expect(rows.map((r) => r.slice(11))).toEqual([
       ['suggested', 'matches_suggestion'],
       ['ma hex', '1'],
       ['ma hex', '0'],
@@ -142,5 +142,9 @@ describe('annotate slice', () => {
     expect(a().records['s/0'].firstAt).toBeUndefined();
     ann.undo(65_000); // nothing left
     expect(a().undo).toHaveLength(0);
+    ann.toggleUngradable(66_000);
+    expect(a().records['s/0'].ungradable).toBe(true);
+    ann.undo(67_000);
+    expect(a().records['s/0'].ungradable).toBeFalsy();
   });
 });

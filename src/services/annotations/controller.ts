@@ -7,7 +7,7 @@
 import type { StoreApi } from 'zustand/vanilla';
 import type { AppState } from '../../store';
 import type { AnnotationDb } from './db';
-import { exportLabelsCsv, labelStatus, type ExportResult, type Suggestion } from './labels';
+import { exportLabelsCsv, isDone, type ExportResult, type Suggestion } from './labels';
 
 export interface ControllerOptions {
   store: StoreApi<AppState>;
@@ -52,8 +52,8 @@ export function createAnnotationController(o: ControllerOptions): AnnotationCont
           const r = a.records[id];
           if (r !== b.records[id]) enqueue((d) => d.putRecord(r));
         }
-        const done = Object.values(a.records).filter((r) => labelStatus(r.labels) === 'complete').length;
-        if (done !== Object.values(b.records).filter((r) => labelStatus(r.labels) === 'complete').length) {
+        const done = Object.values(a.records).filter(isDone).length;
+        if (done !== Object.values(b.records).filter(isDone).length) {
           const id = a.session.id;
           enqueue((d) => d.updateSession(id, { done }));
         }

@@ -77,8 +77,22 @@ describe('labels.csv export', () => {
     const rows = parseCsv(r.csv).map((x) => x.fields);
     expect(rows[0]).toEqual([...LABELS_HEADER]);
     expect(rows[0].slice(0, 6)).toEqual(['image', 'ma', 'hm', 'hex', 'cws', 'healthy']);
-    expect(rows[1]).toEqual(['a.jpg', '1', '0', '1', '0', '0', 'Dr. Lee, MD', '2026-01-02T03:04:05.000Z', '2026-01-02T03:04:09.000Z', '4.2', '', '']);
-    expect(rows[2]).toEqual(['d.jpg', '0', '0', '0', '0', '1', 'Dr. Lee, MD', '', '', '1.0', 'none', '1']);
+    expect(rows[1]).toEqual(['a.jpg', '1', '0', '1', '0', '0', '1', 'Dr. Lee, MD', '2026-01-02T03:04:05.000Z', '2026-01-02T03:04:09.000Z', '4.2', '', '']);
+    expect(rows[2]).toEqual(['d.jpg', '0', '0', '0', '0', '1', '1', 'Dr. Lee, MD', '', '', '1.0', 'none', '1']);
+  });
+
+  it('ungradable photos are exported with gradable=0: with their ticks, or with unknown labels', () => {
+    const recs: AnnotationRecord[] = [
+      { id: 's/0', sessionId: 's', image: 'dark.jpg', labels: null, ungradable: true, ms: 1 },
+      { id: 's/1', sessionId: 's', image: 'blur.jpg', labels: { ma: 0, hm: 1, hex: 0, cws: 0, healthy: 0 }, ungradable: true, ms: 1 },
+      { id: 's/2', sessionId: 's', image: 'none.jpg', labels: zeroVector(), ungradable: true, ms: 1 },
+    ];
+    const rows = parseCsv(exportLabelsCsv(recs, 'A').csv).map((x) => x.fields.slice(0, 7));
+    expect(rows.slice(1)).toEqual([
+      ['dark.jpg', '', '', '', '', '', '0'],
+      ['blur.jpg', '0', '1', '0', '0', '0', '0'],
+      ['none.jpg', '', '', '', '', '', '0'],
+    ]);
   });
 
   it('odd file names: the exporter writes exactly the golden file the training test reads', () => {

@@ -32,6 +32,11 @@ export interface AnnotationRecord {
   image: string;
   /** the annotator's ticks; null until they first tick (or accept a suggestion) */
   labels: LabelVector | null;
+  /**
+   * the annotator judged the photo ungradable (too dark, blurred, no retina): exported with
+   * gradable=0, which training and evaluation leave out; ticks, if any, are kept as seen
+   */
+  ungradable?: boolean;
   /** the model's suggestion, when suggestions were on while this photo was open */
   suggestion?: Suggestion;
   /** epoch ms of the first and the latest tick */
@@ -41,7 +46,7 @@ export interface AnnotationRecord {
   ms: number;
 }
 
-export const EXTRA_COLUMNS = ['annotator', 'labelled_at', 'updated_at', 'seconds', 'suggested', 'matches_suggestion'] as const;
+export const EXTRA_COLUMNS = ['gradable', 'annotator', 'labelled_at', 'updated_at', 'seconds', 'suggested', 'matches_suggestion'] as const;
 export const LABELS_HEADER = ['image', ...LABEL_IDS, ...EXTRA_COLUMNS] as const;
 
 export const zeroVector = (): LabelVector => ({ ma: 0, hm: 0, hex: 0, cws: 0, healthy: 0 });
@@ -67,6 +72,9 @@ export function labelStatus(v: LabelVector | null | undefined): LabelStatus {
   return lesions ? 'complete' : 'incomplete';
 }
 
+/** Finished with this photo: a complete label vector, or marked ungradable. */
+export const isDone = (r: AnnotationRecord | undefined): boolean => !!r && (r.ungradable === true || labelStatus(r.labels) === 'complete');
+
 /** The suggestion as a label vector (healthy made consistent with the lesions). */
 export function suggestionVector(s: Suggestion): LabelVector {
   const v = zeroVector();
@@ -88,7 +96,8 @@ export interface ExportResult {
 }
 
 /**
- * labels.csv in the training dataset format (`image,ma,hm,hex,cws,healthy`) plus the
+ * labels.csv in the training dataset format (`image,ma,hm,hex,cws,healthy`) plus `gradable`
+ * (0 = the annotator marked the photo ungradable; training and evaluation leave such rows out), the
  * annotator, ISO-8601 timestamps, seconds on the photo, the model's suggestion ("" when none
  * was shown, "none" when it found nothing) and whether the final labels equal it (an audit
  * of anchoring: a set where nearly every photo matches the model deserves a second look). Training
@@ -100,7 +109,7 @@ export function exportLabelsCsv(records: readonly AnnotationRecord[], annotator:
   const seen = new Set<string>();
   for (const r of records) {
     const status = labelStatus(r.labels);
-    if (status !== 'complete') {
+    if (status !== 'complete' && !r.ungradable) {
       skipped.push({ image: r.image, reason: status });
       continue;
     }
@@ -114,17 +123,19 @@ export function exportLabelsCsv(records: readonly AnnotationRecord[], annotator:
       continue;
     }
     seen.add(r.image);
-    const v = r.labels!;
+    // an ungradable photo without a complete vector is written with unknown (empty) labels
+    const v: Record<LabelId, Bit | ''> = status === 'complete' ? r.labels! : { ma: '', hm: '', hex: '', cws: '', healthy: '' };
     const suggested = r.suggestion ? LESION_LABEL_IDS.filter((l) => r.suggestion!.positive[l]).join(' ') || 'none' : '';
     rows.push([
       r.image,
       ...LABEL_IDS.map((l) => v[l]),
+      r.ungradable ? 0 : 1,
       annotator,
       iso(r.firstAt),
       iso(r.updatedAt),
       (r.ms / 1000).toFixed(1),
       suggested,
-      r.suggestion ? (sameVector(v, suggestionVector(r.suggestion)) ? 1 : 0) : '',
+      r.suggestion && status === 'complete' ? (sameVector(r.labels!, suggestionVector(r.suggestion)) ? 1 : 0) : '',
     ]);
   }
   return { csv: toCsv(LABELS_HEADER, rows), rows: rows.length, skipped };

@@ -52,7 +52,7 @@ describe('labels.csv exported by the annotation tool', () => {
     expect(lab('café, "ñ" & co.jpg')).toEqual({ ma: 1, hm: 1, hex: 1, cws: 1, healthy: 0 });
     expect(lab('new\nline.jpg').cws).toBe(1);
     expect(ds.counts.healthy).toEqual({ positive: 3, negative: 5, unknown: 0 });
-    expect(ds.items[0].extra).toMatchObject({ annotator: 'Ана Müller, "AM"', labelled_at: '2026-11-26T06:00:00.000Z', seconds: '3.0', suggested: '' });
+    expect(ds.items[0].extra).toMatchObject({ gradable: '1', annotator: 'Ана Müller, "AM"', labelled_at: '2026-11-26T06:00:00.000Z', seconds: '3.0', suggested: '' });
   });
 
   it('a consensus labels.csv: an undecided cell is read as unknown (NaN), healthy stays consistent', async () => {
