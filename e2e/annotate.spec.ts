@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { createRequire } from 'node:module';
 import { expect, test, type Page } from '@playwright/test';
 import { APP } from './helpers';
 
@@ -30,6 +31,36 @@ async function openSet(page: Page, annotator: string): Promise<Buffer[]> {
 }
 
 const box = (page: Page, l: string) => page.getByTestId(`ann-check-${l}`);
+
+// WCAG 2.1 A/AA scan with axe-core, as a11y.spec.ts does for the other screens
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+async function axeViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: axePath });
+  return page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: unknown, o: unknown) => Promise<{ violations: { id: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const r = await axe.run({ include: ['main'] }, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.map((v) => `${v.id}: ${v.help} @ ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  });
+}
+
+test.describe('accessibility', () => {
+  test.use({ bypassCSP: true }); // axe is injected as an inline script
+  test('annotate screens (set list, labelling with the standard open, consensus): no WCAG A/AA violations (axe-core)', async ({ page }) => {
+    await page.goto(`${APP}#/annotate`);
+    await expect(page.getByTestId('ann-name')).toBeVisible();
+    expect(await axeViolations(page)).toEqual([]);
+    await openSet(page, 'Dr. Axe');
+    await page.keyboard.press('2');
+    await page.keyboard.press('d');
+    await expect(page.getByTestId('ann-standard').locator('img').first()).toBeVisible();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.getByRole('tab', { name: 'Consensus' }).click();
+    const csv = (who: string, rows: string[]) => ({ name: `${who}.csv`, mimeType: 'text/csv', buffer: Buffer.from(`image,ma,hm,hex,cws,healthy\n${rows.join('\n')}\n`) });
+    await page.getByTestId('ann-csv-input').setInputFiles([csv('A', ['a.jpg,1,0,0,0,0', 'b.jpg,0,0,0,0,1']), csv('B', ['a.jpg,0,0,0,0,1', 'b.jpg,0,0,0,0,1'])]);
+    await expect(page.getByTestId('ann-disagreements')).toBeVisible();
+    expect(await axeViolations(page)).toEqual([]);
+  });
+});
 
 test('annotate with keys, resume after reload, export labels.csv, and `npm run train` reads it', async ({ page }) => {
   test.setTimeout(300_000);

@@ -70,6 +70,8 @@ export function Consensus() {
         accept=".csv,text/csv"
         multiple
         data-testid="ann-csv-input"
+        aria-label={t('annotate.consensus.open')}
+        tabIndex={-1}
         onChange={(e) => {
           const files = [...(e.currentTarget.files ?? [])];
           e.currentTarget.value = '';

@@ -45,6 +45,8 @@ export function SessionList({ ctl }: { ctl: AnnotationController }) {
         accept="image/*"
         multiple
         data-testid="ann-file-input"
+        aria-label={t('annotate.open')}
+        tabIndex={-1}
         onChange={(e) => {
           const files = [...(e.currentTarget.files ?? [])];
           e.currentTarget.value = '';
