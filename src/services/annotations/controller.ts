@@ -17,8 +17,10 @@ export interface ControllerOptions {
 }
 
 export interface AnnotationController {
-  /** load prefs and sessions; resume the latest session unless told not to */
+  /** load prefs and sessions once; resume the latest session unless told not to */
   init(o?: { resume?: boolean }): Promise<void>;
+  /** load prefs and sessions again */
+  reload(o?: { resume?: boolean }): Promise<void>;
   startSession(annotator: string, files: readonly { name: string; blob: Blob }[]): Promise<{ duplicates: string[] }>;
   resume(id: string): Promise<void>;
   deleteSession(id: string): Promise<void>;
@@ -105,20 +107,27 @@ export function createAnnotationController(o: ControllerOptions): AnnotationCont
     }
   }
 
+  let initOnce: Promise<void> | null = null;
+  async function reload(io: { resume?: boolean } = {}): Promise<void> {
+    ann().setStatus('loading');
+    try {
+      const d = await db();
+      ann().setPrefs(await d.getPrefs());
+      const sessions = await d.listSessions();
+      ann().setSessions(sessions);
+      if ((io.resume ?? true) && sessions.length && !store.getState().annotate.session) await resume(sessions[0].id);
+      else ann().setStatus('ready');
+    } catch (e) {
+      fail(e);
+    }
+  }
+
   return {
-    async init(io = {}) {
-      ann().setStatus('loading');
-      try {
-        const d = await db();
-        ann().setPrefs(await d.getPrefs());
-        const sessions = await d.listSessions();
-        ann().setSessions(sessions);
-        if ((io.resume ?? true) && sessions.length && !store.getState().annotate.session) await resume(sessions[0].id);
-        else ann().setStatus('ready');
-      } catch (e) {
-        fail(e);
-      }
+    init(io = {}) {
+      // React StrictMode mounts twice: one load, not two racing ones
+      return (initOnce ??= reload(io));
     },
+    reload,
     async startSession(annotator, files) {
       // a labels.csv row is keyed by file name: a second file of the same name would be ambiguous
       const seen = new Set<string>();
