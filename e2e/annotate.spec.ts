@@ -167,6 +167,11 @@ test('consensus: three annotators’ files → Fleiss κ per label, disagreement
   // disagreements: p 0 ma (2 of 3), p 2 cws (2 of 3), p 3 cws (1 of 3)
   const dis = page.getByTestId('ann-disagreements');
   await expect(dis.locator('tbody tr')).toHaveCount(3);
+  // the adjudicator can open the photos to see what is disputed
+  await page.getByTestId('ann-consensus-photos').setInputFiles([{ name: 'p 3, x.jpg', mimeType: 'image/jpeg', buffer: await sample('05-cotton-wool-spots.jpg') }]);
+  const thumb = dis.getByRole('img', { name: 'Photo to annotate: p 3, x.jpg' });
+  await expect(thumb).toBeVisible();
+  await expect.poll(() => thumb.evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
   // adjudicate p 3's cws as present against the majority
   await dis.getByRole('group', { name: 'p 3, x.jpg cws' }).getByRole('button', { name: 'Present' }).click();
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('ann-consensus-export').click()]);

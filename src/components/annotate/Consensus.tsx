@@ -1,4 +1,4 @@
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { LABEL_IDS, type LesionLabelId } from '../../core/types';
 import {
@@ -28,6 +28,10 @@ export function Consensus() {
   const [k, setK] = useState(2);
   const [adj, setAdj] = useState<Map<string, Bit>>(new Map());
   const input = useRef<HTMLInputElement>(null);
+  const photoInput = useRef<HTMLInputElement>(null);
+  // optional: the photos themselves, so the adjudicator sees what is disputed (file name → object URL)
+  const [photos, setPhotos] = useState<Map<string, string>>(new Map());
+  useEffect(() => () => photos.forEach((u) => URL.revokeObjectURL(u)), [photos]);
 
   const rule: ConsensusRule = kind === 'majority' ? { kind } : { kind, k: Math.max(1, Math.round(k) || 1) };
   const names = raterNames(sets);
@@ -81,6 +85,25 @@ export function Consensus() {
       <button type="button" className="primary" onClick={() => input.current?.click()}>
         {t('annotate.consensus.open')}
       </button>
+      <input
+        ref={photoInput}
+        className="visually-hidden"
+        type="file"
+        accept="image/*"
+        multiple
+        data-testid="ann-consensus-photos"
+        aria-label={t('annotate.consensus.openPhotos')}
+        tabIndex={-1}
+        onChange={(e) => {
+          const files = [...(e.currentTarget.files ?? [])];
+          e.currentTarget.value = '';
+          setPhotos((m) => new Map([...m, ...files.map((f) => [f.name, URL.createObjectURL(f)] as const)]));
+        }}
+      />{' '}
+      <button type="button" onClick={() => photoInput.current?.click()}>
+        {t('annotate.consensus.openPhotos')}
+      </button>
+      {photos.size > 0 && <span className="small muted"> {t('annotate.consensus.photosOpen', { n: photos.size })}</span>}
       {errors.map((m) => (
         <p key={m} className="error-box small" role="alert">
           {m}
@@ -186,8 +209,17 @@ export function Consensus() {
                     const cur = adj.get(adjKey(d.image, d.label));
                     return (
                       <tr key={adjKey(d.image, d.label)}>
-                        <td className="mono">{d.image}</td>
-                        <td>{d.label}</td>
+                        <td className="mono">
+                          {photos.has(d.image) ? (
+                            <a href={photos.get(d.image)} target="_blank" rel="noopener" className="ann-thumb">
+                              <img src={photos.get(d.image)} alt={t('annotate.photoAlt', { name: d.image })} width={96} />
+                              <span>{d.image}</span>
+                            </a>
+                          ) : (
+                            d.image
+                          )}
+                        </td>
+                        <td>{t(`annotate.labels.${d.label}`)}</td>
                         {d.votes.map((v, i) => (
                           <td key={i}>{v === null ? '—' : v}</td>
                         ))}

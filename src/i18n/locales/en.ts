@@ -256,6 +256,8 @@ const en = {
       heading: 'Consensus of several annotators',
       intro: 'Open two or more annotators’ labels.csv files of the same photos. Agreement is Cohen’s κ for two annotators and Fleiss’ κ for three or more, over the photos every annotator labelled.',
       open: 'Open annotators’ CSV files…',
+      openPhotos: 'Open the photos too (optional, to see them while adjudicating)…',
+      photosOpen: '{{n}} photos open',
       files: 'Annotators',
       fileLine: '{{annotator}} ({{file}}): {{n}} photos',
       remove: 'Remove {{name}}',
