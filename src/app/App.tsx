@@ -10,10 +10,17 @@ import { ModelCard } from '../components/ModelCard';
 import { DemoMode } from '../components/DemoMode';
 import { ModelStatus, Notices, Settings, UpdatePrompt } from '../components/Chrome';
 import { AnnotatePage } from '../components/annotate/AnnotatePage';
+import { SaveRecord } from '../components/records/SaveRecord';
+import { RecordsPage } from '../components/records/RecordsPage';
+import { LanguageSwitch } from '../components/records/LanguageSwitch';
+import { RecordView } from '../components/report/RecordView';
+import { PatientView } from '../components/patient/PatientView';
+import { BatchPage } from '../components/batch/BatchPage';
 import { ErrorBoundary } from './ErrorBoundary';
 
-const ROUTES: Record<string, Route> = { '#/model': 'model', '#/demo': 'demo', '#/annotate': 'annotate' };
-export const routeFromHash = (h: string): Route => ROUTES[h] ?? 'analyse';
+const ROUTES: Record<string, Route> = { '#/model': 'model', '#/demo': 'demo', '#/annotate': 'annotate', '#/records': 'records', '#/batch': 'batch' };
+export const routeFromHash = (h: string): Route =>
+  ROUTES[h] ?? (h.startsWith('#/record/') ? 'record' : h.startsWith('#/patient/') ? 'patient' : 'analyse');
 
 function useHashRoute(): Route {
   const route = useApp((s) => s.route);
@@ -48,6 +55,7 @@ function AnalysePage() {
       <div className="col-main">{photo ? <Viewer photo={photo} /> : null}</div>
       <div className="col-right">
         <ResultPanel photo={photo} />
+        {photo ? <SaveRecord photo={photo} /> : null}
       </div>
     </div>
   );
@@ -88,7 +96,10 @@ export function App() {
           {link('model', '#/model', t('app.nav.model'))}
           {link('demo', '#/demo', t('app.nav.demo'))}
           {link('annotate', '#/annotate', t('app.nav.annotate'))}
+          {link('records', '#/records', t('app.nav.records'))}
+          {link('batch', '#/batch', t('app.nav.batch'))}
         </nav>
+        <LanguageSwitch />
         <Settings />
       </header>
       <Disclaimer />
@@ -96,7 +107,21 @@ export function App() {
       <ModelStatus />
       <Notices />
       <main id="main" tabIndex={-1}>
-        <ErrorBoundary>{route === 'model' ? <ModelCard /> : route === 'annotate' ? <AnnotatePage /> : <AnalysePage />}</ErrorBoundary>
+        <ErrorBoundary>{route === 'model' ? (
+            <ModelCard />
+          ) : route === 'annotate' ? (
+            <AnnotatePage />
+          ) : route === 'records' ? (
+            <RecordsPage />
+          ) : route === 'record' ? (
+            <RecordView />
+          ) : route === 'patient' ? (
+            <PatientView />
+          ) : route === 'batch' ? (
+            <BatchPage />
+          ) : (
+            <AnalysePage />
+          )}</ErrorBoundary>
       </main>
     </>
   );

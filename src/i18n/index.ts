@@ -6,8 +6,10 @@
 import i18next from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import en from './locales/en';
+import zh from './locales/zh';
+import es from './locales/es';
 
-export const RESOURCES = { en: { translation: en } } as const;
+export const RESOURCES = { en: { translation: en }, zh: { translation: zh }, es: { translation: es } } as const;
 export const LANGUAGES = Object.keys(RESOURCES) as (keyof typeof RESOURCES)[];
 
 export function initI18n(lng = 'en'): typeof i18next {

@@ -21,6 +21,8 @@ export interface RecordsState {
   usage: StorageUsage | null;
   /** photo ids (queue) already saved as records, -> record id */
   savedPhotos: Record<string, string>;
+  /** queue photo ids that belong to the batch-screening table, in the order added */
+  batch: string[];
 }
 
 export interface RecordsSlice {
@@ -31,13 +33,14 @@ export interface RecordsSlice {
   dropUnsaved(id: string): void;
   setRecordsDirty(dirty: boolean): void;
   markPhotoSaved(photoId: string, recordId: string): void;
+  setBatch(ids: string[]): void;
 }
 
 type Set = StoreApi<AppState>['setState'];
 type Get = StoreApi<AppState>['getState'];
 
 export const recordsSlice = (set: Set, get: Get): RecordsSlice => ({
-  records: { list: [], status: 'idle', filter: {}, unsaved: [], dirty: false, usage: null, savedPhotos: {} },
+  records: { list: [], status: 'idle', filter: {}, unsaved: [], dirty: false, usage: null, savedPhotos: {}, batch: [] },
   setRecords(patch) {
     set((s) => ({ records: { ...s.records, ...patch } }));
   },
@@ -58,5 +61,8 @@ export const recordsSlice = (set: Set, get: Get): RecordsSlice => ({
   },
   markPhotoSaved(photoId, recordId) {
     set((s) => ({ records: { ...s.records, savedPhotos: { ...s.records.savedPhotos, [photoId]: recordId } } }));
+  },
+  setBatch(batch) {
+    set((s) => ({ records: { ...s.records, batch } }));
   },
 });
