@@ -41,6 +41,7 @@ export function SaveRecord({ photo }: { photo: PhotoItem }) {
     try {
       const rec = await saveRecord(full);
       appStore.getState().markPhotoSaved(photo.id, rec.id);
+      setOpen(false);
       setForm((f) => ({ ...EMPTY(), patientId: f.patientId, dateOfBirth: f.dateOfBirth, captureDate: f.captureDate, camera: f.camera, eye: f.eye === 'OD' ? 'OS' : 'OD' }));
       appStore.getState().setRecordsDirty(false);
     } catch (err) {
