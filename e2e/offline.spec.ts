@@ -14,3 +14,26 @@ test('after one visit the app works with the network off (service worker precach
   await expect(page.getByTestId('backend')).toHaveText('wasm');
   await context.setOffline(false);
 });
+
+test('offline: save a record, reload with the network off, the record and its report are still there', async ({ page, context }) => {
+  test.setTimeout(240_000);
+  await page.goto(APP);
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+  await page.reload();
+  await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller), { timeout: 60_000 }).toBe(true);
+  await context.setOffline(true);
+  await page.reload();
+  await openSample(page, /Analyse sample: Healthy retina/);
+  const form = page.locator('section.save-record');
+  await form.getByLabel('Patient identifier').fill('OFFLINE-9');
+  await form.getByRole('button', { name: 'Save record' }).click();
+  await expect(page.getByTestId('record-saved')).toBeVisible();
+  await page.reload();
+  await page.getByRole('link', { name: 'Records', exact: true }).click();
+  await page.getByRole('row', { name: /OFFLINE-9/ }).getByRole('link').first().click();
+  await expect(page.getByTestId('record-patient')).toHaveText('OFFLINE-9');
+  await expect(page.getByTestId('annotated-photo')).toBeVisible();
+  const [pdf] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download PDF report' }).click()]);
+  expect(await pdf.failure()).toBeNull();
+  await context.setOffline(false);
+});
