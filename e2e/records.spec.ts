@@ -107,3 +107,36 @@ test('both eyes of a visit side by side; a file that is not an export is refused
   await page.getByTestId('import-input').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"hello":1}') });
   await expect(page.getByRole('alert')).toContainText('not a FundusLens records file');
 });
+
+test('storage full: a clear message, the record stays in memory and can be exported, then saved once space is back', async ({ page }) => {
+  test.setTimeout(240_000);
+  // the browser refuses to store the photo, as it does when the origin's quota is used up
+  await page.addInitScript(() => {
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+      if (this.name === 'photos' && (window as unknown as { __full?: boolean }).__full !== false) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      return put.apply(this, args);
+    };
+  });
+  await page.goto(APP);
+  await openSample(page, /Analyse sample: Microaneurysms/);
+  const form = page.locator('section.save-record');
+  await form.getByLabel('Patient identifier').fill('FULL-1');
+  await form.getByRole('button', { name: 'Save record' }).click();
+  await expect(page.getByTestId('save-error')).toHaveAttribute('data-code', 'storage-full');
+  await expect(page.getByTestId('save-error')).toContainText(/storage for FundusLens is full/);
+  const unsaved = page.getByTestId('unsaved-records');
+  await expect(unsaved).toContainText('1 record(s) could not be stored');
+  // nothing half-written: the history is empty
+  await page.getByRole('link', { name: 'Records', exact: true }).click();
+  await expect(page.getByText('No records match.')).toBeVisible();
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId('unsaved-records').getByRole('button', { name: 'Export to a file now' }).click()]);
+  const exported = JSON.parse(readFileSync((await file.path())!, 'utf8')) as { records: { record: { patientId: string }; photo: { base64: string } }[] };
+  expect(exported.records.map((r) => r.record.patientId)).toEqual(['FULL-1']);
+  expect(exported.records[0].photo.base64.length).toBeGreaterThan(1000);
+  // space is back: "try saving again" stores it
+  await page.evaluate(() => ((window as unknown as { __full?: boolean }).__full = false));
+  await page.getByTestId('unsaved-records').getByRole('button', { name: 'Try saving again' }).click();
+  await expect(page.getByTestId('unsaved-records')).toHaveCount(0);
+  await expect(page.getByRole('row', { name: /FULL-1/ })).toBeVisible();
+});
