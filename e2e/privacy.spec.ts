@@ -51,3 +51,17 @@ test('a full session makes same-origin requests only, under a strict CSP with no
   expect(requests.some((u) => u.includes('/samples/'))).toBe(true);
   expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
 });
+
+for (const backend of ['webgl', 'webgpu'] as const) {
+  test(`the ${backend} backend works under the CSP (no violation, no fallback)`, async ({ page, context }) => {
+    test.setTimeout(300_000);
+    await context.addInitScript(() => {
+      (window as unknown as { __csp: string[] }).__csp = [];
+      document.addEventListener('securitypolicyviolation', (e) => (window as unknown as { __csp: string[] }).__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+    await page.goto(`/?backend=${backend}`);
+    await openSample(page, /Analyse sample: Hard exudates/);
+    await expect(page.getByTestId('backend')).toHaveText(backend);
+    expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
+  });
+}
