@@ -78,3 +78,40 @@ test('a new version is offered, waits for the unsaved record, then reloads into 
   await page.getByRole('link', { name: 'Records', exact: true }).click();
   await expect(page.getByRole('row', { name: /UPD-1/ })).toBeVisible();
 });
+
+test('the reload never interrupts an analysis: it waits until the whole queue is done', async ({ page }) => {
+  test.setTimeout(240_000);
+  root = dist;
+  const base = `http://127.0.0.1:${port}`;
+  await page.goto(`${base}/?backend=wasm`);
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+  await page.reload();
+  await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller), { timeout: 60_000 }).toBe(true);
+
+  root = dirB;
+  await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r?.update()));
+  await expect(page.getByText('A new version of FundusLens is ready.')).toBeVisible({ timeout: 60_000 });
+
+  // three photos queued; "reload" is clicked while the first is being analysed
+  const get = async (f: string) => (await page.request.get(`${base}/samples/${f}`)).body();
+  await page.locator('#file-input').setInputFiles([
+    { name: 'one.jpg', mimeType: 'image/jpeg', buffer: await get('06-advanced.jpg') },
+    { name: 'two.jpg', mimeType: 'image/jpeg', buffer: await get('04-hard-exudates.jpg') },
+    { name: 'three.jpg', mimeType: 'image/jpeg', buffer: await get('03-haemorrhages.jpg') },
+  ]);
+  await expect(page.getByRole('button', { name: 'Cancel analysis', exact: true })).toBeVisible({ timeout: 30_000 });
+  // what the queue looked like at the moment the page unloaded survives the reload
+  await page.evaluate(() =>
+    addEventListener('pagehide', () =>
+      sessionStorage.setItem('queueAtUnload', JSON.stringify([...document.querySelectorAll('.queue-item')].map((li) => li.className))),
+    ),
+  );
+  await page.getByRole('button', { name: 'Reload to update' }).click();
+  await expect(page.getByText('Will reload when the current analysis finishes.')).toBeVisible();
+  await expect(page.locator('meta[name=funduslens-build]')).toHaveCount(0);
+
+  await expect(page.locator('meta[name=funduslens-build]')).toHaveCount(1, { timeout: 180_000 });
+  const atUnload = JSON.parse((await page.evaluate(() => sessionStorage.getItem('queueAtUnload'))) ?? '[]') as string[];
+  expect(atUnload).toHaveLength(3);
+  for (const c of atUnload) expect(c).toContain('status-done');
+});
