@@ -103,7 +103,7 @@ test('the reload never interrupts an analysis: it waits until the whole queue is
   // what the queue looked like at the moment the page unloaded survives the reload
   await page.evaluate(() =>
     addEventListener('pagehide', () =>
-      sessionStorage.setItem('queueAtUnload', JSON.stringify([...document.querySelectorAll('.queue-item')].map((li) => li.className))),
+      sessionStorage.setItem('queueAtUnload', JSON.stringify(Array.from(document.querySelectorAll('.queue-item'), (li) => li.className))),
     ),
   );
   await page.getByRole('button', { name: 'Reload to update' }).click();
