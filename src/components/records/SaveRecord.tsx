@@ -21,6 +21,8 @@ export function SaveRecord({ photo }: { photo: PhotoItem }) {
     setError(null);
     setInvalid(null);
   }, [photo.id]);
+  // the form's edits die with it: they no longer hold back an app update
+  useEffect(() => () => appStore.getState().setRecordsDirty(false), []);
 
   const edit = (patch: Partial<ExamForm>) => {
     setForm((f) => ({ ...f, ...patch }));

@@ -229,6 +229,7 @@ function Review({ full, onSaved }: { full: FullRecord; onSaved: () => void }) {
   });
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
   const dirty = () => appStore.getState().setRecordsDirty(true);
+  useEffect(() => () => appStore.getState().setRecordsDirty(false), []);
   async function save() {
     if (!reviewer.trim()) {
       setMsg({ ok: false, text: t('report.review.needName') });

@@ -14,6 +14,19 @@ import { toRecordAnalysis, type ClinicianReview, type ExamRecord, type Eye, type
 export * from './types';
 export { storageUsage, requestPersistentStorage } from './db';
 
+/**
+ * Closing or reloading the tab with unsaved record edits, or with records that failed to
+ * save (kept only in memory), asks the browser's "leave this page?" question first.
+ */
+export function unsavedWork(): boolean {
+  const r = appStore.getState().records;
+  return r.dirty || r.unsaved.length > 0;
+}
+if (typeof window !== 'undefined')
+  window.addEventListener('beforeunload', (e) => {
+    if (unsavedWork()) e.preventDefault();
+  });
+
 let store: Promise<RecordStore> | null = null;
 export function getRecordStore(): Promise<RecordStore> {
   if (!store) store = openRecordStore().catch((e: unknown) => ((store = null), Promise.reject(e)));
