@@ -66,7 +66,7 @@ test('a new version is offered, waits for the unsaved record, then reloads into 
   await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r?.update()));
   await expect(page.getByText('A new version of FundusLens is ready.')).toBeVisible({ timeout: 60_000 });
   await page.getByRole('button', { name: 'Reload to update' }).click();
-  await expect(page.getByText('Will reload when the current analysis finishes.')).toBeVisible();
+  await expect(page.getByText('Will reload once the record you are editing is saved.')).toBeVisible();
   // still version A, the typed patient id still there
   await page.waitForTimeout(1500);
   await expect(form.getByLabel('Patient identifier')).toHaveValue('UPD-1');

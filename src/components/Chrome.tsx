@@ -47,12 +47,13 @@ export function Notices() {
 export function UpdatePrompt() {
   const { t } = useTranslation();
   const update = useApp((s) => s.update);
+  const recordOpen = useApp((s) => s.records.dirty || s.records.unsaved.length > 0);
   if (!update.ready) return null;
   return (
     <div className="banner update" role="status">
       <span>{t('update.ready')}</span>{' '}
       {update.deferred ? (
-        <span>{t('update.waiting')}</span>
+        <span>{t(recordOpen ? 'update.waitingRecord' : 'update.waiting')}</span>
       ) : (
         <button type="button" onClick={() => appStore.getState().deferUpdate()}>
           {t('update.reload')}

@@ -174,6 +174,7 @@ const en = {
     ready: 'A new version of FundusLens is ready.',
     reload: 'Reload to update',
     waiting: 'Will reload when the current analysis finishes.',
+    waitingRecord: 'Will reload once the record you are editing is saved.',
   },
   notices: {
     dismiss: 'Dismiss',

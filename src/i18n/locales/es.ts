@@ -170,6 +170,7 @@ const es: DeepPartial<Messages> = {
     ready: 'Hay una nueva versión de FundusLens lista.',
     reload: 'Recargar para actualizar',
     waiting: 'Se recargará cuando termine el análisis en curso.',
+    waitingRecord: 'Se recargará cuando se guarde el registro que está editando.',
   },
   notices: {
     dismiss: 'Cerrar',

@@ -171,6 +171,7 @@ const zh: DeepPartial<Messages> = {
     ready: 'FundusLens 有新版本可用。',
     reload: '刷新以更新',
     waiting: '当前分析结束后将自动刷新。',
+    waitingRecord: '正在编辑的记录保存后将自动刷新。',
   },
   notices: {
     dismiss: '关闭',
