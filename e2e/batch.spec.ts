@@ -42,3 +42,23 @@ test('batch screening: many files -> progress -> sortable results table -> open 
   await expect(page.getByRole('row', { name: /anna/ })).toBeVisible();
   await expect(page.getByRole('row', { name: /carla/ })).toBeVisible();
 });
+
+test('batch screening: a whole folder (webkitdirectory), sub-folders included, in path order', async ({ page }) => {
+  test.setTimeout(300_000);
+  const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'funduslens-clinic-'));
+  mkdirSync(join(dir, 'monday'));
+  writeFileSync(join(dir, 'monday', 'p2.jpg'), await (await page.request.get('/samples/02-microaneurysms.jpg')).body());
+  writeFileSync(join(dir, 'p1.jpg'), await (await page.request.get('/samples/05-cotton-wool-spots.jpg')).body());
+  writeFileSync(join(dir, 'readme.txt'), 'not a photo');
+  await page.goto(`${APP}#/batch`);
+  await page.getByTestId('batch-folder').setInputFiles(dir);
+  const rows = page.getByTestId('batch-row');
+  await expect(rows).toHaveCount(2);
+  await expect(page.getByTestId('batch-progress')).toContainText('2 of 2 analysed', { timeout: 200_000 });
+  await page.getByRole('button', { name: 'Sort by File' }).click();
+  const names = await rows.locator('td:nth-child(2)').allInnerTexts();
+  expect(names.map((n) => n.replace(/^[^/]*\//, ''))).toEqual(['monday/p2.jpg', 'p1.jpg']);
+});

@@ -39,6 +39,15 @@ test('save a record, reload, find it, PDF report, export -> delete -> import rou
   await expect(page.getByTestId('annotated-photo')).toBeVisible();
   await expect(page.getByText('Screening aid, not a diagnosis.').first()).toBeVisible();
 
+  // print stylesheet: the report alone, with its disclaimer; no navigation or buttons
+  await page.emulateMedia({ media: 'print' });
+  await expect(page.getByRole('navigation')).toBeHidden();
+  await expect(page.getByRole('button', { name: 'Download PDF report' })).toBeHidden();
+  await expect(page.getByRole('heading', { name: 'Retinal screening report' })).toBeVisible();
+  await expect(page.getByTestId('record-view').getByRole('note')).toHaveText('Screening aid, not a diagnosis.');
+  await expect(page.getByTestId('annotated-photo')).toBeVisible();
+  await page.emulateMedia({ media: 'screen' });
+
   // PDF report names the patient and carries the disclaimer, thresholds and model
   const [pdf] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download PDF report' }).click()]);
   expect(pdf.suggestedFilename()).toMatch(/^funduslens-report-E2E-PDF-0042-OD-\d{4}-\d{2}-\d{2}\.pdf$/);

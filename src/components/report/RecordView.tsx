@@ -247,6 +247,7 @@ function Review({ full, onSaved }: { full: FullRecord; onSaved: () => void }) {
     }
   }
   return (
+    <>
     <details className="review no-print" open={!r.review}>
       <summary>{r.review ? t('report.review.by', { reviewer: r.review.reviewer, date: r.review.reviewedAt.slice(0, 10) }) : t('report.review.heading')}</summary>
       <label>
@@ -277,11 +278,13 @@ function Review({ full, onSaved }: { full: FullRecord; onSaved: () => void }) {
       <button type="button" onClick={() => void save()}>
         {t('report.review.save')}
       </button>
-      {msg && (
-        <p role={msg.ok ? 'status' : 'alert'} className={msg.ok ? '' : 'error-text'}>
-          {msg.text}
-        </p>
-      )}
     </details>
+    {/* outside the details: it closes once the record has a review */}
+    {msg && (
+      <p role={msg.ok ? 'status' : 'alert'} className={msg.ok ? 'no-print' : 'error-text no-print'}>
+        {msg.text}
+      </p>
+    )}
+    </>
   );
 }
