@@ -72,3 +72,18 @@ test('the language switcher changes the whole UI and is remembered after a reloa
   await page.getByTestId('language-select').selectOption('en');
   await expect(page.getByRole('link', { name: 'Records', exact: true })).toBeVisible();
 });
+
+test('a patient id in Chinese script survives the Latin-only PDF fonts (drawn as an image) and shows as text everywhere else', async ({ page }) => {
+  const id = '王伟-3';
+  await page.goto(`${APP}#/records`);
+  await page.getByTestId('import-input').setInputFiles({ name: 'zh.funduslens.json', mimeType: 'application/json', buffer: await exportFileWithOneRecord(page.request, id) });
+  await page.getByRole('searchbox', { name: 'Patient' }).fill('王伟');
+  await page.getByRole('row', { name: new RegExp(id) }).getByRole('link').first().click();
+  await expect(page.getByTestId('record-patient')).toHaveText(id);
+  const [pdf] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download PDF report' }).click()]);
+  const bytes = readFileSync((await pdf.path())!, 'latin1');
+  expect(bytes.startsWith('%PDF-')).toBe(true);
+  // the photo + the id rendered as an image; no mangled text of it
+  expect((bytes.match(/\/Subtype \/Image/g) ?? []).length).toBeGreaterThanOrEqual(2);
+  expect(pdf.suggestedFilename()).toContain('王伟-3');
+});

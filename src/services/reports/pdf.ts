@@ -40,7 +40,15 @@ export async function clinicianReportPdf(full: FullRecord, t: Translate, now = n
   const W = 210;
   const M = 15;
   let y = M;
+  // a long review comment or many quality reasons must not run off the page
+  const ensure = (h: number) => {
+    if (y + h > 282) {
+      doc.addPage();
+      y = M;
+    }
+  };
   const text = (s: string, x: number, size = 10, style: 'normal' | 'bold' = 'normal') => {
+    ensure(size * 0.3528);
     doc.setFont('helvetica', style);
     doc.setFontSize(size);
     if (LATIN1.test(s)) doc.text(s, x, y);
@@ -112,6 +120,7 @@ export async function clinicianReportPdf(full: FullRecord, t: Translate, now = n
     const maxW = W - 2 * M;
     const maxH = 95;
     const k = Math.min(maxW / props.width, maxH / props.height);
+    ensure(props.height * k + 4);
     doc.addImage(url, 'JPEG', M, y, props.width * k, props.height * k);
     y += props.height * k + 4;
   } catch {
