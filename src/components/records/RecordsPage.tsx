@@ -74,9 +74,14 @@ export function RecordsPage() {
     if (!files?.length) return;
     setMessage(null);
     let n = 0;
+    let skipped = 0;
     try {
-      for (const f of Array.from(files)) n += await importRecordsFile(f);
-      setMessage({ kind: 'ok', text: t('records.list.imported', { count: n }) });
+      for (const f of Array.from(files)) {
+        const r = await importRecordsFile(f);
+        n += r.imported;
+        skipped += r.skipped;
+      }
+      setMessage({ kind: 'ok', text: t('records.list.imported', { count: n }) + (skipped ? ` ${t('records.list.skipped', { count: skipped })}` : '') });
     } catch (e) {
       setMessage({ kind: 'error', text: (e as Error).message });
     }

@@ -350,6 +350,7 @@ const en = {
       any: 'Any',
       import: 'Import records…',
       imported: '{{count}} record(s) imported.',
+      skipped: '{{count}} left as they are: this device has the same or a newer version.',
       export: 'Export {{count}} record(s)',
       csv: 'Register (CSV)',
       empty: 'No records match.',

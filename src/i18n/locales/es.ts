@@ -337,6 +337,7 @@ const es: DeepPartial<Messages> = {
       any: 'Todos',
       import: 'Importar registros…',
       imported: '{{count}} registro(s) importado(s).',
+      skipped: '{{count}} se dejan como estaban: este dispositivo tiene la misma versión o una más reciente.',
       export: 'Exportar {{count}} registro(s)',
       csv: 'Libro de registro (CSV)',
       empty: 'Ningún registro coincide.',

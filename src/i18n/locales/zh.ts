@@ -338,6 +338,7 @@ const zh: DeepPartial<Messages> = {
       any: '全部',
       import: '导入记录…',
       imported: '已导入 {{count}} 条记录。',
+      skipped: '{{count}} 条保持不变：本设备上已有相同或更新的版本。',
       export: '导出 {{count}} 条记录',
       csv: '登记表（CSV）',
       empty: '没有符合条件的记录。',

@@ -23,8 +23,14 @@ type SaveTx = IDBPTransaction<RecordsSchema, ('records' | 'photos')[], 'readwrit
 export interface RecordStore {
   /** Saves record + photo in one transaction; returns the record as stored (revision bumped). */
   save(full: FullRecord, hooks?: SaveHooks): Promise<ExamRecord>;
-  /** Saves several in one transaction (import): all or nothing. */
+  /** Saves several in one transaction: all or nothing. */
   saveMany(list: FullRecord[]): Promise<ExamRecord[]>;
+  /**
+   * Imports records as they are (timestamps kept) in one transaction. A record this
+   * device already holds in a newer or equal version is left alone, so importing an old
+   * export never overwrites later edits.
+   */
+  importMany(list: FullRecord[]): Promise<{ imported: number; skipped: number }>;
   get(id: string): Promise<FullRecord | undefined>;
   getRecord(id: string): Promise<ExamRecord | undefined>;
   /** All records matching the filter, newest capture first. */
@@ -155,6 +161,25 @@ export async function openRecordStore(name = DB_NAME): Promise<RecordStore> {
         const out: ExamRecord[] = [];
         for (let i = 0; i < list.length; i++) out.push(await write(tx, list[i], photos[i]));
         return out;
+      });
+    },
+    async importMany(list) {
+      const photos = await Promise.all(list.map(toStoredPhoto));
+      return run(`the ${list.length} imported record(s)`, async (tx) => {
+        let imported = 0;
+        let skipped = 0;
+        for (let i = 0; i < list.length; i++) {
+          const r = list[i].record;
+          const old = await tx.objectStore('records').get(r.id);
+          if (old && old.updatedAt >= r.updatedAt) {
+            skipped++;
+            continue;
+          }
+          await tx.objectStore('records').put({ ...r, revision: Math.max(r.revision ?? 0, old?.revision ?? 0) });
+          await tx.objectStore('photos').put(photos[i]);
+          imported++;
+        }
+        return { imported, skipped };
       });
     },
     async get(id) {

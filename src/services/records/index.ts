@@ -173,13 +173,13 @@ export async function exportRecordIds(ids: string[]): Promise<void> {
   await exportToFile(list);
 }
 
-/** Imports an export file (all its records in one transaction); returns how many. */
-export async function importRecordsFile(file: Blob & { name?: string }): Promise<number> {
+/** Imports an export file (all its records in one transaction); newer local versions are kept. */
+export async function importRecordsFile(file: Blob & { name?: string }): Promise<{ imported: number; skipped: number }> {
   const list = parseExport(await file.text(), file.name);
   const db = await getRecordStore();
-  await db.saveMany(list);
+  const n = await db.importMany(list);
   await refreshRecords();
-  return list.length;
+  return n;
 }
 
 export function downloadCsv(list: ExamRecord[], name = `funduslens-register-${new Date().toISOString().slice(0, 10)}.csv`): void {

@@ -149,6 +149,28 @@ describe('export / import', () => {
     other.close();
   });
 
+  it('importing an old export never overwrites a newer local edit; a newer export replaces an older local copy', async () => {
+    const db = await freshDb();
+    const r = rec({ notes: 'v1' });
+    const v1 = await db.save(full(r, bytes(1)));
+    const oldExport = parseExport(await exportRecords([(await db.get(r.id))!]));
+    await new Promise((res) => setTimeout(res, 5));
+    await db.save(full({ ...v1, notes: 'v2 edited here' }, bytes(2)));
+    expect(await db.importMany(oldExport)).toEqual({ imported: 0, skipped: 1 });
+    const kept = await db.get(r.id);
+    expect(kept?.record.notes).toBe('v2 edited here');
+    expect(await arr(kept!.photo)).toEqual([2]);
+
+    const other = await freshDb();
+    await other.importMany(oldExport);
+    const newer = parseExport(await exportRecords([kept!]));
+    expect(await other.importMany(newer)).toEqual({ imported: 1, skipped: 0 });
+    expect((await other.get(r.id))?.record.notes).toBe('v2 edited here');
+    expect((await other.get(r.id))?.record.updatedAt).toBe(kept!.record.updatedAt);
+    db.close();
+    other.close();
+  });
+
   it('rejects files that are not FundusLens exports with a clear message', () => {
     expect(() => parseExport('hello', 'x.json')).toThrow(/not a FundusLens records file/);
     expect(() => parseExport('{"format":"other"}')).toThrow(/not a FundusLens records file/);
