@@ -9,6 +9,14 @@ import { AnnotatedPhoto } from '../report/AnnotatedPhoto';
 import { useFullRecord, useHashId } from '../report/RecordView';
 import '../report/report.css';
 
+function canShareFiles(): boolean {
+  try {
+    return typeof navigator.share === 'function' && typeof navigator.canShare === 'function' && navigator.canShare({ files: [new File(['x'], 'x.html', { type: 'text/html' })] });
+  } catch {
+    return false;
+  }
+}
+
 /** The patient's view: plain words, large type, the photo, what to do next — in the patient's language. */
 export function PatientView() {
   const { t, i18n } = useTranslation();
@@ -47,6 +55,18 @@ export function PatientView() {
         <button type="button" onClick={() => void patientPdf(full, pt, lang).then((b) => downloadBlob(b, `${base}.pdf`))}>
           {t('patient.savePdf')}
         </button>
+        {canShareFiles() && (
+          <button
+            type="button"
+            onClick={async () => {
+              // the system share sheet (phones, tablets): the same self-contained HTML sheet, no server involved
+              const file = new File([await patientHtml(full, pt, lang)], `${base}.html`, { type: 'text/html' });
+              if (navigator.canShare?.({ files: [file] })) await navigator.share({ files: [file], title: sh.title }).catch(() => undefined);
+            }}
+          >
+            {t('patient.share')}
+          </button>
+        )}
         <a href={`#/record/${full.record.id}`}>{t('patient.backToReport')}</a>
       </div>
       <h2 id="pv-h">{sh.title}</h2>

@@ -411,6 +411,7 @@ const en = {
     language: 'Language',
     saveHtml: 'Save as a file (HTML)',
     savePdf: 'Save as PDF',
+    share: 'Share…',
     backToReport: 'Back to the clinician report',
     title: 'Your eye check result',
     patientLine: 'For: {{patient}}',

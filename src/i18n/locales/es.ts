@@ -398,6 +398,7 @@ const es: DeepPartial<Messages> = {
     language: 'Idioma',
     saveHtml: 'Guardar como archivo (HTML)',
     savePdf: 'Guardar como PDF',
+    share: 'Compartir…',
     backToReport: 'Volver al informe clínico',
     title: 'El resultado de su revisión de la vista',
     patientLine: 'Para: {{patient}}',

@@ -399,6 +399,7 @@ const zh: DeepPartial<Messages> = {
     language: '语言',
     saveHtml: '保存为文件（HTML）',
     savePdf: '保存为 PDF',
+    share: '分享…',
     backToReport: '返回医生报告',
     title: '您的眼部检查结果',
     patientLine: '患者：{{patient}}',
