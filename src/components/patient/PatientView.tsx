@@ -4,7 +4,7 @@ import i18next from 'i18next';
 import { LANGUAGES } from '../../i18n';
 import { downloadBlob } from '../../services/records';
 import { safeName } from '../../services/records/export';
-import { patientHtml, patientPdf, patientSheet } from '../../services/reports/patient';
+import { patientHtml, patientSheet } from '../../services/reports/patient';
 import { AnnotatedPhoto } from '../report/AnnotatedPhoto';
 import { useFullRecord, useHashId } from '../report/RecordView';
 import '../report/report.css';
@@ -52,7 +52,7 @@ export function PatientView() {
         <button type="button" onClick={() => void patientHtml(full, pt, lang).then((h) => downloadBlob(new Blob([h], { type: 'text/html;charset=utf-8' }), `${base}.html`))}>
           {t('patient.saveHtml')}
         </button>
-        <button type="button" onClick={() => void patientPdf(full, pt, lang).then((b) => downloadBlob(b, `${base}.pdf`))}>
+        <button type="button" onClick={() => void import('../../services/reports/patient-pdf').then(({ patientPdf }) => patientPdf(full, pt, lang)).then((b) => downloadBlob(b, `${base}.pdf`))}>
           {t('patient.savePdf')}
         </button>
         {canShareFiles() && (

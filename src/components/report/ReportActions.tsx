@@ -2,7 +2,6 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import i18next from 'i18next';
 import { downloadBlob, exportToFile, type FullRecord } from '../../services/records';
-import { clinicianReportPdf, PDF_TEXT_LANGUAGES } from '../../services/reports/pdf';
 import { safeName } from '../../services/records/export';
 
 /** PDF download, print (print stylesheet), export of one record. */
@@ -15,6 +14,8 @@ export function ReportActions({ full }: { full: FullRecord }) {
     setError(null);
     try {
       // jsPDF's fonts are Latin-only: a Chinese UI gets the English clinician PDF (print view is in Chinese)
+      // jsPDF is loaded on first use: it is a large library most visits never need
+      const { clinicianReportPdf, PDF_TEXT_LANGUAGES } = await import('../../services/reports/pdf');
       const lng = PDF_TEXT_LANGUAGES.includes(i18n.language) ? i18n.language : 'en';
       const blob = await clinicianReportPdf(full, i18next.getFixedT(lng));
       const r = full.record;
