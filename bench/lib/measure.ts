@@ -8,13 +8,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { analyze } from '../../src/core/analyze';
-import { gradCamFromFeatures } from '../../src/core/explain/grad-cam';
+import { gradCamFromFeatures, gradCamFromFeaturesFull } from '../../src/core/explain/grad-cam';
 import { guidedBackprop, guidedSaliency } from '../../src/core/explain/guided-backprop';
 import { logitTargets } from '../../src/core/explain/targets';
 import { wrapModel, type FundusModel } from '../../src/core/model/fundus-model';
 import { modelStats } from '../../src/core/model/stats';
 import { LESION_LABEL_IDS, type RgbImage, type StageName } from '../../src/core/types';
-import { gradCamFromFeaturesFast } from './gradcam-fast';
 
 export interface Stats {
   /** milliseconds */
@@ -71,7 +70,7 @@ export interface BenchRecord {
   /** stages of the whole analysis (analyze() timings, maps 'all') + decode, ms */
   stages: Partial<Record<StageName | 'decode' | 'gradability', Stats>>;
   /** isolated steps, each ending in a read-back, ms */
-  /** gradcam5Fast: the same with bench/lib/gradcam-fast.ts' window-sum weights (a proposal, not in analyze()) */
+  /** gradcam5Fast: the same with core's window-sum weights (grad-cam-fast.ts, what analyze() uses); gradcam5 = the full-gradient reference */
   isolated: { forward: Stats; gradcam5: Stats; gradcam5Fast?: Stats; guided1?: Stats };
   cold?: ColdStart;
   notes: string[];
@@ -103,7 +102,7 @@ async function timeGradCamAll(model: FundusModel, x: tf.Tensor4D, fast = false):
   const t0 = now();
   const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
   const p = tf.tidy(() => tf.sigmoid(model.head.apply(a, { training: false }) as tf.Tensor));
-  const out = fast ? gradCamFromFeaturesFast(model.head, a, targets, size) : gradCamFromFeatures(model.head, a, targets, size);
+  const out = fast ? gradCamFromFeatures(model.head, a, targets, size) : gradCamFromFeaturesFull(model.head, a, targets, size);
   if (!out) {
     tf.dispose([a, p]);
     return undefined;

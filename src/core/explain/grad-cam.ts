@@ -15,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { applyLayers } from '../model/graph';
+import { gradCamWeightsFast } from './grad-cam-fast';
 import { diagonalObjective, type ExplainTarget } from './targets';
 
 /** The split a Grad-CAM needs; FundusModel satisfies it. Weights are shared, never changed. */
@@ -70,6 +71,8 @@ export function upsampleAndNormalise(maps: tf.Tensor3D, size: number): { maps: t
 
 /**
  * Grad-CAM maps for every target from already computed features A (one backward through the head).
+ * Uses the exact window-sum weights of grad-cam-fast.ts when the head starts with a linear
+ * stride-1 'same' convolution (both builders' heads do), else the full gradient.
  * @param a A = features(input), shape [1, h, w, k]; not disposed.
  * @param outSize side of the returned maps (the model input size).
  */
@@ -79,17 +82,42 @@ export function gradCamFromFeatures(
   targets: readonly ExplainTarget[],
   outSize: number,
 ): { cams: tf.Tensor3D; peaks: tf.Tensor1D } {
+  return camsFromFeatures(head, a, targets, outSize, true);
+}
+
+/** {@link gradCamFromFeatures} always through the full gradient ∂y/∂A (the reference the fast path is tested against). */
+export function gradCamFromFeaturesFull(
+  head: tf.LayersModel,
+  a: tf.Tensor4D,
+  targets: readonly ExplainTarget[],
+  outSize: number,
+): { cams: tf.Tensor3D; peaks: tf.Tensor1D } {
+  return camsFromFeatures(head, a, targets, outSize, false);
+}
+
+function camsFromFeatures(
+  head: tf.LayersModel,
+  a: tf.Tensor4D,
+  targets: readonly ExplainTarget[],
+  outSize: number,
+  allowFast: boolean,
+): { cams: tf.Tensor3D; peaks: tf.Tensor1D } {
   if (a.shape[0] !== 1) throw new RangeError('gradCam explains one image at a time (batch 1)');
   if (targets.length === 0) return { cams: tf.zeros([0, outSize, outSize]), peaks: tf.zeros([0]) };
   return tf.tidy(() => {
-    const tiled = tf.tile(a, [targets.length, 1, 1, 1]) as tf.Tensor4D;
-    // applyLayers (not head.apply): its plain-op Conv2D/BN skip the filter gradients that a
-    // layer's own conv gradient always computes — wasted work when only ∂y/∂A is wanted.
-    const grads = tf.grad((x: tf.Tensor) => diagonalObjective(applyLayers(head, x, { training: false })[0] as tf.Tensor2D, targets))(tiled) as tf.Tensor4D;
-    const cam = weightedActivation(a, gradCamWeights(grads));
-    const { maps, peaks } = upsampleAndNormalise(cam, outSize);
+    const weights = (allowFast ? gradCamWeightsFast(head, a, targets) : null) ?? fullGradientWeights(head, a, targets);
+    const { maps, peaks } = upsampleAndNormalise(weightedActivation(a, weights), outSize);
     return { cams: maps, peaks };
   });
+}
+
+/** eq. 1 from the full gradient: A tiled once per target, one backward pass through the head. */
+function fullGradientWeights(head: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[]): tf.Tensor2D {
+  const tiled = tf.tile(a, [targets.length, 1, 1, 1]) as tf.Tensor4D;
+  // applyLayers (not head.apply): its plain-op Conv2D/BN skip the filter gradients that a
+  // layer's own conv gradient always computes — wasted work when only ∂y/∂A is wanted.
+  const grads = tf.grad((x: tf.Tensor) => diagonalObjective(applyLayers(head, x, { training: false })[0] as tf.Tensor2D, targets))(tiled) as tf.Tensor4D;
+  return gradCamWeights(grads);
 }
 
 /**

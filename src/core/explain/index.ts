@@ -2,12 +2,14 @@ export { logitTarget, logitTargets, diagonalObjective, type ExplainTarget } from
 export {
   gradCam,
   gradCamFromFeatures,
+  gradCamFromFeaturesFull,
   gradCamWeights,
   weightedActivation,
   upsampleAndNormalise,
   type SplitModel,
   type GradCamTensors,
 } from './grad-cam';
+export { gradCamWeightsFast } from './grad-cam-fast';
 export { guidedBackprop, guidedRelu, guidedSaliency, activationBytes, defaultLabelsPerPass, type GuidedBackpropOptions } from './guided-backprop';
 export { guidedGradCam } from './guided-grad-cam';
 export { combineMaps, combineArrays } from './combine';
