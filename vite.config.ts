@@ -1,7 +1,24 @@
 /// <reference types="vitest/config" />
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { VitePWA } from 'vite-plugin-pwa';
+
+/**
+ * The production CSP lives in .env.production (VITE_CSP, also the index.html meta tag). A meta
+ * tag does not reach the analysis worker, so `vite preview` (what `npm start` serves) sends the
+ * same policy as a real header, plus the headers a meta tag cannot carry; public/_headers does the
+ * same for static hosts.
+ */
+function productionHeaders(): Record<string, string> {
+  const m = /^VITE_CSP="(.*)"$/m.exec(readFileSync(new URL('./.env.production', import.meta.url), 'utf8'));
+  if (!m) throw new Error('.env.production must define VITE_CSP');
+  return {
+    'Content-Security-Policy': `${m[1]}; frame-ancestors 'none'`,
+    'Referrer-Policy': 'no-referrer',
+    'X-Content-Type-Options': 'nosniff',
+  };
+}
 
 // One config for the app build and for vitest: the `projects` split keeps core
 // tests in plain Node (no DOM to lean on by accident) and UI tests in jsdom.
@@ -40,7 +57,7 @@ export default defineConfig({
   worker: { format: 'es' },
   build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
   server: { port: 5173 },
-  preview: { port: 4173 },
+  preview: { port: 4173, headers: productionHeaders() },
   test: {
     projects: [
       {
