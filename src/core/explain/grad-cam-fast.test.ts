@@ -57,7 +57,8 @@ describe('window-sum Grad-CAM weights', () => {
     }
   });
 
-  it('matches core on a compact ResNet with the paper head (3×3 first conv)', async () => {
+  it('matches core on a compact ResNet with the paper head (3×3 first conv), and leaves nothing behind once the model is disposed', async () => {
+    const baseline = tf.memory().numTensors;
     const net = buildCompactResNet({ inputSize: 64, width: 4, blocks: [1, 1], headWidth: 8, headMid: 8, numLabels: 5, seed: 21 });
     const m = wrapModel(net, makeMetadata({ inputSize: 64 }));
     const x = tf.randomUniform([1, 64, 64, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
@@ -66,8 +67,12 @@ describe('window-sum Grad-CAM weights', () => {
     const ref = gradCamFromFeaturesFull(m.head, a, targets, 64);
     const fast = gradCamFromFeatures(m.head, a, targets, 64);
     expect(await maxDiff(fast.cams, ref.cams)).toBeLessThan(1e-5);
-    tf.dispose([x, a, ref.cams, ref.peaks, fast.cams, fast.peaks]);
+    const again = gradCamFromFeatures(m.head, a, targets, 64); // a second call must still see live weights
+    expect(await maxDiff(again.cams, ref.cams)).toBeLessThan(1e-5);
+    tf.dispose([x, a, ref.cams, ref.peaks, fast.cams, fast.peaks, again.cams, again.peaks]);
     m.dispose();
+    // a tail cached across calls would keep the head's shared layers (and their weights) alive
+    expect(tf.memory().numTensors).toBe(baseline);
   });
 
   it('declines heads where the identity does not hold (fused activation, stride 2)', () => {

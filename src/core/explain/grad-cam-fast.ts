@@ -20,38 +20,44 @@ import { diagonalObjective, type ExplainTarget } from './targets';
 interface FirstConv {
   kernel: tf.Tensor4D;
   bias: tf.Tensor1D | null;
-  tail: tf.LayersModel;
+  /** name of the first conv layer: the tail (the head after it) is built from here per call */
+  name: string;
 }
-const cache = new WeakMap<tf.LayersModel, FirstConv | null>();
 
 /** The head's first layer when the fast path applies (linear stride-1 'same' Conv2D reading A), else null. */
 function firstConv(head: tf.LayersModel): FirstConv | null {
-  if (cache.has(head)) return cache.get(head)!;
-  let found: FirstConv | null = null;
   const layer = head.layers.find((l) => l.getClassName() !== 'InputLayer');
-  if (layer && layer.getClassName() === 'Conv2D') {
-    const c = layer.getConfig() as { strides: number[]; padding: string; dilationRate: number[] | number; activation: string; dataFormat: string };
-    const dil = Array.isArray(c.dilationRate) ? c.dilationRate : [c.dilationRate, c.dilationRate];
-    if (c.strides.every((s) => s === 1) && c.padding === 'same' && dil.every((d) => d === 1) && c.activation === 'linear' && c.dataFormat !== 'channelsFirst') {
-      const w = layer.getWeights();
-      found = { kernel: w[0] as tf.Tensor4D, bias: (w[1] as tf.Tensor1D | undefined) ?? null, tail: buildTail(head, layer.name, `${head.name}_after_${layer.name}`) };
-    }
-  }
-  cache.set(head, found);
-  return found;
+  if (!layer || layer.getClassName() !== 'Conv2D') return null;
+  const c = layer.getConfig() as { strides: number[]; padding: string; dilationRate: number[] | number; activation: string; dataFormat: string };
+  const dil = Array.isArray(c.dilationRate) ? c.dilationRate : [c.dilationRate, c.dilationRate];
+  if (!(c.strides.every((s) => s === 1) && c.padding === 'same' && dil.every((d) => d === 1) && c.activation === 'linear' && c.dataFormat !== 'channelsFirst')) return null;
+  const w = layer.getWeights();
+  return { kernel: w[0] as tf.Tensor4D, bias: (w[1] as tf.Tensor1D | undefined) ?? null, name: layer.name };
 }
 
 /** Grad-CAM weights [T, k] (eq. 1) by the window-sum identity above; null when the head does not qualify. */
 export function gradCamWeightsFast(head: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[]): tf.Tensor2D | null {
   const fc = firstConv(head);
   if (!fc) return null;
+  // The tail is a few symbolic layers (cheap to build); it is disposed after use because a cached
+  // one would hold a reference on the head's shared layers and keep their weights alive after the
+  // model itself is disposed.
+  const tail = buildTail(head, fc.name, `${head.name}_after_${fc.name}`);
+  try {
+    return weightsFromTail(fc, tail, a, targets);
+  } finally {
+    tail.dispose();
+  }
+}
+
+function weightsFromTail(fc: FirstConv, tail: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[]): tf.Tensor2D {
   return tf.tidy(() => {
     const [, h, w] = a.shape;
     const [kh, kw, k, f] = fc.kernel.shape;
     let z = tf.conv2d(a, fc.kernel, 1, 'same') as tf.Tensor4D;
     if (fc.bias) z = tf.add(z, fc.bias);
     const t = targets.length;
-    const g = tf.grad((x: tf.Tensor) => diagonalObjective(applyLayers(fc.tail, x, { training: false })[0] as tf.Tensor2D, targets))(
+    const g = tf.grad((x: tf.Tensor) => diagonalObjective(applyLayers(tail, x, { training: false })[0] as tf.Tensor2D, targets))(
       tf.tile(z, [t, 1, 1, 1]),
     ) as tf.Tensor4D;
     // TF 'same' padding for stride 1: pad_before = floor((k - 1) / 2)
