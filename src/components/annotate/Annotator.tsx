@@ -7,7 +7,7 @@ import { isDone, labelStatus } from '../../services/annotations/labels';
 import { isPlaceholder } from '../../services/model-card';
 import type { AnnotationController } from '../../services/annotations/controller';
 import { Standard } from './Standard';
-import { downloadText } from './download';
+import { downloadText } from '../../services/download';
 
 /** Keys go to a text field being typed in; a focused check box or button still gets the shortcuts. */
 const isTyping = (el: EventTarget | null) => {

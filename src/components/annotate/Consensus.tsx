@@ -14,7 +14,7 @@ import {
   type ConsensusRule,
 } from '../../services/annotations/consensus';
 import type { Bit } from '../../services/annotations/labels';
-import { downloadText } from './download';
+import { downloadText } from '../../services/download';
 
 const SHOW_MAX = 200;
 const fmt = (x: number, d = 2) => (Number.isNaN(x) ? '—' : x.toFixed(d));

@@ -4,6 +4,7 @@
  * and a record whose save failed stays in the store (records.unsaved) for export.
  */
 import { FundusLensError } from '../../core/errors';
+import { downloadBlob } from '../download';
 import type { AnalysisResult, LabelSpec } from '../../core/types';
 import { appStore } from '../../store';
 import { recordsCsv } from '../csv';
@@ -145,18 +146,7 @@ export async function deleteRecord(id: string): Promise<void> {
   await refreshRecords();
 }
 
-/** Offers a file for download (no server involved: an object URL of the blob). */
-export function downloadBlob(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.rel = 'noopener';
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
+export { downloadBlob } from '../download';
 
 export async function exportToFile(list: FullRecord[]): Promise<void> {
   const text = await exportRecords(list);
