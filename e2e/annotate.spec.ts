@@ -97,6 +97,31 @@ test('annotate with keys, resume after reload, export labels.csv, and `npm run t
   await page.keyboard.press('1');
   await page.keyboard.press('2');
   await expect(page.getByTestId('ann-progress')).toContainText('3 of 4 labelled');
+  await expect(box(page, 'hm')).toBeChecked();
+  // Ticks are written to IndexedDB as they happen, asynchronously: a reload a few milliseconds
+  // after the last key press could race that write. Wait until the store holds a record with
+  // both ticks (what a user's reload seconds later would find), then reload.
+  await expect
+    .poll(() =>
+      page.evaluate(
+        () =>
+          new Promise<boolean>((resolve) => {
+            const open = indexedDB.open('funduslens-annotations');
+            open.onerror = () => resolve(false);
+            open.onsuccess = () => {
+              const db = open.result;
+              const req = db.transaction('records').objectStore('records').getAll();
+              req.onsuccess = () => {
+                const recs = req.result as { labels: Record<string, number> | null }[];
+                db.close();
+                resolve(recs.some((r) => r.labels?.ma === 1 && r.labels?.hm === 1));
+              };
+              req.onerror = () => resolve(false);
+            };
+          }),
+      ),
+    )
+    .toBe(true);
 
   // reload: the same set, same photo, same ticks
   await page.reload();
