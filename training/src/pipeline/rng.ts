@@ -3,25 +3,12 @@
  * Its whole state is one 32-bit integer, so a checkpoint can store it in state.json and a
  * resumed run continues the exact same random stream (fixed seeds -> repeatable runs).
  */
-export class Rng {
-  private s: number;
+import { Mulberry32 } from '../random/mulberry32';
+
+export class Rng extends Mulberry32 {
   constructor(seed: number) {
     // Mix the seed once so that seeds 1, 2, 3... start far apart.
-    this.s = (Math.imul((seed | 0) ^ 0x9e3779b9, 0x85ebca6b) >>> 0) || 0x1234567;
-  }
-
-  /** mulberry32: uniform in [0, 1). */
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** uniform in [lo, hi). */
-  uniform(lo: number, hi: number): number {
-    return lo + (hi - lo) * this.next();
+    super((Math.imul((seed | 0) ^ 0x9e3779b9, 0x85ebca6b) >>> 0) || 0x1234567);
   }
 
   /** integer in [0, n). */

@@ -2,6 +2,7 @@
  * Seeded randomness for the synthetic generator. Never Math.random: the same seed must
  * give the same bytes on every machine, so every draw goes through one of these.
  */
+import { Mulberry32 } from '../random/mulberry32';
 
 /** Mix two 32-bit integers into a well-spread seed (one image's stream from (dataset seed, index)). */
 export function hashSeed(a: number, b: number): number {
@@ -11,27 +12,12 @@ export function hashSeed(a: number, b: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** mulberry32 with helpers for the distributions the generator needs. */
-export class Rng {
-  private s: number;
+/** mulberry32 (shared with the training pipeline) with helpers for the distributions the generator needs. */
+export class Rng extends Mulberry32 {
   private spare: number | null = null;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  /** uniform in [0, 1) */
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
   /** raw 32-bit state word, e.g. to seed a child stream */
   u32(): number {
     return Math.floor(this.next() * 4294967296) >>> 0;
-  }
-  uniform(a: number, b: number): number {
-    return a + (b - a) * this.next();
   }
   int(a: number, bInclusive: number): number {
     return a + Math.floor(this.next() * (bInclusive - a + 1));
