@@ -10,7 +10,7 @@ import { appStore } from '../../store';
 import { recordsCsv } from '../csv';
 import { newRecordId, openRecordStore, requestPersistentStorage, storageUsage, type RecordStore } from './db';
 import { exportFileName, exportRecords, parseExport } from './export';
-import { toRecordAnalysis, type ClinicianReview, type ExamRecord, type Eye, type FullRecord } from './types';
+import { toRecordAnalysis, type ClinicianReview, type ExamRecord, type FullRecord } from './types';
 
 export * from './types';
 export { storageUsage, requestPersistentStorage } from './db';
@@ -65,14 +65,8 @@ export async function makeThumbnail(photo: Blob, maxSide = 160): Promise<Blob | 
   }
 }
 
-export interface ExamForm {
-  patientId: string;
-  dateOfBirth?: string;
-  eye: Eye;
-  captureDate: string;
-  camera?: string;
-  notes?: string;
-}
+/** What the exam form edits: the record's patient and capture fields. */
+export type ExamForm = Pick<ExamRecord, 'patientId' | 'dateOfBirth' | 'eye' | 'captureDate' | 'camera' | 'notes'>;
 
 export function validateExamForm(f: ExamForm): string | null {
   if (!f.patientId.trim()) return 'patientId';

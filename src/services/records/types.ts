@@ -7,13 +7,7 @@ import type { AnalysisResult, LabelId, LabelSpec, Outline, PhotoTransform, Quali
 export type Eye = 'OD' | 'OS';
 
 /** The analysis as kept in a record: everything except the (large, recomputable) maps. */
-export interface RecordAnalysis {
-  quality: QualityResult;
-  forced: boolean;
-  probabilities: Record<LabelId, number>;
-  positive: Record<LabelId, boolean>;
-  summary: Summary;
-  outlines: Outline[];
+export interface RecordAnalysis extends Pick<AnalysisResult, 'quality' | 'forced' | 'probabilities' | 'positive' | 'summary' | 'outlines'> {
   transform: PhotoTransform;
   backend: string;
   /** "name@version" as reported by the pipeline */
