@@ -2,7 +2,7 @@
  * An exam record as stored on this device (IndexedDB) and in export files. Plain data:
  * the photo travels as a Blob in IndexedDB and as base64 in an export file.
  */
-import type { AnalysisResult, LabelId, LabelSpec, Outline, PhotoTransform, QualityResult, Summary } from '../../core/types';
+import type { AnalysisResult, LabelId, LabelSpec, PhotoTransform, Summary } from '../../core/types';
 
 export type Eye = 'OD' | 'OS';
 
