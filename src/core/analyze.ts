@@ -17,7 +17,7 @@ import { logitTargets } from './explain/targets';
 import { fovMaskOnGrid } from './lesions/geometry';
 import { traceOutlines, DEFAULT_MIN_OUTLINE_AREA, DEFAULT_OUTLINE_THRESHOLD } from './lesions/outlines';
 import type { FundusModel } from './model/fundus-model';
-import { detectFov, makeTransform, preprocess } from './preprocess/index';
+import { detectFov, makeTransform, preprocessToArray } from './preprocess/index';
 import { assessQuality } from './quality/index';
 import {
   LABEL_IDS,
@@ -55,6 +55,12 @@ export interface AnalyzeOptions {
   onProgress?: (stage: StageName, fraction: number) => void;
   /** checked between stages; when true the analysis stops with FundusLensError('cancelled'). */
   signal?: { readonly aborted: boolean };
+  /**
+   * called once, right after preprocessing, with the model input as plain data (row-major
+   * [size, size, 3], 0..1); the array is the caller's to keep (e.g. to show the preprocessed
+   * image, or to hand to {@link explainDetails} later without preprocessing again).
+   */
+  onInput?: (input: Float32Array, size: number) => void;
 }
 
 // Rough share of the run time done before each stage starts (for progress bars only).
@@ -143,16 +149,17 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
   }
 
   await begin('preprocess');
-  const pre = preprocess(image, meta.preprocess, fov);
+  const pre = preprocessToArray(image, meta.preprocess, fov);
   const { transform } = pre;
   const size = transform.inputSize;
   end('preprocess');
+  options.onInput?.(pre.data.slice(), size);
 
   // Tensors that live across awaits (tf.tidy cannot span them); released in `finally`.
-  const held: tf.Tensor[] = [pre.input];
+  const held: tf.Tensor[] = [];
   try {
     await begin('forward');
-    const x = tf.expandDims(pre.input, 0) as tf.Tensor4D;
+    const x = tf.tensor4d(pre.data, [1, size, size, 3]);
     held.push(x);
     const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
     held.push(a);
@@ -171,15 +178,8 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     const anyLesion = positiveIdx.length > 0;
     const summary: Summary = anyLesion ? 'dr-signs' : quality.gradable ? 'healthy' : 'ungradable';
 
-    // FOV mask on the model grid: explanations on the black border or the square padding
-    // are artefacts of zero input, not findings.
     const mask = fovMaskOnGrid(fov, transform, size);
-    const toLabelMaps = (data: Float32Array, indices: number[]): LabelMap[] =>
-      indices.map((li, k) => {
-        const m = data.slice(k * size * size, (k + 1) * size * size);
-        for (let p = 0; p < m.length; p++) m[p] *= mask[p];
-        return { label: ids[li] as LesionLabelId, width: size, height: size, data: m };
-      });
+    const toLabelMaps = (data: Float32Array, indices: number[]) => maskedLabelMaps(data, indices, ids, mask, size);
 
     await begin('gradcam');
     const camIdx = mapsWanted === 'none' ? positiveIdx : lesionIdx;
@@ -199,20 +199,9 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     let combined: Float32Array | undefined;
     if ((mapsWanted === 'all' || outlineSource === 'guided-gradcam') && positiveIdx.length > 0 && camsT) {
       await begin('guidedBackprop');
-      const rows = positiveIdx.map((i) => camIdx.indexOf(i));
-      const ggc = tf.tidy(() => {
-        const grads = guidedBackprop(model.net, x, logitTargets(positiveIdx), { labelsPerPass: options.guidedLabelsPerPass });
-        const camPos = tf.gather(camsT!, rows) as tf.Tensor3D;
-        return guidedGradCam(guidedSaliency(grads), camPos);
-      });
-      held.push(ggc);
-      ggcMaps = toLabelMaps((await ggc.data()) as Float32Array, positiveIdx);
-      if (mapsWanted === 'all') {
-        const comb = combineMaps(ggc);
-        held.push(comb);
-        combined = new Float32Array(await comb.data()); // a copy: we mask it below
-        for (let p = 0; p < combined.length; p++) combined[p] *= mask[p];
-      }
+      const g = await guidedMaps(model, x, camsT, camIdx, positiveIdx, ids, mask, size, options.guidedLabelsPerPass);
+      ggcMaps = g.guidedGradCam;
+      if (mapsWanted === 'all') combined = g.combined;
       end('guidedBackprop');
     } else if (mapsWanted === 'all') {
       ggcMaps = [];
@@ -255,6 +244,150 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     timingsMs.total = now() - start;
     options.onProgress?.('total', 1);
     return result;
+  } finally {
+    tf.dispose(held);
+  }
+}
+
+/** Per-label maps out of a [T, size, size] read-back, multiplied by the FOV mask (explanations
+ * on the black border or the square padding are artefacts of zero input, not findings). */
+function maskedLabelMaps(data: Float32Array, indices: number[], ids: LabelId[], mask: Float32Array, size: number): LabelMap[] {
+  return indices.map((li, k) => {
+    const m = data.slice(k * size * size, (k + 1) * size * size);
+    for (let p = 0; p < m.length; p++) m[p] *= mask[p];
+    return { label: ids[li] as LesionLabelId, width: size, height: size, data: m };
+  });
+}
+
+/**
+ * Guided Grad-CAM (eq. 3) for `positiveIdx` and their combination (eq. 4), masked. One code
+ * path for analyze(maps: 'all') and explainDetails(), so both give the same numbers.
+ * @param cams [camIdx.length, size, size] Grad-CAM maps (unmasked); not disposed.
+ */
+async function guidedMaps(
+  model: FundusModel,
+  x: tf.Tensor4D,
+  cams: tf.Tensor3D,
+  camIdx: number[],
+  positiveIdx: number[],
+  ids: LabelId[],
+  mask: Float32Array,
+  size: number,
+  labelsPerPass?: number,
+): Promise<{ guidedGradCam: LabelMap[]; combined: Float32Array }> {
+  const rows = positiveIdx.map((i) => camIdx.indexOf(i));
+  const ggc = tf.tidy(() => {
+    const grads = guidedBackprop(model.net, x, logitTargets(positiveIdx), { labelsPerPass });
+    const camPos = tf.gather(cams, rows) as tf.Tensor3D;
+    return guidedGradCam(guidedSaliency(grads), camPos);
+  });
+  try {
+    const guidedGradCamMaps = maskedLabelMaps((await ggc.data()) as Float32Array, positiveIdx, ids, mask, size);
+    const comb = combineMaps(ggc);
+    try {
+      const combined = new Float32Array(await comb.data()); // a copy: masked below
+      for (let p = 0; p < combined.length; p++) combined[p] *= mask[p];
+      return { guidedGradCam: guidedGradCamMaps, combined };
+    } finally {
+      comb.dispose();
+    }
+  } finally {
+    ggc.dispose();
+  }
+}
+
+/** Options of {@link explainDetails}. */
+export interface ExplainDetailsOptions {
+  /**
+   * the model input the analysis used (analyze()'s `onInput`); when absent or of the wrong
+   * size, the photo is preprocessed again with the result's own field of view (same input).
+   */
+  input?: Float32Array;
+  /** guided backprop labels per backward pass (memory vs. speed), see explain/guidedBackprop. */
+  guidedLabelsPerPass?: number;
+  /** called when a stage starts (fractions of this call's work); ('total', 1) at the end. */
+  onProgress?: (stage: StageName, fraction: number) => void;
+  /** checked between stages; when true the call stops with FundusLensError('cancelled'). */
+  signal?: { readonly aborted: boolean };
+}
+
+/** What {@link explainDetails} adds to a result's maps. */
+export interface DetailMaps {
+  /** Guided Grad-CAM (eq. 3), one map per POSITIVE lesion label of the result */
+  guidedGradCam: LabelMap[];
+  /** eq. 4 over those maps (all zeros when no lesion label is positive) */
+  combined: Float32Array;
+  timingsMs: Partial<Record<StageName, number>>;
+}
+
+/**
+ * The maps that `analyze(…, { maps: 'all' })` adds — Guided Grad-CAM (eq. 3) for the positive
+ * lesion labels and their combination (eq. 4) — computed LATER for an earlier result. Guided
+ * backprop is a full backward pass through the backbone per label (≈ 2–3 forward passes
+ * each), so an app can show the verdict, scores, Grad-CAM and outlines first (maps: 'gradcam')
+ * and call this only when the user opens a view that needs it. The numbers are those
+ * analyze() would have returned with maps: 'all' for the same photo and model (test).
+ *
+ * An ungradable result that was not forced ran no model: it gets no maps (empty list, zero
+ * combined map), exactly like analyze() with maps: 'all'.
+ *
+ * @param image the analysed photo; may be null when `options.input` holds the model input
+ * @param result the earlier result of analyze() for this photo with THIS model
+ * @throws FundusLensError 'backend-failed' when `result` came from another model, or when
+ *   neither the photo nor a model input of the right size was given; 'cancelled'.
+ */
+export async function explainDetails(image: RgbImage | null, model: FundusModel, result: AnalysisResult, options: ExplainDetailsOptions = {}): Promise<DetailMaps> {
+  const start = now();
+  const timingsMs: Partial<Record<StageName, number>> = {};
+  const meta = model.metadata;
+  if (result.model !== `${meta.name}@${meta.version}`) {
+    throw new FundusLensError('backend-failed', `These maps belong to an analysis by ${result.model}, but ${meta.name}@${meta.version} is loaded: analyse the photo again.`);
+  }
+  const size = result.transform.inputSize;
+  const ids = meta.labels.map((l) => l.id);
+  const lesionIdx = ids.map((id, i) => (isLesion(id) ? i : -1)).filter((i) => i >= 0);
+  const ranModel = result.quality.gradable || result.forced;
+  const positiveIdx = ranModel ? lesionIdx.filter((i) => result.positive[ids[i]]) : [];
+  const check = async (stage: StageName, fraction: number): Promise<void> => {
+    await yieldToEventLoop();
+    if (options.signal?.aborted) throw new FundusLensError('cancelled', 'The analysis was cancelled.');
+    options.onProgress?.(stage, fraction);
+  };
+  const finish = (guidedGradCam: LabelMap[], combined: Float32Array): DetailMaps => {
+    timingsMs.total = now() - start;
+    options.onProgress?.('total', 1);
+    return { guidedGradCam, combined, timingsMs };
+  };
+  if (positiveIdx.length === 0) return finish([], new Float32Array(size * size));
+
+  let input = options.input && options.input.length === size * size * 3 ? options.input : null;
+  if (!input) {
+    if (!image) throw new FundusLensError('backend-failed', 'explainDetails: neither the photo nor its model input was given.');
+    await check('preprocess', 0);
+    const t0 = now();
+    input = preprocessToArray(image, meta.preprocess, result.fov).data;
+    timingsMs.preprocess = now() - t0;
+  }
+  const mask = fovMaskOnGrid(result.fov, result.transform, size);
+  const held: tf.Tensor[] = [];
+  try {
+    await check('forward', 0.05);
+    let t0 = now();
+    const x = tf.tensor4d(input, [1, size, size, 3]);
+    held.push(x);
+    const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
+    held.push(a);
+    // The same Grad-CAM rows analyze(maps: 'all') computes (every lesion label), so the
+    // product of eq. 3 is the same to the last bit.
+    const { cams, peaks } = gradCamFromFeatures(model.head, a, logitTargets(lesionIdx, lesionIdx.map((i) => ids[i])), size);
+    peaks.dispose();
+    held.push(cams);
+    timingsMs.gradcam = now() - t0;
+    await check('guidedBackprop', 0.15);
+    t0 = now();
+    const g = await guidedMaps(model, x, cams, lesionIdx, positiveIdx, ids, mask, size, options.guidedLabelsPerPass);
+    timingsMs.guidedBackprop = now() - t0;
+    return finish(g.guidedGradCam, g.combined);
   } finally {
     tf.dispose(held);
   }

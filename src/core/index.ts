@@ -12,4 +12,4 @@ export * from './backends/index';
 export * from './explain/index';
 export * from './lesions/index';
 export * from './metrics/index';
-export { analyze, type AnalyzeOptions } from './analyze';
+export { analyze, explainDetails, type AnalyzeOptions, type DetailMaps, type ExplainDetailsOptions } from './analyze';

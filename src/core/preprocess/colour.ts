@@ -2,8 +2,9 @@
  * sRGB <-> CIELAB with OpenCV's constants (cvtColor COLOR_RGB2Lab / COLOR_Lab2RGB: sRGB
  * gamma, D65 white), so "CLAHE on L" means the same thing here as in the OpenCV pipelines
  * the paper's preprocessing is usually written with. The forward L* for CLAHE is computed
- * in TypeScript (it must feed the CPU histogram step anyway); the full per-pixel colour
- * round trip is tfjs ops, which run on the GPU in the browser.
+ * in TypeScript (it must feed the CPU histogram step anyway), and so is the colour round
+ * trip after CLAHE (replaceLightnessArray: one pass, where the tfjs ops of replaceLightness
+ * cost ~15 kernel launches over [S², 3]; replaceLightness stays as the reference).
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -27,16 +28,73 @@ function srgbToLinear(c: number): number {
 /**
  * L* of CIELAB scaled to 0..255 and rounded (OpenCV's 8-bit Lab convention) for every
  * pixel of an interleaved RGB float image in 0..255.
+ * @param linear optional [n*3] output: the linear RGB (0..1) computed on the way, so the
+ *   colour round trip ({@link replaceLightnessArray}) need not raise every channel to 2.4 again.
  */
-export function lightness8(rgb: Float32Array, n: number): Uint8Array {
+export function lightness8(rgb: Float32Array, n: number, linear?: Float32Array): Uint8Array {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const r = srgbToLinear(Math.min(1, Math.max(0, rgb[i * 3] / 255)));
     const g = srgbToLinear(Math.min(1, Math.max(0, rgb[i * 3 + 1] / 255)));
     const b = srgbToLinear(Math.min(1, Math.max(0, rgb[i * 3 + 2] / 255)));
+    if (linear) {
+      linear[i * 3] = r;
+      linear[i * 3 + 1] = g;
+      linear[i * 3 + 2] = b;
+    }
     const y = RGB2XYZ[3] * r + RGB2XYZ[4] * g + RGB2XYZ[5] * b;
     const L = y > EPS ? 116 * Math.cbrt(y) - 16 : KAPPA * y;
     out[i] = Math.min(255, Math.max(0, Math.round((L * 255) / 100)));
+  }
+  return out;
+}
+
+const invF = (t: number): number => (t > F_THRESH ? t * t * t : (t - F_LIN_B) / F_LIN_A);
+const fLab = (t: number): number => (t > EPS ? Math.cbrt(Math.max(t, 0)) : t * F_LIN_A + F_LIN_B);
+const linearToSrgb = (c: number): number => {
+  const v = Math.min(1, Math.max(0, c));
+  return Math.min(1, Math.max(0, v <= 0.0031308 ? v * 12.92 : 1.055 * v ** (1 / 2.4) - 0.055));
+};
+
+/**
+ * {@link replaceLightness} on plain arrays: the same formulas in double precision on the CPU.
+ * The tfjs version ran ~15 element-wise kernels over [S², 3] (Pow, SplitV, Concat on wasm:
+ * 250 ms warm and ~900 ms on its first call at 512²); this loop is one pass. The new L* is
+ * 8-bit (CLAHE output), so its part of the inverse (f(y) and y) is a 256-entry table — exact,
+ * not an approximation. Results agree with the tfjs ops to float32 rounding (test: < 1e-5).
+ * @param linear [n*3] linear RGB in 0..1 (from {@link lightness8}'s `linear` output)
+ * @param newL8 [n] the new L* as 0..255 (OpenCV's 8-bit Lab scale), e.g. CLAHE's output
+ * @param mask optional [n] weights the result is multiplied by (FOV mask); pixels with weight 0 are skipped
+ * @returns [n*3] sRGB in 0..1
+ */
+export function replaceLightnessArray(linear: Float32Array, newL8: Uint8Array, n: number, mask?: Float32Array): Float32Array {
+  const out = new Float32Array(n * 3);
+  const fyT = new Float64Array(256);
+  const yT = new Float64Array(256);
+  for (let l = 0; l < 256; l++) {
+    // Same float32 rounding of L as the tfjs path (uint8 → float32 times 100/255 in float32).
+    const L = Math.fround(l * Math.fround(100 / 255));
+    const bright = L > L_THRESH;
+    fyT[l] = bright ? (L + 16) / 116 : (L / KAPPA) * F_LIN_A + F_LIN_B;
+    yT[l] = bright ? fyT[l] ** 3 : L / KAPPA;
+  }
+  const [a0, a1, a2, b0, b1, b2, c0, c1, c2] = RGB2XYZ;
+  const [m0, m1, m2, n0, n1, n2, o0, o1, o2] = XYZ2RGB;
+  for (let i = 0; i < n; i++) {
+    const m = mask ? mask[i] : 1;
+    if (m === 0) continue;
+    const r = linear[i * 3], g = linear[i * 3 + 1], b = linear[i * 3 + 2];
+    const fx = fLab((a0 * r + a1 * g + a2 * b) / WHITE_X);
+    const fy = fLab(b0 * r + b1 * g + b2 * b);
+    const fz = fLab((c0 * r + c1 * g + c2 * b) / WHITE_Z);
+    const l = newL8[i];
+    const fy2 = fyT[l];
+    const x2 = invF(fy2 + (fx - fy)) * WHITE_X;
+    const y2 = yT[l];
+    const z2 = invF(fy2 - (fy - fz)) * WHITE_Z;
+    out[i * 3] = linearToSrgb(m0 * x2 + m1 * y2 + m2 * z2) * m;
+    out[i * 3 + 1] = linearToSrgb(n0 * x2 + n1 * y2 + n2 * z2) * m;
+    out[i * 3 + 2] = linearToSrgb(o0 * x2 + o1 * y2 + o2 * z2) * m;
   }
   return out;
 }

@@ -17,9 +17,10 @@ import {
   photoToModel,
   preprocess,
   preprocessPixels,
+  modelInputPixels,
   validateImage,
 } from './index';
-import { lightness8, replaceLightness } from './colour';
+import { lightness8, replaceLightness, replaceLightnessArray } from './colour';
 import { checkerboard, gradient, rng, syntheticFundus, syntheticIndoorScene } from './synthetic-photos';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -379,6 +380,53 @@ describe('CLAHE vs OpenCV.js (reference, dev-only)', () => {
     // result to 8 bits with fixed-point tables; ours stays float until the end). Measured: p99 3.2.
     expect(sum / (n * 3)).toBeLessThan(1);
     expect(diffs[Math.floor(0.99 * diffs.length)]).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('colour step on plain arrays (replaced the tfjs ops)', () => {
+  it('matches the tfjs replaceLightness reference to float32 rounding on a real photo, incl. the FOV re-mask', async () => {
+    const img = await decodeFile(join(IDRID, 'images', 'IDRiD_07.jpg'), 1072);
+    const params = { ...DEFAULT_PREPROCESS, inputSize: 256 }; // the cpu reference is slow at 512²
+    const px = preprocessPixels(img, params);
+    const S = px.transform.inputSize, n = S * S;
+    const ours = modelInputPixels(px, params);
+    const ref = tf.tidy(() => {
+      const rgb = tf.div(tf.tensor2d(px.rgb, [n, 3]), 255) as tf.Tensor2D;
+      const newL = tf.mul(tf.tensor2d(px.equalised!, [n, 1], 'float32'), 100 / 255) as tf.Tensor2D;
+      return tf.mul(replaceLightness(rgb, newL), tf.tensor2d(px.mask, [n, 1])).dataSync();
+    });
+    let maxd = 0, changed = 0;
+    for (let i = 0; i < n * 3; i++) {
+      maxd = Math.max(maxd, Math.abs(ours[i] - ref[i]));
+      if (Math.abs(ours[i] - px.rgb[i] / 255) > 0.02) changed++;
+    }
+    expect(maxd).toBeLessThan(1e-5);
+    expect(changed).toBeGreaterThan(n / 10); // CLAHE really changed the picture (the comparison is not vacuous)
+    // the linear RGB handed over by lightness8 is the one replaceLightnessArray would compute itself
+    const again = replaceLightnessArray((() => { const l = new Float32Array(n * 3); lightness8(px.rgb, n, l); return l; })(), px.equalised!, n, px.mask);
+    expect(again).toEqual(ours);
+  });
+
+  it('green-channel CLAHE and no CLAHE: same values as the tfjs path', () => {
+    const img = syntheticFundus({ width: 480, height: 360, cx: 240, cy: 180, r: 170, cornerText: true });
+    for (const clahe of [null, { channel: 'green', tileGrid: 8, clipLimit: 2 }] as const) {
+      const params = { ...DEFAULT_PREPROCESS, inputSize: 96, clahe };
+      const px = preprocessPixels(img, params);
+      const n = 96 * 96;
+      const ours = modelInputPixels(px, params);
+      const ref = tf.tidy(() => {
+        const rgb = tf.div(tf.tensor2d(px.rgb, [n, 3]), 255) as tf.Tensor2D;
+        let out = rgb;
+        if (clahe) {
+          const [r, , b] = tf.split(rgb, 3, 1);
+          out = tf.concat([r, tf.div(tf.tensor2d(px.equalised!, [n, 1], 'float32'), 255), b], 1) as tf.Tensor2D;
+        }
+        return tf.mul(out, tf.tensor2d(px.mask, [n, 1])).dataSync();
+      });
+      let maxd = 0;
+      for (let i = 0; i < n * 3; i++) maxd = Math.max(maxd, Math.abs(ours[i] - ref[i]));
+      expect(maxd).toBeLessThan(1e-6);
+    }
   });
 });
 

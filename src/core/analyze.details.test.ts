@@ -1,0 +1,119 @@
+/**
+ * Lazy guided backprop: analyze(maps: 'gradcam') first, explainDetails() later must give the
+ * maps analyze(maps: 'all') gives, with or without the kept model input, leak no tensors,
+ * honour cancellation and refuse a result from another model.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyze, explainDetails } from './analyze';
+import { syntheticFundus, tinyModel, TINY_SIZE as S } from './analyze.test-fixtures';
+import { isFundusLensError } from './errors';
+import type { FundusModel } from './model/fundus-model';
+import { preprocess } from './preprocess/index';
+import { CODRAS, decodeFile } from '../test-utils/photos';
+import type { RgbImage } from './types';
+
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+describe('explainDetails() — Guided Grad-CAM on demand', () => {
+  let model: FundusModel;
+  let real: RgbImage;
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+    model = tinyModel();
+    const first = readdirSync(join(CODRAS, 'images')).filter((f) => f.endsWith('.jpg')).sort()[0];
+    real = await decodeFile(join(CODRAS, 'images', first));
+  });
+  afterAll(() => model.dispose());
+
+  it('gives the same Guided Grad-CAM and combined maps as analyze(maps: all), from the kept input or from the photo', async () => {
+    const eager = await analyze(real, model, { maps: 'all' });
+    let kept: Float32Array | null = null;
+    let keptSize = 0;
+    const lazy = await analyze(real, model, {
+      maps: 'gradcam',
+      onInput: (input, size) => {
+        kept = input;
+        keptSize = size;
+      },
+    });
+    // the first result carries no guided maps and paid no guided backprop
+    expect(lazy.maps?.guidedGradCam).toBeUndefined();
+    expect(lazy.maps?.combined).toBeUndefined();
+    expect(lazy.timingsMs.guidedBackprop).toBeUndefined();
+    expect(lazy.positive).toEqual(eager.positive);
+    expect(lazy.outlines).toEqual(eager.outlines);
+
+    // the kept input is the model input preprocess() makes
+    expect(keptSize).toBe(S);
+    const ref = preprocess(real, model.metadata.preprocess, eager.fov);
+    expect(maxAbsDiff(kept!, ref.input.dataSync())).toBe(0);
+    ref.input.dispose();
+
+    const before = tf.memory().numTensors;
+    const stages: string[] = [];
+    const fromInput = await explainDetails(null, model, lazy, { input: kept!, onProgress: (s) => stages.push(s) });
+    const fromPhoto = await explainDetails(real, model, lazy);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(stages).toEqual(['forward', 'guidedBackprop', 'total']);
+    expect(fromPhoto.timingsMs.preprocess).toBeGreaterThanOrEqual(0);
+    expect(fromInput.timingsMs.preprocess).toBeUndefined();
+
+    const want = eager.maps!.guidedGradCam!;
+    expect(want.map((m) => m.label)).toEqual(['ma', 'hex']); // the tiny model's positives
+    for (const got of [fromInput, fromPhoto]) {
+      expect(got.guidedGradCam.map((m) => m.label)).toEqual(want.map((m) => m.label));
+      got.guidedGradCam.forEach((m, i) => {
+        expect(m.width).toBe(S);
+        expect(maxAbsDiff(m.data, want[i].data)).toBeLessThan(1e-6);
+      });
+      expect(maxAbsDiff(got.combined, eager.maps!.combined!)).toBeLessThan(1e-6);
+      let peak = 0;
+      for (const v of got.combined) peak = Math.max(peak, v);
+      expect(peak).toBeGreaterThan(0.5); // a real map, not an empty one
+    }
+  });
+
+  it('no positive lesion label, or an ungradable photo that was not forced: no maps, like analyze(maps: all)', async () => {
+    const negative = { ...(await analyze(real, model, { maps: 'gradcam' })) };
+    negative.positive = { ma: false, hm: false, hex: false, cws: false, healthy: true };
+    const none = await explainDetails(real, model, negative);
+    expect(none.guidedGradCam).toEqual([]);
+    expect(none.combined.length).toBe(S * S);
+    expect(none.combined.every((v) => v === 0)).toBe(true);
+
+    const grey: RgbImage = { width: 120, height: 90, channels: 3, data: new Uint8Array(120 * 90 * 3).fill(128) };
+    const ungradable = await analyze(grey, model, { maps: 'gradcam' });
+    expect(ungradable.summary).toBe('ungradable');
+    const d = await explainDetails(grey, model, ungradable);
+    expect(d.guidedGradCam).toEqual([]);
+  });
+
+  it('refuses a result of another model, stops on cancel, and leaks no tensors either way', async () => {
+    const photo = syntheticFundus();
+    const r = await analyze(photo, model, { force: true, maps: 'gradcam' });
+    const before = tf.memory().numTensors;
+    const wrong = await explainDetails(photo, model, { ...r, model: 'other@9.9.9' }).catch((e: unknown) => e);
+    expect(isFundusLensError(wrong) && wrong.code).toBe('backend-failed');
+    expect((wrong as Error).message).toContain('other@9.9.9');
+
+    const signal = { aborted: false };
+    const cancelled = await explainDetails(photo, model, r, {
+      signal,
+      onProgress: (s) => {
+        if (s === 'forward') signal.aborted = true;
+      },
+    }).catch((e: unknown) => e);
+    expect(isFundusLensError(cancelled) && cancelled.code).toBe('cancelled');
+    const missing = await explainDetails(null, model, r).catch((e: unknown) => e);
+    expect(isFundusLensError(missing)).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
