@@ -1,11 +1,15 @@
 /**
  * Bundle export: the metadata a trained FundusLens model ships with, and
- * `npm run export -- --checkpoint <dir> --out <dir> [--float16] [--evaluation report.json] [--name n] [--version v]`.
+ * `npm run export -- --checkpoint <dir> --out <dir> [--float16] [--evaluation <report.json|dir>]…
+ *   [--metadata-patch patch.json] [--name n] [--version v]`.
  *
  * Every training checkpoint is already a complete bundle (model.json + shards + metadata.json),
- * so exporting is: load (hashes verified), optionally replace the evaluation with an
- * `npm run evaluate` report.json, and save again (optionally with float16 weights).
+ * so exporting is: load (hashes verified), optionally replace the evaluation with one or more
+ * `npm run evaluate` reports, apply a reviewed metadata patch (model-card text), and save again
+ * (optionally with float16 weights). When an evaluation is given as its output folder, its
+ * report.md and SVG charts travel with the bundle, so the model card can show them offline.
  */
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -113,14 +117,20 @@ export interface ExportOptions {
   evaluation?: EvaluationSummary[];
   name?: string;
   version?: string;
+  /** reviewed model-card text etc., see {@link applyMetadataPatch} */
+  metadataPatch?: Record<string, unknown>;
+  /** absolute checkout path to strip from every metadata string (training options hold absolute paths) */
+  root?: string;
 }
 
 /** Loads a checkpoint/bundle (verifying hashes), applies the overrides and writes a bundle to `outDir`. */
 export async function exportCheckpoint(checkpointDir: string, outDir: string, o: ExportOptions = {}): Promise<ModelMetadata> {
   const model = await loadBundle(fsBundle(checkpointDir));
   try {
-    const meta = withoutHashes(model.metadata);
+    let meta = withoutHashes(model.metadata);
     if (o.evaluation) meta.evaluation = o.evaluation;
+    if (o.metadataPatch) meta = applyMetadataPatch(meta, o.metadataPatch);
+    if (o.root) meta = relativisePaths(meta, o.root);
     if (o.name) meta.name = o.name;
     if (o.version) meta.version = o.version;
     meta.createdAt = new Date().toISOString();
@@ -146,6 +156,74 @@ export function cliPath(p: string): string {
   return path.resolve(process.env.INIT_CWD ?? process.cwd(), p);
 }
 
+/**
+ * Applies a metadata patch: top-level fields are replaced, except `training`, whose fields are merged
+ * (so a patch can reword `training.summary` without restating the history). `limitations` may be
+ * given as `{ "append": [...] }` to keep the generated ones.
+ */
+export function applyMetadataPatch<T extends Omit<ModelMetadata, 'weightsSha256'>>(meta: T, patch: Record<string, unknown>): T {
+  const out = { ...meta } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(patch)) {
+    if (k === 'weightsSha256' || k === 'schemaVersion') throw new Error(`metadata patch may not set ${k}`);
+    if (k === 'training' && v && typeof v === 'object') out.training = { ...(meta.training ?? {}), ...(v as object) };
+    else if (k === 'limitations' && v && typeof v === 'object' && !Array.isArray(v) && Array.isArray((v as { append?: unknown }).append)) {
+      out.limitations = [...(meta.limitations ?? []), ...((v as { append: string[] }).append)];
+    } else out[k] = v;
+  }
+  return out as T;
+}
+
+/** Replaces an absolute checkout path (e.g. /home/me/funduslens) with "." in every string of a JSON value. */
+export function relativisePaths<T>(value: T, root: string): T {
+  if (!root || root === '/') return value;
+  const rootSlash = root.endsWith('/') ? root : `${root}/`;
+  const fix = (v: unknown): unknown => {
+    if (typeof v === 'string') return v.split(rootSlash).join('./').split(root).join('.');
+    if (Array.isArray(v)) return v.map(fix);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fix(x)]));
+    return v;
+  };
+  return fix(value) as T;
+}
+
+/** An evaluation given on the command line: the report, and its folder when report.md/SVGs sit beside it. */
+interface EvaluationSource {
+  evaluation: EvaluationSummary[];
+  dir: string;
+}
+
+async function readEvaluationSource(arg: string): Promise<EvaluationSource> {
+  const p = cliPath(arg);
+  const stat = await fs.stat(p).catch(() => null);
+  if (!stat) throw new Error(`--evaluation ${arg}: file not found`);
+  const file = stat.isDirectory() ? path.join(p, 'report.json') : p;
+  const json = await readJsonIfExists<unknown>(file);
+  if (json === null) throw new Error(`--evaluation ${arg}: ${file} not found`);
+  return { evaluation: evaluationFromReport(json), dir: path.dirname(file) };
+}
+
+/**
+ * Copies the evaluations' charts next to the bundle and writes one report.md. The first evaluation's
+ * SVGs keep their names (the model card shows roc-<label>.svg); the others get an `eval<i>-` prefix
+ * and their links are rewritten.
+ */
+export async function writeReportAssets(outDir: string, sources: readonly { dir: string; title: string }[], heading: string, root: string): Promise<void> {
+  const parts = [`# ${heading}\n`];
+  for (let i = 0; i < sources.length; i++) {
+    const { dir, title } = sources[i];
+    const prefix = i === 0 ? '' : `eval${i + 1}-`;
+    const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.svg'));
+    for (const f of files) await fs.copyFile(path.join(dir, f), path.join(outDir, prefix + f));
+    let md = (await fs.readFile(path.join(dir, 'report.md'), 'utf8').catch(() => '')).trim();
+    if (!md) continue;
+    for (const f of files) md = md.split(`(${f})`).join(`(${prefix}${f})`);
+    // demote headings one level: each evaluation becomes a section of the bundle's report
+    md = md.replace(/^(#{1,5}) /gm, '#$1 ');
+    parts.push(`\n<!-- evaluation ${i + 1}: ${title} -->\n${md}\n`);
+  }
+  await fs.writeFile(path.join(outDir, 'report.md'), relativisePaths(parts.join('\n'), root));
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -153,31 +231,52 @@ async function main(argv: string[]): Promise<void> {
       checkpoint: { type: 'string' },
       out: { type: 'string' },
       float16: { type: 'boolean', default: false },
-      evaluation: { type: 'string' },
+      evaluation: { type: 'string', multiple: true },
+      'metadata-patch': { type: 'string' },
       name: { type: 'string' },
       version: { type: 'string' },
       backend: { type: 'string' },
     },
   });
   if (!values.checkpoint || !values.out) {
-    process.stderr.write('usage: npm run export -- --checkpoint <bundle dir> --out <dir> [--float16] [--evaluation report.json] [--name n] [--version v]\n');
+    process.stderr.write(
+      'usage: npm run export -- --checkpoint <bundle dir> --out <dir> [--float16] [--evaluation <report.json|eval dir>]... [--metadata-patch patch.json] [--name n] [--version v]\n',
+    );
     process.exit(2);
   }
   const { pickBackend } = await import('./backend');
   await pickBackend(values.backend);
-  let evaluation: EvaluationSummary[] | undefined;
-  if (values.evaluation) {
-    const json = await readJsonIfExists<unknown>(cliPath(values.evaluation));
-    if (json === null) throw new Error(`--evaluation ${values.evaluation}: file not found`);
-    evaluation = evaluationFromReport(json);
+  const sources = await Promise.all((values.evaluation ?? []).map(readEvaluationSource));
+  let metadataPatch: Record<string, unknown> | undefined;
+  if (values['metadata-patch']) {
+    const j = await readJsonIfExists<Record<string, unknown>>(cliPath(values['metadata-patch']));
+    if (j === null) throw new Error(`--metadata-patch ${values['metadata-patch']}: file not found`);
+    metadataPatch = j;
   }
-  const meta = await exportCheckpoint(cliPath(values.checkpoint), cliPath(values.out), {
+  // training options store absolute paths; a published bundle should not carry this machine's layout
+  const root = process.env.INIT_CWD ?? process.cwd();
+  const outDir = cliPath(values.out);
+  const meta = await exportCheckpoint(cliPath(values.checkpoint), outDir, {
     float16: values.float16,
-    evaluation,
+    evaluation: sources.length ? sources.flatMap((s) => s.evaluation) : undefined,
+    metadataPatch,
+    root,
     name: values.name,
     version: values.version,
   });
-  process.stdout.write(`exported ${meta.name} ${meta.version} -> ${cliPath(values.out)} (${Object.keys(meta.weightsSha256).length} files hashed${values.float16 ? ', float16' : ''})\n`);
+  const withAssets = sources.filter((s) => s.dir);
+  if (withAssets.length) {
+    await writeReportAssets(
+      outDir,
+      withAssets.map((s) => ({ dir: s.dir, title: s.evaluation.map((e) => e.dataset).join(', ') })),
+      `${meta.name} ${meta.version} — evaluation`,
+      root,
+    );
+  }
+  process.stdout.write(
+    `exported ${meta.name} ${meta.version} -> ${outDir} (${Object.keys(meta.weightsSha256).length} files hashed${values.float16 ? ', float16' : ''}` +
+      `${sources.length ? `, ${sources.length} evaluation report(s) with charts` : ''})\n`,
+  );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
