@@ -128,10 +128,55 @@ export interface LabelMetrics {
   threshold?: number;
 }
 
+/**
+ * One row of a localization table: how well one explanation map points at one label's lesions
+ * (training/src/evaluate.ts; pointing game per Zhang et al. 2016, AUPR against the lesion mask).
+ */
+export interface LocalizationMetrics {
+  /** a lesion label id, or 'red' (max of the ma and hm maps against CODRAS red boxes) */
+  label: string;
+  /** what the map was scored against */
+  source: 'mask' | 'boxes';
+  /** images where the label is truly present and annotated */
+  n: number;
+  /** images whose map peak lies within the tolerance of the lesion */
+  hits: number;
+  /** hits / n */
+  pointingGame: number;
+  /** mean hit rate of a peak placed at random in the field of view (the pointing game's baseline) */
+  chance: number;
+  /** maps with no positive value anywhere (misses) */
+  emptyMaps: number;
+  /** fraction of images an ideal map on the same coarse grid would hit (peak at a cell centre); Grad-CAM only */
+  upperBound?: number;
+  upperBoundHits?: number;
+  /** the pointing game at a second, coarser tolerance, reported beside the stated one */
+  coarse?: { tolerancePx: number; hits: number; pointingGame: number; chance: number; upperBound?: number; upperBoundHits?: number };
+  /** mean average precision of the map's pixels against the mask (masks only) */
+  meanAp?: number;
+  /** mean lesion pixel fraction: the AUPR of an uninformative map (masks only) */
+  prevalence?: number;
+}
+
+/** The localization of one explanation map over an evaluation set. */
+export interface LocalizationTable {
+  /** 'gradcam' = Grad-CAM (Jiang et al. eq. 1–2); 'guided-gradcam' = Guided Grad-CAM (eq. 3) */
+  map: 'gradcam' | 'guided-gradcam';
+  /** human-readable name, e.g. "Grad-CAM (eq. 1–2, 16×16 grid)" */
+  name: string;
+  /** the pointing-game tolerance in model pixels (0.1 optic-disc diameter unless stated otherwise) */
+  tolerancePx: number;
+  /** side of the map's native grid in cells (Grad-CAM: the last block's side, 16 at 512²); absent = pixel resolution */
+  grid?: number;
+  rows: LocalizationMetrics[];
+}
+
 export interface EvaluationSummary {
   dataset: string;
   description: string;
   perLabel: Partial<Record<LabelId | 'red' | 'dr', LabelMetrics>>;
+  /** one table per explanation map scored (absent in summaries written before both maps were scored) */
+  localization?: LocalizationTable[];
 }
 
 /** metadata.json of a model bundle (schemaVersion 1). */

@@ -2,7 +2,8 @@
  * A tiny end-to-end `evaluate`: 6 synthetic photos (one with an unknown label, one in a
  * train split) and a 4-photo CODRAS-like set (red column + boxes.csv), a random compact
  * bundle at 64², cpu backend. Checks files, keys, n counts, split filtering, localization
- * counts and tensor hygiene — not model quality (the weights are random).
+ * counts, both localization tables (Grad-CAM and Guided Grad-CAM) and tensor hygiene — not model
+ * quality (the weights are random).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -110,7 +111,8 @@ describe('evaluate (tiny end-to-end)', () => {
       expect(existsSync(path.join(out, f)), f).toBe(true);
     }
     const json = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as EvaluationSummary;
-    expect(Object.keys(json).sort()).toEqual(['dataset', 'description', 'perLabel']);
+    // `localization` was added beside the original keys (one table per map), nothing renamed
+    expect(Object.keys(json).sort()).toEqual(['dataset', 'description', 'localization', 'perLabel']);
     expect(Object.keys(json.perLabel).sort()).toEqual(['cws', 'dr', 'healthy', 'hex', 'hm', 'ma']);
     // ma unknown for p5 → n 5 with 3 positives; the others know all 6
     expect(json.perLabel.ma).toMatchObject({ n: 5, positives: 3 });
@@ -123,12 +125,40 @@ describe('evaluate (tiny end-to-end)', () => {
     }
     // localization: ma truly present with a non-empty mask in p1, p2, p6
     expect(json.perLabel.ma!.pointingGameN).toBe(3);
-    expect(r.localization.find((s) => s.label === 'ma')).toMatchObject({ source: 'mask', n: 3 });
+    expect(r.localization.find((s) => s.label === 'ma')).toMatchObject({ map: 'gradcam', source: 'mask', n: 3 });
+    // both maps, each its own table; the bound and the coarse tolerance (half a cell: 64² over an 8×8 grid → 4 px)
+    expect(json.localization!.map((t) => [t.map, t.tolerancePx, t.grid])).toEqual([
+      ['gradcam', r.summary.localization![0].tolerancePx, 8],
+      ['guided-gradcam', r.summary.localization![0].tolerancePx, undefined],
+    ]);
+    const [camT, ggcT] = json.localization!;
+    expect(camT.name).toMatch(/^Grad-CAM \(eq\. 1–2, 8×8 grid\)$/);
+    expect(ggcT.name).toMatch(/^Guided Grad-CAM \(eq\. 3/);
+    const camMa = camT.rows.find((x) => x.label === 'ma')!;
+    const ggcMa = ggcT.rows.find((x) => x.label === 'ma')!;
+    expect(camMa).toMatchObject({ source: 'mask', n: 3, upperBoundHits: expect.any(Number), coarse: { tolerancePx: 4 } });
+    expect(ggcMa).toMatchObject({ source: 'mask', n: 3, coarse: { tolerancePx: 4 } });
+    expect(ggcMa).not.toHaveProperty('upperBound');
+    for (const row of [camMa, ggcMa]) {
+      expect(row.hits).toBeLessThanOrEqual(3);
+      expect(row.pointingGame).toBeCloseTo(row.hits / 3);
+      expect(row.chance).toBeGreaterThan(0);
+      expect(row.meanAp).toBeGreaterThan(0);
+      expect(row.prevalence).toBeGreaterThan(0);
+    }
+    // the chance and prevalence depend on the lesion only: the same for both maps
+    expect(ggcMa.chance).toBeCloseTo(camMa.chance, 12);
+    expect(ggcMa.prevalence).toBeCloseTo(camMa.prevalence!, 12);
+    // Table I keeps Grad-CAM's numbers (what the model card shows)
+    expect(json.perLabel.ma!.pointingGame).toBeCloseTo(camMa.pointingGame, 12);
 
     const md = readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(md).toContain('## Classification (paper Table I)');
     expect(md).toContain('| BP/MA (`ma`) | 5 | 3 |');
     expect(md).toContain('![ROC curves](roc.svg)');
+    expect(md).toContain('### Grad-CAM (eq. 1–2, 8×8 grid)');
+    expect(md).toContain('### Guided Grad-CAM (eq. 3, pixel resolution)');
+    expect(md).toContain('ideal cell map');
     expect(md).toContain('no --split was given'); // honest note: train images included
     expect(md).toContain('1 image(s) marked ungradable (gradable = 0) were left out');
     expect(readFileSync(path.join(out, 'roc.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
@@ -144,6 +174,14 @@ describe('evaluate (tiny end-to-end)', () => {
     const r2 = await evaluate({ model: path.join(root, 'bundle'), data: path.join(root, 'idrid-like'), out: path.join(root, 'out-lim'), limit: 2, localization: false, ...quiet });
     expect(r2.predictions).toHaveLength(2);
     expect(r2.localization).toEqual([]);
+    expect(r2.summary.localization).toBeUndefined();
+    // --maps gradcam: one table, no guided-backprop samples; --coarse-tolerance 0 switches the second tolerance off
+    const before = tf.memory().numTensors;
+    const r4 = await evaluate({ model: path.join(root, 'bundle'), data: path.join(root, 'idrid-like'), out: path.join(root, 'out-cam'), maps: ['gradcam'], coarseTolerancePx: null, ...quiet });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(r4.summary.localization!.map((t) => t.map)).toEqual(['gradcam']);
+    expect(r4.localization.every((s) => s.map === 'gradcam' && s.coarse === undefined)).toBe(true);
+    expect(readFileSync(path.join(root, 'out-cam', 'report.md'), 'utf8')).not.toContain('### Guided Grad-CAM');
     const r3 = await evaluate({ model: path.join(root, 'bundle'), data: path.join(root, 'idrid-like'), out: path.join(root, 'out-ug'), split: 'test', includeUngradable: true, localization: false, ...quiet });
     expect(r3.predictions.map((p) => p.stem)).toContain('p7');
   });
@@ -157,8 +195,11 @@ describe('evaluate (tiny end-to-end)', () => {
     // the reader infers healthy = 0 where a lesion (or red) is 1; c3 (cws unknown) stays unknown
     expect(r.summary.perLabel.healthy).toMatchObject({ n: 3, positives: 0 });
     expect(r.table.unknownEverywhere).toEqual(['cws']);
-    expect(r.localization.find((s) => s.label === 'red')).toMatchObject({ source: 'boxes', n: 2 });
-    expect(r.localization.find((s) => s.label === 'hex')).toMatchObject({ source: 'boxes', n: 2 });
+    for (const map of ['gradcam', 'guided-gradcam'] as const) {
+      expect(r.localization.find((s) => s.map === map && s.label === 'red')).toMatchObject({ source: 'boxes', n: 2 });
+      expect(r.localization.find((s) => s.map === map && s.label === 'hex')).toMatchObject({ source: 'boxes', n: 2 });
+    }
+    expect(r.localization.find((s) => s.map === 'gradcam' && s.label === 'red')!.upperBound).toBeDefined();
     expect(existsSync(path.join(out, 'roc-red.svg'))).toBe(true);
     const md = readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(md).toContain('`cws` is unknown for every evaluated image');
@@ -176,5 +217,12 @@ describe('evaluate (tiny end-to-end)', () => {
     expect(() => parseArgs(['--model', 'm'])).toThrow(/required/);
     expect(() => parseArgs(['--model', 'm', '--data', 'd', '--out', 'o', '--limit', '0'])).toThrow(/positive/);
     expect(() => parseArgs(['--bogus'])).toThrow(/unknown argument/);
+    const base = ['--model', 'm', '--data', 'd', '--out', 'o'];
+    expect(parseArgs([...base, '--maps', 'guided-gradcam'])).toMatchObject({ maps: ['guided-gradcam'] });
+    expect(parseArgs([...base, '--maps', 'gradcam, guided-gradcam', '--coarse-tolerance', '12'])).toMatchObject({ maps: ['gradcam', 'guided-gradcam'], coarseTolerancePx: 12 });
+    expect(parseArgs([...base, '--coarse-tolerance', '0']).coarseTolerancePx).toBeNull();
+    expect(parseArgs(base).maps).toBeUndefined();
+    expect(() => parseArgs([...base, '--maps', 'gradcam,cam++'])).toThrow(/cam\+\+/);
+    expect(() => parseArgs([...base, '--coarse-tolerance', '-1'])).toThrow(/coarse-tolerance/);
   });
 });

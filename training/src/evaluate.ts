@@ -1,20 +1,24 @@
 /**
  * `npm run evaluate -- --model <bundle dir> --data <dataset dir> --out <dir> [--split test]
- *    [--limit N] [--backend wasm|cpu|node|node-gpu] [--tolerance px] [--no-localization]`
+ *    [--limit N] [--backend wasm|cpu|node|node-gpu] [--tolerance px] [--coarse-tolerance px]
+ *    [--maps gradcam,guided-gradcam] [--no-localization]`
  *
  * Scores a model bundle on a dataset the way the app would use it: preprocessing strictly via
  * src/core/preprocess with the bundle's own parameters, decisions at the bundle's thresholds,
- * Grad-CAM from src/core/explain. Writes report.md, report.json (EvaluationSummary),
- * details.json and SVG charts (ROC per label = paper Fig. 5, label distribution = Fig. 4).
+ * explanation maps from src/core/explain — Grad-CAM (paper eq. 1–2) and Guided Grad-CAM
+ * (eq. 3), each masked to the field of view exactly as analyze() shows them. Writes report.md,
+ * report.json (EvaluationSummary), details.json and SVG charts (ROC per label = paper Fig. 5,
+ * label distribution = Fig. 4).
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { gradCam, logitTargets } from '../../src/core/explain/index';
+import { gradCam, guidedBackprop, guidedGradCam, guidedSaliency, logitTargets } from '../../src/core/explain/index';
+import { fovMaskOnGrid } from '../../src/core/lesions/geometry';
 import { loadBundle, type FundusModel } from '../../src/core/model/index';
-import { fovMask, preprocess } from '../../src/core/preprocess/index';
+import { preprocess } from '../../src/core/preprocess/index';
 import type { EvaluationSummary, LabelId, LesionLabelId, PhotoTransform } from '../../src/core/types';
 import { LESION_LABEL_IDS } from '../../src/core/types';
 import { pickBackend } from './backend';
@@ -26,12 +30,15 @@ import { classificationTable, labelCounts, toLabelMetrics, type ClassificationTa
 import {
   boxToModel,
   defaultTolerancePx,
+  MAP_KINDS,
   maskToModel,
   scoreAgainstBoxes,
   scoreAgainstMask,
   summariseLocalization,
+  toLocalizationTables,
   type LocalizationSample,
   type LocalizationSummary,
+  type MapKind,
 } from './report/localization';
 import { renderMarkdown } from './report/markdown';
 import { distributionSvg, FALLBACK_COLOURS, rocSvg, type RocSeries } from './report/svg';
@@ -47,7 +54,14 @@ export interface EvaluateOptions {
   backend?: string | null;
   /** pointing-game tolerance in model pixels; default 0.1 disc diameter */
   tolerancePx?: number;
-  /** false skips Grad-CAM localization */
+  /**
+   * second, coarser pointing-game tolerance (model px), reported beside the stated one; default
+   * half a Grad-CAM cell (16 px at 512²); 0 or null = not scored
+   */
+  coarseTolerancePx?: number | null;
+  /** maps to score (default both): 'guided-gradcam' costs one guided-backprop pass per annotated label */
+  maps?: readonly MapKind[];
+  /** false skips localization */
   localization?: boolean;
   /** include items whose `gradable` column is 0 (default false: the app refuses such photos, and the paper excluded them) */
   includeUngradable?: boolean;
@@ -103,60 +117,87 @@ function locTargets(item: DatasetItem, labelIds: readonly LabelId[]): LocTarget[
   return out;
 }
 
+/** How {@link evaluateItem} localizes. */
+interface LocSettings {
+  /** maps to score; empty = no localization */
+  maps: readonly MapKind[];
+  tolerancePx: number;
+  coarseTolerancePx: number | null;
+  /** side of Grad-CAM's grid (A's spatial side) */
+  camGrid: number;
+}
+
 /** Evaluate one image: probabilities for all labels and localization samples. */
 async function evaluateItem(
   model: FundusModel,
   item: DatasetItem,
   labelIds: readonly LabelId[],
-  tolerancePx: number,
-  withLocalization: boolean,
+  loc: LocSettings,
 ): Promise<{ probabilities: number[]; samples: LocalizationSample[] }> {
   const meta = model.metadata;
   const S = meta.inputSize;
   const img = await decodeImage(item.image);
   const { input, transform, fov } = preprocess(img, meta.preprocess);
-  const targets = withLocalization ? locTargets(item, labelIds) : [];
+  const targets = loc.maps.length ? locTargets(item, labelIds) : [];
   const samples: LocalizationSample[] = [];
+  const held: tf.Tensor[] = [input];
   try {
     if (targets.length === 0) {
       const p = tf.tidy(() => model.probabilities(tf.expandDims(input, 0) as tf.Tensor4D));
-      const probabilities = Array.from(await p.data());
-      p.dispose();
-      return { probabilities, samples };
+      held.push(p);
+      return { probabilities: Array.from(await p.data()), samples };
     }
+    // Only the labels annotated on this image are explained (one target each), so guided
+    // backprop — the expensive part — runs for those alone, batched by core's labelsPerPass.
     const indices = [...new Set(targets.flatMap((t) => t.indices))];
+    const explainTargets = logitTargets(indices, indices.map((i) => labelIds[i]));
     const x = tf.expandDims(input, 0) as tf.Tensor4D;
-    const g = gradCam(model, x, logitTargets(indices, indices.map((i) => labelIds[i])));
-    x.dispose();
-    const [logits, cams] = await Promise.all([g.logits.data(), g.cams.data()]);
-    g.logits.dispose();
-    g.cams.dispose();
-    g.peaks.dispose();
-    const probabilities = Array.from(logits, sigmoid);
-    const mapOf = (t: LocTarget): Float32Array => {
+    held.push(x);
+    const g = gradCam(model, x, explainTargets);
+    held.push(g.cams, g.peaks, g.logits);
+    const flat: Partial<Record<MapKind, Float32Array>> = {};
+    if (loc.maps.includes('gradcam')) flat.gradcam = (await g.cams.data()) as Float32Array;
+    if (loc.maps.includes('guided-gradcam')) {
+      // eq. 3 exactly as analyze() builds it: guided saliency × the same Grad-CAM maps.
+      const ggc = tf.tidy(() => guidedGradCam(guidedSaliency(guidedBackprop(model.net, x, explainTargets)), g.cams));
+      held.push(ggc);
+      flat['guided-gradcam'] = (await ggc.data()) as Float32Array;
+    }
+    const probabilities = Array.from(await g.logits.data(), sigmoid);
+    // The app multiplies every map by this FOV mask before showing it: a peak on the black
+    // border or the square padding is an artefact of zero input, so it is scored away too.
+    const fovWeights = fovMaskOnGrid(fov, transform, S);
+    const mapOf = (all: Float32Array, t: LocTarget): Float32Array => {
       const out = new Float32Array(S * S);
       for (const i of t.indices) {
         const k = indices.indexOf(i);
-        const m = cams.subarray(k * S * S, (k + 1) * S * S);
+        const m = all.subarray(k * S * S, (k + 1) * S * S);
         for (let p = 0; p < out.length; p++) if (m[p] > out[p]) out[p] = m[p];
       }
+      for (let p = 0; p < out.length; p++) out[p] *= fovWeights[p];
       return out;
     };
-    const fovWeights = fovMask(fov, transform);
+    const coarse = loc.coarseTolerancePx ?? undefined;
     for (const t of targets) {
-      const map = mapOf(t);
-      let s: LocalizationSample | null = null;
+      let maskModel: Uint8Array | null = null;
       if (t.mask) {
         const m = await readMask(t.mask);
-        s = scoreAgainstMask(item.stem, t.label, map, S, maskToModel(m.data, m.width, m.height, scaleTo(transform, m.width, m.height)), tolerancePx, fovWeights);
-      } else if (t.boxes) {
-        s = scoreAgainstBoxes(item.stem, t.label, map, S, t.boxes.map((b) => boxToModel(b, transform)), tolerancePx, fovWeights);
+        maskModel = maskToModel(m.data, m.width, m.height, scaleTo(transform, m.width, m.height));
       }
-      if (s) samples.push(s);
+      const boxes = t.boxes?.map((b) => boxToModel(b, transform));
+      for (const kind of loc.maps) {
+        const map = mapOf(flat[kind]!, t);
+        // The cell bound describes Grad-CAM's grid; Guided Grad-CAM is pixel-resolution.
+        const o = { map: kind, coarseTolerancePx: coarse, camGrid: kind === 'gradcam' ? loc.camGrid : undefined };
+        let s: LocalizationSample | null = null;
+        if (maskModel) s = scoreAgainstMask(item.stem, t.label, map, S, maskModel, loc.tolerancePx, fovWeights, o);
+        else if (boxes) s = scoreAgainstBoxes(item.stem, t.label, map, S, boxes, loc.tolerancePx, fovWeights, o);
+        if (s) samples.push(s);
+      }
     }
     return { probabilities, samples };
   } finally {
-    input.dispose();
+    tf.dispose(held);
   }
 }
 
@@ -199,7 +240,14 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     if (items.length === 0) throw new Error(`no images to evaluate in ${o.data}${o.split !== undefined ? ` with split '${o.split}'` : ''}`);
     const tolerancePx = o.tolerancePx ?? defaultTolerancePx(meta.inputSize, meta.preprocess.fovMargin);
     const withLoc = o.localization !== false;
-    log(`[evaluate] ${meta.name}@${meta.version} on ${items.length} image(s) from ${o.data}${o.split ? ` (split ${o.split})` : ''}; backend ${backend}; pointing-game tolerance ${tolerancePx} px`);
+    const maps = withLoc ? MAP_KINDS.filter((k) => (o.maps ?? MAP_KINDS).includes(k)) : [];
+    const camGrid = gradCamGrid(model);
+    const coarseTolerancePx = o.coarseTolerancePx === undefined ? meta.inputSize / camGrid / 2 : o.coarseTolerancePx || null;
+    const loc: LocSettings = { maps, tolerancePx, coarseTolerancePx, camGrid };
+    log(
+      `[evaluate] ${meta.name}@${meta.version} on ${items.length} image(s) from ${o.data}${o.split ? ` (split ${o.split})` : ''}; backend ${backend}; ` +
+        (maps.length ? `maps ${maps.join(', ')}; pointing-game tolerance ${tolerancePx} px${coarseTolerancePx ? ` (and ${coarseTolerancePx} px)` : ''}` : 'no localization'),
+    );
 
     const predictions: PredictionRow[] = [];
     const samples: LocalizationSample[] = [];
@@ -208,7 +256,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     const t0 = Date.now();
     for (const item of items) {
       try {
-        const r = await evaluateItem(model, item, labelIds, tolerancePx, withLoc);
+        const r = await evaluateItem(model, item, labelIds, loc);
         const probabilities: Partial<Record<LabelId, number>> = {};
         labelIds.forEach((id, i) => (probabilities[id] = r.probabilities[i]));
         const truth: Partial<Record<LabelId, number>> = {};
@@ -226,9 +274,13 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
 
     const table = classificationTable(predictions, labelIds, thresholds);
     const locOrder = [...LESION_LABEL_IDS, 'red'];
-    const localization = summariseLocalization(samples).sort((a, b) => locOrder.indexOf(a.label) - locOrder.indexOf(b.label) || a.source.localeCompare(b.source));
-    // Attach localization to Table I rows; masks are the stronger evidence when both exist.
-    for (const s of [...localization].sort((a, b) => (a.source === 'mask' ? 1 : 0) - (b.source === 'mask' ? 1 : 0))) {
+    const localization = summariseLocalization(samples).sort(
+      (a, b) => MAP_KINDS.indexOf(a.map) - MAP_KINDS.indexOf(b.map) || locOrder.indexOf(a.label) - locOrder.indexOf(b.label) || a.source.localeCompare(b.source),
+    );
+    // Attach Grad-CAM's localization to Table I rows (the fields the model card has always
+    // shown); masks are the stronger evidence when both exist.
+    const camRows = localization.filter((s) => s.map === 'gradcam');
+    for (const s of [...camRows].sort((a, b) => (a.source === 'mask' ? 1 : 0) - (b.source === 'mask' ? 1 : 0))) {
       const row = table.rows[s.label as LabelId | 'red'];
       if (!row) continue;
       row.pointingGame = s.pointingGame;
@@ -268,7 +320,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     await write('label-distribution.svg', distributionSvg(labelCounts(predictions, countIds), `Labels in the evaluated images (n = ${predictions.length})`));
 
     const datasetName = `${path.basename(path.resolve(o.data))}${o.split !== undefined ? `:${o.split}` : ''}`;
-    const notes = buildNotes({ table, predictions, items, split: o.split, tolerancePx, localization, withLoc });
+    const notes = buildNotes({ table, predictions, items, split: o.split, tolerancePx, localization, maps, camGrid, inputSize: meta.inputSize, coarseTolerancePx });
     if (ungradable.length) {
       notes.unshift(
         o.includeUngradable
@@ -281,6 +333,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
       description: `${predictions.length} image(s) from ${datasetName}; decisions at the bundle thresholds; unknown labels excluded per label; pointing game tolerance ${tolerancePx} model px.`,
       perLabel: {},
     };
+    if (maps.length) summary.localization = toLocalizationTables(localization, maps, tolerancePx, camGrid);
     for (const id of order) {
       const r = table.rows[id as LabelId | 'dr' | 'red'];
       if (r) summary.perLabel[id as LabelId | 'dr' | 'red'] = toLabelMetrics(r);
@@ -293,6 +346,9 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
       dataDir: path.resolve(o.data),
       split: o.split ?? null,
       tolerancePx,
+      coarseTolerancePx,
+      maps,
+      gradCamGrid: camGrid,
       thresholds,
       rows: Object.fromEntries(Object.entries(table.rows).map(([k, r]) => [k, { ...r, sensitivityCi: r.sensitivityCi, specificityCi: r.specificityCi }])),
       localization,
@@ -318,6 +374,10 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
           date: new Date().toISOString(),
           tolerancePx,
           toleranceNote: o.tolerancePx === undefined ? '0.1 optic-disc diameter at this input size' : 'set with --tolerance',
+          coarseTolerancePx,
+          coarseToleranceNote: o.coarseTolerancePx === undefined ? 'half a Grad-CAM cell' : 'set with --coarse-tolerance',
+          maps,
+          camGrid,
           msPerImage,
           charts: { rocAll: 'roc.svg', rocPerLabel, distribution: 'label-distribution.svg' },
           order,
@@ -335,6 +395,13 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   }
 }
 
+/** Side of Grad-CAM's grid: the spatial side of A, the features model's output (16 for 512² ResNet-style nets). */
+function gradCamGrid(model: FundusModel): number {
+  const side = model.features.outputs[0].shape[1];
+  if (typeof side !== 'number' || !(side > 0)) throw new Error(`cannot read the Grad-CAM grid from the features output shape [${model.features.outputs[0].shape.join(', ')}]`);
+  return side;
+}
+
 function buildNotes(a: {
   table: ClassificationTable;
   predictions: PredictionRow[];
@@ -342,8 +409,12 @@ function buildNotes(a: {
   split?: string;
   tolerancePx: number;
   localization: LocalizationSummary[];
-  withLoc: boolean;
+  maps: readonly MapKind[];
+  camGrid: number;
+  inputSize: number;
+  coarseTolerancePx: number | null;
 }): string[] {
+  const withLoc = a.maps.length > 0;
   const notes: string[] = [];
   const n = a.predictions.length;
   if (n < 30) notes.push(`Only ${n} images: every rate here has a wide interval (see the brackets); do not read differences of a few percent.`);
@@ -358,10 +429,23 @@ function buildNotes(a: {
     notes.push(`The dataset has a split column (${[...splits].join(', ')}) and no --split was given: training images are included, so these numbers are optimistic. Use --split test.`);
   }
   if (a.table.rows.red) notes.push('`red` (CODRAS): microaneurysms and haemorrhages merged by the annotator; `ma` and `hm` are unknown where red = 1, so their rows count only red = 0 images as known negatives.');
-  if (a.withLoc && a.localization.some((s) => s.source === 'boxes')) {
+  if (withLoc && a.localization.some((s) => s.source === 'boxes')) {
     notes.push('Box annotations often enclose a cluster of small lesions in one box; a peak inside a box therefore says less than a peak on a mask.');
   }
-  if (a.withLoc) notes.push(`Localization is measured only on images where the label is truly present, whether or not the model flagged it; the map is the Grad-CAM of that label's logit (maps for \`red\`: pixel-wise max of the ma and hm maps).`);
+  if (withLoc) {
+    notes.push(
+      `Localization is measured only on images where the label is truly present, whether or not the model flagged it; each map explains that label's logit (maps for \`red\`: pixel-wise max of the ma and hm maps), multiplied by the field-of-view mask as the app shows it.`,
+    );
+  }
+  if (a.maps.includes('gradcam')) {
+    const cell = a.inputSize / a.camGrid;
+    notes.push(
+      `Grad-CAM lives on a ${a.camGrid}×${a.camGrid} grid (one cell = ${cell} model px) and is upsampled bilinearly, so its peak sits near a cell centre. At a tolerance of ${a.tolerancePx} px (< ${cell / 2} px, half a cell) a small lesion can be hit only if it lies near a cell centre: the "ideal cell map" column is the pointing game of a perfect map on that grid, i.e. the resolution limit, not the model's. Guided Grad-CAM (eq. 3) is pixel-resolution and has no such limit.`,
+    );
+  }
+  if (withLoc && a.coarseTolerancePx) {
+    notes.push(`The coarser tolerance (${a.coarseTolerancePx} px) is shown only to separate "near the lesion" from "on the lesion"; the stated criterion is ${a.tolerancePx} px (0.1 optic-disc diameter unless --tolerance was given).`);
+  }
   notes.push('Thresholds come from the bundle (selected on its validation data), never from this evaluation set.');
   return notes;
 }
@@ -398,6 +482,22 @@ export function parseArgs(argv: string[]): EvaluateOptions {
       case '--tolerance':
         o.tolerancePx = Number.parseFloat(val());
         break;
+      case '--coarse-tolerance': {
+        const v = Number.parseFloat(val());
+        if (!(v >= 0)) throw new Error('--coarse-tolerance must be a number >= 0 (model pixels; 0 = off)');
+        o.coarseTolerancePx = v === 0 ? null : v;
+        break;
+      }
+      case '--maps': {
+        const list = val()
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
+        const bad = list.filter((x) => !MAP_KINDS.includes(x as MapKind));
+        if (bad.length || list.length === 0) throw new Error(`--maps takes a comma-separated subset of ${MAP_KINDS.join(', ')}${bad.length ? ` (got ${bad.join(', ')})` : ''}`);
+        o.maps = list as MapKind[];
+        break;
+      }
       case '--no-localization':
         o.localization = false;
         break;
@@ -418,7 +518,8 @@ export function parseArgs(argv: string[]): EvaluateOptions {
 }
 
 const USAGE = `usage: npm run evaluate -- --model <bundle dir> --data <dataset dir> --out <dir>
-         [--split test] [--limit N] [--backend node-gpu|node|wasm|cpu] [--tolerance <model px>] [--no-localization] [--include-ungradable]`;
+         [--split test] [--limit N] [--backend node-gpu|node|wasm|cpu] [--tolerance <model px>] [--coarse-tolerance <model px, 0 = off>]
+         [--maps gradcam,guided-gradcam] [--no-localization] [--include-ungradable]`;
 
 async function main(): Promise<void> {
   let opts: EvaluateOptions;
@@ -435,6 +536,15 @@ async function main(): Promise<void> {
   try {
     const r = await evaluate(opts);
     const rows = Object.entries(r.table.rows).map(([k, v]) => `${k}\tn=${v!.n}\tpos=${v!.positives}\tsens=${v!.sensitivity.toFixed(3)}\tspec=${v!.specificity.toFixed(3)}\tacc=${v!.accuracy.toFixed(3)}\tauc=${v!.auc.toFixed(3)}`);
+    const pct = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v.toFixed(3) : 'n/a');
+    for (const l of r.localization) {
+      rows.push(
+        `loc ${l.map}\t${l.label}/${l.source}\tn=${l.n}\tpg=${pct(l.pointingGame)}\tchance=${pct(l.chance)}` +
+          (l.upperBound !== undefined ? `\tbound=${pct(l.upperBound)}` : '') +
+          (l.coarse ? `\tpg@${l.coarse.tolerancePx}=${pct(l.coarse.pointingGame)}` : '') +
+          `\tap=${pct(l.meanAp)}\tprev=${pct(l.meanPrevalence)}`,
+      );
+    }
     process.stdout.write(rows.join('\n') + `\nreport: ${path.join(opts.out, 'report.md')}\n`);
   } catch (e) {
     process.stderr.write(`evaluate failed: ${(e as Error).message}\n`);

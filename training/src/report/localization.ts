@@ -1,12 +1,14 @@
 /**
  * Localization scoring for the evaluation report: lesion masks / boxes are carried from
  * photo pixels to model pixels through the SAME PhotoTransform the preprocessing produced
- * (photoToModel), then each Grad-CAM map (paper eq. 1–2) is scored with the pointing game
- * and AUPR from src/core/metrics.
+ * (photoToModel), then each explanation map — Grad-CAM (paper eq. 1–2) and Guided Grad-CAM
+ * (eq. 3) — is scored with the pointing game and AUPR from src/core/metrics, beside two
+ * reference lines that depend only on the lesion: chance (a random peak) and, for Grad-CAM,
+ * the resolution bound of an ideal cell-level map.
  */
 import { averagePrecision, mapPeaks, pointingGame, pointingGameBoxes, type PixelBox } from '../../../src/core/metrics/index';
 import { photoToModel } from '../../../src/core/preprocess/index';
-import type { PhotoTransform } from '../../../src/core/types';
+import type { LocalizationMetrics, LocalizationTable, PhotoTransform } from '../../../src/core/types';
 
 /**
  * A photo-size binary mask resampled onto the model grid by "any": a model pixel is lesion
@@ -88,10 +90,71 @@ export function pointingChance(S: number, tol: number, target: { mask?: ArrayLik
   return inFov > 0 ? hit / inFov : Number.NaN;
 }
 
-/** Per-image localization outcome for one label. */
+/**
+ * Which explanation map a sample scores. 'gradcam' = Grad-CAM (paper eq. 1–2, on the coarse grid
+ * of the last convolutional block, upsampled); 'guided-gradcam' = Guided Grad-CAM (eq. 3,
+ * guided backprop × Grad-CAM, pixel resolution — the map the paper thresholds for Fig. 6).
+ */
+export type MapKind = 'gradcam' | 'guided-gradcam';
+export const MAP_KINDS: readonly MapKind[] = ['gradcam', 'guided-gradcam'];
+
+/**
+ * The pointing game an IDEAL cell-level map could reach: true when the centre of some cell of a
+ * `grid`×`grid` map (cell side S / grid model px, e.g. 32 px for Grad-CAM's 16×16 at 512²) lies
+ * within `tol` of the lesion. A Grad-CAM map is one value per cell upsampled bilinearly, so its
+ * peak sits at (the pixels around) a cell centre: a lesion far from every cell centre cannot be
+ * hit at a tolerance below half a cell, however good the model. Distances are from the cell
+ * centre (continuous, ((i + ½)·cell, (j + ½)·cell)) to lesion pixel centres / to boxes.
+ */
+export function cellCentreBound(S: number, grid: number, tol: number, target: { mask?: ArrayLike<number>; boxes?: readonly PixelBox[] }): boolean {
+  if (!(Number.isInteger(grid) && grid > 0)) throw new RangeError(`grid must be a positive integer, got ${grid}`);
+  if (!(tol >= 0)) throw new RangeError(`tolerance must be >= 0, got ${tol}`);
+  const cell = S / grid;
+  const r2 = tol * tol;
+  for (let j = 0; j < grid; j++) {
+    const cy = (j + 0.5) * cell;
+    for (let i = 0; i < grid; i++) {
+      const cx = (i + 0.5) * cell;
+      if (target.mask) {
+        const m = target.mask;
+        // lesion pixel centres x + ½ within tol of cx: x in [cx − tol − ½, cx + tol − ½]
+        const x0 = Math.max(0, Math.ceil(cx - tol - 0.5));
+        const x1 = Math.min(S - 1, Math.floor(cx + tol - 0.5));
+        const y0 = Math.max(0, Math.ceil(cy - tol - 0.5));
+        const y1 = Math.min(S - 1, Math.floor(cy + tol - 0.5));
+        for (let y = y0; y <= y1; y++) {
+          const dy = y + 0.5 - cy;
+          for (let x = x0; x <= x1; x++) {
+            const dx = x + 0.5 - cx;
+            if (m[y * S + x] && dx * dx + dy * dy <= r2) return true;
+          }
+        }
+      }
+      for (const b of target.boxes ?? []) {
+        const dx = Math.max(b.x0 - cx, 0, cx - b.x1);
+        const dy = Math.max(b.y0 - cy, 0, cy - b.y1);
+        if (dx * dx + dy * dy <= r2) return true;
+      }
+    }
+  }
+  return false;
+}
+
+/** Pointing game of one map at a second, coarser tolerance (reported beside, never instead of, the stated one). */
+export interface CoarseOutcome {
+  tolerancePx: number;
+  hit: boolean;
+  chance: number;
+  /** {@link cellCentreBound} at this tolerance (Grad-CAM samples only) */
+  upperBoundHit?: boolean;
+}
+
+/** Per-image localization outcome for one label and one map. */
 export interface LocalizationSample {
   stem: string;
   label: string;
+  /** which map was scored; absent (older details.json) = 'gradcam' */
+  map?: MapKind;
   /** 'mask' or 'boxes' */
   source: 'mask' | 'boxes';
   hit: boolean;
@@ -99,42 +162,91 @@ export interface LocalizationSample {
   emptyMap: boolean;
   /** hit probability of a random peak in the FOV ({@link pointingChance}) */
   chance: number;
+  /** whether an ideal cell-level map would hit ({@link cellCentreBound}; Grad-CAM samples only) */
+  upperBoundHit?: boolean;
+  /** the pointing game at the coarser tolerance, when asked for */
+  coarse?: CoarseOutcome;
   /** AUPR of the map against the mask (masks only) */
   ap?: number;
   /** fraction of model pixels that are lesion (the AP of a random map) */
   prevalence?: number;
 }
 
-export function scoreAgainstMask(stem: string, label: string, map: Float32Array, S: number, mask: Uint8Array, tolerancePx: number, fov?: ArrayLike<number>): LocalizationSample | null {
+/** Extras of {@link scoreAgainstMask} / {@link scoreAgainstBoxes}. */
+export interface ScoreOptions {
+  /** the map scored (default 'gradcam') */
+  map?: MapKind;
+  /** side of the map's native grid (Grad-CAM: A's side, 16 at 512²): adds {@link cellCentreBound} */
+  camGrid?: number;
+  /** also score the pointing game at this coarser tolerance (model px) */
+  coarseTolerancePx?: number;
+}
+
+function extras(S: number, tol: number, target: { mask?: Uint8Array; boxes?: PixelBox[] }, fov: ArrayLike<number> | undefined, o: ScoreOptions, hitAt: (t: number) => boolean) {
+  const out: Pick<LocalizationSample, 'upperBoundHit' | 'coarse'> = {};
+  if (o.camGrid !== undefined) out.upperBoundHit = cellCentreBound(S, o.camGrid, tol, target);
+  if (o.coarseTolerancePx !== undefined) {
+    const c = o.coarseTolerancePx;
+    out.coarse = { tolerancePx: c, hit: hitAt(c), chance: pointingChance(S, c, target, fov) };
+    if (o.camGrid !== undefined) out.coarse.upperBoundHit = cellCentreBound(S, o.camGrid, c, target);
+  }
+  return out;
+}
+
+export function scoreAgainstMask(
+  stem: string,
+  label: string,
+  map: Float32Array,
+  S: number,
+  mask: Uint8Array,
+  tolerancePx: number,
+  fov?: ArrayLike<number>,
+  o: ScoreOptions = {},
+): LocalizationSample | null {
   let fg = 0;
   for (let i = 0; i < mask.length; i++) fg += mask[i];
   if (fg === 0) return null; // lesion too small/outside the crop to exist on the model grid
   return {
     stem,
     label,
+    map: o.map ?? 'gradcam',
     source: 'mask',
     hit: pointingGame(map, S, S, mask, tolerancePx),
     emptyMap: mapPeaks(map).length === 0,
     chance: pointingChance(S, tolerancePx, { mask }, fov),
+    ...extras(S, tolerancePx, { mask }, fov, o, (t) => pointingGame(map, S, S, mask, t)),
     ap: averagePrecision(map, mask),
     prevalence: fg / mask.length,
   };
 }
 
-export function scoreAgainstBoxes(stem: string, label: string, map: Float32Array, S: number, boxes: PixelBox[], tolerancePx: number, fov?: ArrayLike<number>): LocalizationSample | null {
+export function scoreAgainstBoxes(
+  stem: string,
+  label: string,
+  map: Float32Array,
+  S: number,
+  boxes: PixelBox[],
+  tolerancePx: number,
+  fov?: ArrayLike<number>,
+  o: ScoreOptions = {},
+): LocalizationSample | null {
   if (boxes.length === 0) return null;
   return {
     stem,
     label,
+    map: o.map ?? 'gradcam',
     source: 'boxes',
     hit: pointingGameBoxes(map, S, S, boxes, tolerancePx),
     emptyMap: mapPeaks(map).length === 0,
     chance: pointingChance(S, tolerancePx, { boxes }, fov),
+    ...extras(S, tolerancePx, { boxes }, fov, o, (t) => pointingGameBoxes(map, S, S, boxes, t)),
   };
 }
 
-/** Aggregate per label: hit rate, n, mean AP, mean prevalence (random-map AP baseline). */
+/** Aggregate per (map, label, source): hit rate, n, mean AP, mean prevalence (random-map AP baseline). */
 export interface LocalizationSummary {
+  /** which map; 'gradcam' for samples without one */
+  map: MapKind;
   label: string;
   source: string;
   n: number;
@@ -144,6 +256,12 @@ export interface LocalizationSummary {
   pointingGame: number;
   /** mean chance hit rate of a random peak in the FOV: the pointing game's baseline */
   chance: number;
+  /** images an ideal cell-level map would hit ({@link cellCentreBound}); Grad-CAM only */
+  upperBoundHits?: number;
+  /** upperBoundHits / n: the resolution limit of a cell-level map at this tolerance */
+  upperBound?: number;
+  /** the same at the coarser tolerance, when scored */
+  coarse?: { tolerancePx: number; hits: number; pointingGame: number; chance: number; upperBoundHits?: number; upperBound?: number };
   meanAp?: number;
   meanPrevalence?: number;
 }
@@ -151,30 +269,83 @@ export interface LocalizationSummary {
 export function summariseLocalization(samples: readonly LocalizationSample[]): LocalizationSummary[] {
   const byKey = new Map<string, LocalizationSample[]>();
   for (const s of samples) {
-    const k = `${s.label}\u0000${s.source}`;
+    const k = `${s.map ?? 'gradcam'}\u0000${s.label}\u0000${s.source}`;
     const list = byKey.get(k) ?? [];
     list.push(s);
     byKey.set(k, list);
   }
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+  const count = (list: readonly LocalizationSample[], f: (s: LocalizationSample) => boolean | undefined) => list.filter(f).length;
   const out: LocalizationSummary[] = [];
   for (const list of byKey.values()) {
-    const hits = list.filter((s) => s.hit).length;
+    const hits = count(list, (s) => s.hit);
     const aps = list.map((s) => s.ap).filter((v): v is number => v !== undefined && Number.isFinite(v));
     const prev = list.map((s) => s.prevalence).filter((v): v is number => v !== undefined);
-    const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
-    out.push({
+    const sum: LocalizationSummary = {
+      map: list[0].map ?? 'gradcam',
       label: list[0].label,
       source: list[0].source,
       n: list.length,
       hits,
-      emptyMaps: list.filter((s) => s.emptyMap).length,
+      emptyMaps: count(list, (s) => s.emptyMap),
       pointingGame: hits / list.length,
       chance: mean(list.map((s) => s.chance)),
-      meanAp: aps.length ? mean(aps) : undefined,
-      meanPrevalence: prev.length ? mean(prev) : undefined,
-    });
+    };
+    // A bound or a coarse score over only part of the images would mislead: all or nothing.
+    if (list.every((s) => s.upperBoundHit !== undefined)) {
+      sum.upperBoundHits = count(list, (s) => s.upperBoundHit);
+      sum.upperBound = sum.upperBoundHits / list.length;
+    }
+    const c0 = list[0].coarse;
+    if (c0 && list.every((s) => s.coarse?.tolerancePx === c0.tolerancePx)) {
+      const ch = count(list, (s) => s.coarse!.hit);
+      sum.coarse = { tolerancePx: c0.tolerancePx, hits: ch, pointingGame: ch / list.length, chance: mean(list.map((s) => s.coarse!.chance)) };
+      if (list.every((s) => s.coarse!.upperBoundHit !== undefined)) {
+        sum.coarse.upperBoundHits = count(list, (s) => s.coarse!.upperBoundHit);
+        sum.coarse.upperBound = sum.coarse.upperBoundHits / list.length;
+      }
+    }
+    sum.meanAp = aps.length ? mean(aps) : undefined;
+    sum.meanPrevalence = prev.length ? mean(prev) : undefined;
+    out.push(sum);
   }
   return out;
+}
+
+/** Display names of the map kinds (report.md headings, report.json `name`). */
+export function mapName(map: MapKind, grid?: number): string {
+  return map === 'gradcam' ? `Grad-CAM (eq. 1–2${grid ? `, ${grid}×${grid} grid` : ''})` : 'Guided Grad-CAM (eq. 3, pixel resolution)';
+}
+
+/** report.json's localization tables: one per map kind scored, rows in the given order. */
+export function toLocalizationTables(summaries: readonly LocalizationSummary[], maps: readonly MapKind[], tolerancePx: number, camGrid?: number): LocalizationTable[] {
+  return maps.map((map) => ({
+    map,
+    name: mapName(map, camGrid),
+    tolerancePx,
+    ...(map === 'gradcam' && camGrid !== undefined ? { grid: camGrid } : {}),
+    rows: summaries
+      .filter((s) => s.map === map)
+      .map((s): LocalizationMetrics => {
+        const r: LocalizationMetrics = {
+          label: s.label,
+          source: s.source === 'boxes' ? 'boxes' : 'mask',
+          n: s.n,
+          hits: s.hits,
+          pointingGame: s.pointingGame,
+          chance: s.chance,
+          emptyMaps: s.emptyMaps,
+        };
+        if (s.upperBound !== undefined) {
+          r.upperBound = s.upperBound;
+          r.upperBoundHits = s.upperBoundHits;
+        }
+        if (s.coarse) r.coarse = { ...s.coarse };
+        if (s.meanAp !== undefined) r.meanAp = s.meanAp;
+        if (s.meanPrevalence !== undefined) r.prevalence = s.meanPrevalence;
+        return r;
+      }),
+  }));
 }
 
 /**

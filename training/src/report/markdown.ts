@@ -2,7 +2,7 @@
  * report.md: the human-readable evaluation report (tables, chart links, honest notes).
  */
 import type { ClassificationTable, LabelRow } from './classification';
-import type { LocalizationSummary } from './localization';
+import { MAP_KINDS, mapName, type LocalizationSummary, type MapKind } from './localization';
 
 export interface ReportContext {
   modelName: string;
@@ -18,6 +18,13 @@ export interface ReportContext {
   date: string;
   tolerancePx: number;
   toleranceNote: string;
+  /** second, coarser pointing-game tolerance; null = not scored */
+  coarseTolerancePx?: number | null;
+  coarseToleranceNote?: string;
+  /** maps scored (default ['gradcam'] for older callers) */
+  maps?: readonly MapKind[];
+  /** side of Grad-CAM's grid in cells */
+  camGrid?: number;
   msPerImage: number;
   charts: { rocAll: string; rocPerLabel: Record<string, string>; distribution: string };
   /** names of rows in display order */
@@ -52,7 +59,7 @@ export function renderMarkdown(ctx: ReportContext, table: ClassificationTable, l
   L.push(`- Date: ${ctx.date}`);
   L.push(`- Model: \`${ctx.modelName}\` (${ctx.architecture}), input ${ctx.inputSize}², preprocessing \`${JSON.stringify(ctx.preprocess)}\``);
   L.push(`- Data: \`${ctx.dataDir}\`, split: **${ctx.split}**, ${ctx.images} image(s) evaluated${ctx.failed.length ? `, ${ctx.failed.length} failed (listed below)` : ''}`);
-  L.push(`- Backend: \`${ctx.backend}\`, ${ctx.msPerImage.toFixed(0)} ms per image (decode + preprocess + predict + Grad-CAM where needed)`);
+  L.push(`- Backend: \`${ctx.backend}\`, ${ctx.msPerImage.toFixed(0)} ms per image (decode + preprocess + predict + the explanation maps where needed)`);
   L.push('');
   L.push('## Classification (paper Table I)');
   L.push('');
@@ -84,20 +91,59 @@ export function renderMarkdown(ctx: ReportContext, table: ClassificationTable, l
   L.push('');
   L.push(`![Label distribution](${ctx.charts.distribution})`);
   L.push('');
-  L.push('## Localization (Grad-CAM)');
+  const maps = ctx.maps ?? ['gradcam'];
+  L.push('## Localization');
   L.push('');
-  if (loc.length === 0) {
+  if (maps.length === 0) {
+    L.push('Not measured (--no-localization).');
+  } else if (loc.length === 0) {
     L.push('No lesion masks or boxes for evaluated images with a positive label: localization not measured.');
   } else {
-    L.push(`Grad-CAM (paper eq. 1–2) of each label's logit, computed for every image where that label is TRULY present (whatever the model predicted) and a mask or box exists. Pointing game: the map's peak must lie within ${ctx.tolerancePx} model px of the lesion (${ctx.toleranceNote}); "chance" is the hit rate of a peak placed at random inside the field of view (the lesion area dilated by the tolerance, as a fraction of the FOV) — compare against it, not against 0. AUPR: average precision of the map's pixels against the lesion mask on the model grid; "random" is the lesion pixel fraction, the AUPR of an uninformative map. "Empty maps": Grad-CAM had no positive evidence anywhere (all zero after the ReLU of eq. 2); they count as misses.`);
+    L.push(
+      `Each map explains one label's logit and is computed for every image where that label is TRULY present (whatever the model predicted) and a mask or box exists, then multiplied by the field-of-view mask as the app shows it. Pointing game: the map's peak must lie within ${ctx.tolerancePx} model px of the lesion (${ctx.toleranceNote}); "chance" is the hit rate of a peak placed at random inside the field of view (the lesion area dilated by the tolerance, as a fraction of the FOV) — compare against it, not against 0. AUPR: average precision of the map's pixels against the lesion mask on the model grid; "prevalence" is the lesion pixel fraction, the AUPR of an uninformative map. "Empty maps" had no positive value anywhere; they count as misses.`,
+    );
     L.push('');
-    L.push('| label | source | images | pointing game | chance | empty maps | mean AUPR | random AUPR |');
-    L.push('|---|---|---:|---|---:|---:|---:|---:|');
-    for (const s of loc) {
-      L.push(`| ${ctx.names[s.label] ?? s.label} (\`${s.label}\`) | ${s.source} | ${s.n} | ${s.hits}/${s.n} = ${pct(s.pointingGame)} | ${pct(s.chance)} | ${s.emptyMaps} | ${f3(s.meanAp)} | ${f3(s.meanPrevalence)} |`);
+    for (const map of MAP_KINDS.filter((m) => maps.includes(m))) {
+      const rows = loc.filter((s) => (s.map ?? 'gradcam') === map);
+      const cam = map === 'gradcam';
+      L.push(`### ${mapName(map, cam ? ctx.camGrid : undefined)}`);
+      L.push('');
+      if (cam) {
+        const cell = ctx.camGrid ? ctx.inputSize / ctx.camGrid : undefined;
+        L.push(
+          `Grad-CAM of the last convolutional block${cell ? ` (one cell = ${cell} model px)` : ''}, upsampled bilinearly. "Ideal cell map": the pointing game a perfect map on the same grid would reach — its peak at the centre of the best cell — at the same tolerance. It is the resolution limit of Grad-CAM, not of the model: read the pointing game against it.`,
+        );
+      } else {
+        L.push('Guided Grad-CAM = guided backprop × Grad-CAM (eq. 3, point-wise), the pixel-resolution map the paper thresholds to outline lesions (Fig. 6); computed with src/core/explain as in the app, for the annotated labels only.');
+      }
+      L.push('');
+      if (rows.length === 0) {
+        L.push('No samples.');
+        L.push('');
+        continue;
+      }
+      L.push(`| label | source | n | hits (pointing game @ ${ctx.tolerancePx} px) | chance |${cam ? ' ideal cell map |' : ''} empty maps | mean AUPR | prevalence |`);
+      L.push(`|---|---|---:|---|---:|${cam ? '---|' : ''}---:|---:|---:|`);
+      for (const s of rows) {
+        const bound = cam ? ` ${s.upperBound !== undefined ? `${s.upperBoundHits}/${s.n} = ${pct(s.upperBound)}` : 'n/a'} |` : '';
+        L.push(`| ${ctx.names[s.label] ?? s.label} (\`${s.label}\`) | ${s.source} | ${s.n} | ${s.hits}/${s.n} = ${pct(s.pointingGame)} | ${pct(s.chance)} |${bound} ${s.emptyMaps} | ${f3(s.meanAp)} | ${f3(s.meanPrevalence)} |`);
+      }
+      L.push('');
+      const coarse = rows.filter((s) => s.coarse);
+      if (ctx.coarseTolerancePx && coarse.length) {
+        L.push(`At a coarser tolerance of ${ctx.coarseTolerancePx} px (${ctx.coarseToleranceNote ?? 'set with --coarse-tolerance'}) — for reading only; the criterion above (${ctx.tolerancePx} px) is the stated one:`);
+        L.push('');
+        L.push(`| label | source | n | hits @ ${ctx.coarseTolerancePx} px | chance @ ${ctx.coarseTolerancePx} px |${cam ? ` ideal cell map @ ${ctx.coarseTolerancePx} px |` : ''}`);
+        L.push(`|---|---|---:|---|---:|${cam ? '---|' : ''}`);
+        for (const s of coarse) {
+          const c = s.coarse!;
+          const bound = cam ? ` ${c.upperBound !== undefined ? `${c.upperBoundHits}/${s.n} = ${pct(c.upperBound)}` : 'n/a'} |` : '';
+          L.push(`| ${ctx.names[s.label] ?? s.label} (\`${s.label}\`) | ${s.source} | ${s.n} | ${c.hits}/${s.n} = ${pct(c.pointingGame)} | ${pct(c.chance)} |${bound}`);
+        }
+        L.push('');
+      }
     }
   }
-  L.push('');
   L.push('## Notes');
   L.push('');
   for (const n of ctx.notes) L.push(`- ${n}`);

@@ -1,7 +1,20 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { PhotoTransform } from '../../../src/core/types';
 import { classificationTable, drTruth, labelCounts, toLabelMetrics, type PredictionRow } from './classification';
-import { boxToModel, defaultTolerancePx, maskToModel, pointingChance, scoreAgainstMask, summariseLocalization } from './localization';
+import * as tf from '@tensorflow/tfjs';
+import { upsampleAndNormalise } from '../../../src/core/explain/index';
+import {
+  boxToModel,
+  cellCentreBound,
+  defaultTolerancePx,
+  maskToModel,
+  pointingChance,
+  scoreAgainstBoxes,
+  scoreAgainstMask,
+  summariseLocalization,
+  toLocalizationTables,
+} from './localization';
+import { renderMarkdown } from './markdown';
 import { distributionSvg, rocSvg, xmlEscape } from './svg';
 
 const N = Number.NaN;
@@ -130,6 +143,141 @@ describe('localization helpers', () => {
   it('default tolerance is 0.1 disc diameter (≈ 8 px at 512² with a full-frame FOV)', () => {
     expect(defaultTolerancePx(512, 0)).toBeCloseTo(7.9, 5);
     expect(defaultTolerancePx(512, 0.05)).toBeLessThan(7.9);
+  });
+});
+
+describe('Grad-CAM resolution bound and the second map', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+  // 64² model grid, 4×4 cells of 16 px: cell centres at 8, 24, 40, 56 (continuous coordinates)
+  const S = 64;
+  const G = 4;
+  const one = (x: number, y: number) => {
+    const m = new Uint8Array(S * S);
+    m[y * S + x] = 1;
+    return m;
+  };
+
+  it('cellCentreBound: a lesion near a cell centre can be hit, one at a cell corner cannot below half a cell', () => {
+    // pixel (8, 8) has its centre at (8.5, 8.5), 0.71 px from the centre of cell (0, 0)
+    expect(cellCentreBound(S, G, 1, { mask: one(8, 8) })).toBe(true);
+    expect(cellCentreBound(S, G, 0.5, { mask: one(8, 8) })).toBe(false);
+    // pixel (16, 16) sits at the corner of four cells: 10.6 px from the nearest centre (24, 24)
+    expect(cellCentreBound(S, G, 7.6, { mask: one(16, 16) })).toBe(false);
+    expect(cellCentreBound(S, G, 10.7, { mask: one(16, 16) })).toBe(true);
+    // the image corner pixel (0, 0): 10.6 px from (8, 8) — same distance, and still found
+    expect(cellCentreBound(S, G, 10.6, { mask: one(0, 0) })).toBe(false);
+    expect(cellCentreBound(S, G, 10.7, { mask: one(0, 0) })).toBe(true);
+    // a box [30, 34]²: 8.49 px from the centres (24, 24) and (40, 40)
+    expect(cellCentreBound(S, G, 8, { boxes: [{ x0: 30, y0: 30, x1: 34, y1: 34 }] })).toBe(false);
+    expect(cellCentreBound(S, G, 8.5, { boxes: [{ x0: 30, y0: 30, x1: 34, y1: 34 }] })).toBe(true);
+    // a box over a cell centre is hit at tolerance 0
+    expect(cellCentreBound(S, G, 0, { boxes: [{ x0: 20, y0: 20, x1: 30, y1: 30 }] })).toBe(true);
+    expect(cellCentreBound(S, G, 100, { mask: new Uint8Array(S * S) })).toBe(false);
+    expect(() => cellCentreBound(S, 0, 1, { mask: one(1, 1) })).toThrow(RangeError);
+  });
+
+  it('the bound agrees with a real upsampled cell map (core upsampleAndNormalise): the best cell lit, scored by the pointing game', async () => {
+    // One-hot 4×4 coarse maps upsampled to 64² exactly as Grad-CAM is; the lit cell is the
+    // cell containing the lesion, i.e. the ideal cell-level map.
+    const upsampledOneHot = async (ci: number, cj: number): Promise<Float32Array> => {
+      const coarse = new Float32Array(G * G);
+      coarse[cj * G + ci] = 1;
+      const c = tf.tensor3d(coarse, [1, G, G]);
+      const { maps, peaks } = upsampleAndNormalise(c, S);
+      const data = (await maps.data()) as Float32Array;
+      tf.dispose([c, maps, peaks]);
+      return data;
+    };
+    const before = tf.memory().numTensors;
+    // lesion 2×2 around the centre of cell (1, 2): pixels 23..24 × 39..40
+    const centred = new Uint8Array(S * S);
+    for (const y of [39, 40]) for (const x of [23, 24]) centred[y * S + x] = 1;
+    const hitMap = await upsampledOneHot(1, 2);
+    const sc = scoreAgainstMask('c', 'ma', hitMap, S, centred, 2, undefined, { camGrid: G })!;
+    expect(sc).toMatchObject({ hit: true, upperBoundHit: true });
+    // lesion in the corner of cell (1, 1), 6 px from its edges: the lit cell's peak is ~9 px away
+    const corner = one(17, 17);
+    const missMap = await upsampledOneHot(1, 1);
+    const sm = scoreAgainstMask('k', 'ma', missMap, S, corner, 4, undefined, { camGrid: G, coarseTolerancePx: G * 2.5 })!;
+    expect(sm).toMatchObject({ hit: false, upperBoundHit: false });
+    expect(sm.coarse).toMatchObject({ tolerancePx: 10, hit: true, upperBoundHit: true });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('Guided Grad-CAM samples: pixel-precise peaks score, no cell bound; summaries are kept apart per map', () => {
+    const mask = one(17, 17);
+    const sharp = new Float32Array(S * S);
+    sharp[18 * S + 17] = 1; // 1 px off the microaneurysm
+    const g = scoreAgainstMask('k', 'ma', sharp, S, mask, 4, undefined, { map: 'guided-gradcam', coarseTolerancePx: 16 })!;
+    expect(g).toMatchObject({ map: 'guided-gradcam', hit: true, coarse: { tolerancePx: 16, hit: true } });
+    expect(g.upperBoundHit).toBeUndefined();
+    expect(g.coarse!.upperBoundHit).toBeUndefined();
+    const far = new Float32Array(S * S);
+    far[60 * S + 60] = 1;
+    const g2 = scoreAgainstMask('m', 'ma', far, S, mask, 4, undefined, { map: 'guided-gradcam', coarseTolerancePx: 16 })!;
+    expect(g2).toMatchObject({ hit: false, coarse: { hit: false } });
+    // a Grad-CAM sample of the same lesion (default map), bound at 4 px: miss
+    const c = scoreAgainstMask('k', 'ma', sharp, S, mask, 4, undefined, { camGrid: G, coarseTolerancePx: 16 })!;
+    expect(c).toMatchObject({ map: 'gradcam', hit: true, upperBoundHit: false, coarse: { hit: true, upperBoundHit: true } });
+    const b = scoreAgainstBoxes('k', 'red', sharp, S, [{ x0: 16, y0: 16, x1: 19, y1: 19 }], 4, undefined, { camGrid: G })!;
+    expect(b).toMatchObject({ map: 'gradcam', source: 'boxes', hit: true, upperBoundHit: false });
+
+    const sums = summariseLocalization([g, g2, c, b]);
+    const gg = sums.find((s) => s.map === 'guided-gradcam')!;
+    expect(gg).toMatchObject({ label: 'ma', n: 2, hits: 1, pointingGame: 0.5, coarse: { tolerancePx: 16, hits: 1, pointingGame: 0.5 } });
+    expect(gg.upperBound).toBeUndefined();
+    expect(gg.coarse!.upperBound).toBeUndefined();
+    const gc = sums.find((s) => s.map === 'gradcam' && s.source === 'mask')!;
+    expect(gc).toMatchObject({ n: 1, hits: 1, upperBoundHits: 0, upperBound: 0, coarse: { hits: 1, upperBoundHits: 1, upperBound: 1 } });
+    // a box sample has no coarse score: its summary must not claim one
+    expect(sums.find((s) => s.source === 'boxes')!.coarse).toBeUndefined();
+
+    const tables = toLocalizationTables(sums, ['gradcam', 'guided-gradcam'], 4, G);
+    expect(tables.map((t) => [t.map, t.grid, t.rows.length])).toEqual([
+      ['gradcam', G, 2],
+      ['guided-gradcam', undefined, 1],
+    ]);
+    expect(tables[0].name).toBe('Grad-CAM (eq. 1–2, 4×4 grid)');
+    expect(tables[1].rows[0]).toMatchObject({ label: 'ma', source: 'mask', n: 2, hits: 1, chance: expect.any(Number), prevalence: 1 / (S * S) });
+    expect(tables[1].rows[0]).not.toHaveProperty('upperBound');
+
+    // report.md: one table per map, clearly named; the ideal-cell column only for Grad-CAM
+    const md = renderMarkdown(
+      {
+        modelName: 'm@1',
+        architecture: 'a',
+        inputSize: S,
+        preprocess: {},
+        backend: 'cpu',
+        dataset: 'd',
+        dataDir: 'd',
+        split: 'test',
+        images: 2,
+        failed: [],
+        date: 'now',
+        tolerancePx: 4,
+        toleranceNote: 'x',
+        coarseTolerancePx: 16,
+        coarseToleranceNote: 'half a Grad-CAM cell',
+        maps: ['gradcam', 'guided-gradcam'],
+        camGrid: G,
+        msPerImage: 1,
+        charts: { rocAll: 'roc.svg', rocPerLabel: {}, distribution: 'd.svg' },
+        order: [],
+        names: {},
+        notes: [],
+      },
+      { rows: {}, unknownEverywhere: [] },
+      sums,
+    );
+    expect(md).toContain('### Grad-CAM (eq. 1–2, 4×4 grid)');
+    expect(md).toContain('### Guided Grad-CAM (eq. 3, pixel resolution)');
+    expect(md).toContain('| ma (`ma`) | mask | 1 | 1/1 = 100.0% |');
+    expect(md).toMatch(/\| mask \| 1 \| 1\/1 = 100\.0% \| [\d.]+% \| 0\/1 = 0\.0% \|/); // Grad-CAM row with its bound
+    expect(md).toMatch(/\| mask \| 2 \| 1\/2 = 50\.0% \| [\d.]+% \| 0 \|/); // Guided Grad-CAM row: no bound column
+    expect(md.match(/hits @ 16 px/g)).toHaveLength(2);
   });
 });
 
