@@ -42,7 +42,7 @@ describe('applyMetadataPatch', () => {
 describe('relativisePaths', () => {
   it('strips the checkout path from nested strings only', () => {
     const m = relativisePaths(base, '/home/u/fl');
-    const opts = (m.training as { options: { data: string; out: string } }).options;
+    const opts = (m.training as unknown as { options: { data: string; out: string } }).options;
     expect(opts.data).toBe('./training/data');
     expect(opts.out).toBe('.');
     expect(m.inputSize).toBe(64);
