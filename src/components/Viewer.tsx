@@ -1,7 +1,8 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Outline } from '../core/types';
-import { appStore, useApp, type OverlayKind, type PhotoItem } from '../store';
+import { appStore, detailsMissing, useApp, type OverlayKind, type PhotoItem } from '../store';
+import { getRunner } from '../services/instance';
 import { colorbar, colormapLut } from '../render/colormap';
 import { dashArray, legendItems } from '../render/legend';
 import { fitView, zoomAt } from '../render/view';
@@ -29,6 +30,46 @@ function ColourBar() {
   );
 }
 
+/** Which overlay's maps are on hand right now ('' = the chosen one is still missing); e2e and the bench read it. */
+function overlayReady(photo: PhotoItem, overlay: OverlayKind): string {
+  const m = photo.result?.maps;
+  if (overlay === 'none') return 'none';
+  if (!m) return '';
+  if (overlay === 'gradcam') return 'gradcam';
+  if (overlay === 'guided') return m.guidedGradCam ? 'guided' : '';
+  return m.combined ? 'combined' : '';
+}
+
+/**
+ * "Computing…" line of the on-demand maps (Guided Grad-CAM, combined), with Cancel, or why
+ * they are missing, with a button to compute them again.
+ */
+function DetailsStatus({ photo }: { photo: PhotoItem }) {
+  const { t } = useTranslation();
+  const d = photo.details;
+  const failed = d?.status === 'error' || d?.status === 'cancelled';
+  return (
+    <div className="notice small details-status" data-testid="details-status">
+      <span role="status">
+        {failed
+          ? d?.status === 'cancelled'
+            ? t('viewer.detailsCancelled')
+            : t('viewer.detailsFailed', { message: d?.error?.message ?? '' })
+          : `${t('viewer.computingDetails')}${d?.progress !== undefined ? ` ${Math.round(d.progress * 100)}%` : ''}`}
+      </span>
+      {failed ? (
+        <button type="button" onClick={() => void getRunner().details(photo.id)}>
+          {t('viewer.computeDetails')}
+        </button>
+      ) : (
+        <button type="button" onClick={() => getRunner().cancel(photo.id)}>
+          {t('viewer.cancelDetails')}
+        </button>
+      )}
+    </div>
+  );
+}
+
 export function Viewer({ photo }: { photo: PhotoItem }) {
   const { t } = useTranslation();
   const s = useApp((x) => x);
@@ -48,9 +89,17 @@ export function Viewer({ photo }: { photo: PhotoItem }) {
     st.setView(k === 0 ? { ...v, ...zoomAt(v, 1 / v.scale, w / 2, h / 2, 0, Infinity) } : zoomAt(v, k, w / 2, h / 2));
   };
 
+  // Guided Grad-CAM and the combined map cost a guided-backprop pass per positive label: the
+  // result comes without them and they are computed the first time their view is chosen.
+  const missing = detailsMissing(photo, s.overlay);
+  const detailsStatus = photo.details?.status;
+  useEffect(() => {
+    if (missing && detailsStatus !== 'error' && detailsStatus !== 'cancelled') void getRunner().details(photo.id);
+  }, [missing, detailsStatus, photo.id]);
+
   const outlines = r?.outlines ?? [];
   return (
-    <section className="panel viewer" aria-labelledby="viewer-heading">
+    <section className="panel viewer" aria-labelledby="viewer-heading" data-overlay-ready={overlayReady(photo, s.overlay)}>
       <h2 id="viewer-heading" className="visually-hidden">
         {t('viewer.heading')}
       </h2>
@@ -104,6 +153,7 @@ export function Viewer({ photo }: { photo: PhotoItem }) {
               {t(`viewer.overlays.${o}`)}
             </label>
           ))}
+          {missing && <DetailsStatus photo={photo} />}
           <ColourBar />
           <label className="slider">
             {t('viewer.opacity')}

@@ -4,7 +4,7 @@ import type { AnalysisWorkerApi, ModelInfo, WorkerInit } from './types';
 
 const init: WorkerInit = { modelUrl: '/models/demo/', backend: 'wasm', wasmPaths: {} };
 
-function fakeWorld(analyzeImpl?: AnalysisWorkerApi['analyze']) {
+function fakeWorld(analyzeImpl?: AnalysisWorkerApi['analyze'], detailsImpl?: AnalysisWorkerApi['details']) {
   const workers: { terminated: boolean }[] = [];
   const inits: WorkerInit[] = [];
   const createWorker = () => {
@@ -19,6 +19,7 @@ function fakeWorld(analyzeImpl?: AnalysisWorkerApi['analyze']) {
     },
     decode: async () => ({ bitmap: {} as ImageBitmap, width: 1, height: 1, originalWidth: 1, originalHeight: 1, decodeMs: 0 }),
     analyze: analyzeImpl ?? (async () => ({ result: {} as never, preprocessed: null, notices: [] })),
+    details: detailsImpl ?? (async () => ({ guidedGradCam: [], combined: new Float32Array(4), timingsMs: {}, notices: [] })),
     cancel: () => {},
     forget: () => {},
   });
@@ -71,5 +72,27 @@ describe('worker bridge', () => {
     const b = createBridge({ createWorker: w.createWorker, wrap: w.wrap });
     await expect(b.analyze('p', new Blob(), {})).rejects.toMatchObject({ name: 'FundusLensError', code: 'model-bad-hash', file: 'group1-shard1of1.bin' });
     b.terminate();
+  });
+
+  it('details: the result crosses without its maps, the model is (re)loaded first, and cancel stops it like an analysis', async () => {
+    vi.useFakeTimers();
+    const seen: unknown[] = [];
+    const w = fakeWorld(undefined, (_id, _file, result) => {
+      seen.push(result);
+      return new Promise(() => {}); // never settles: only a hard cancel ends it
+    });
+    const b = createBridge({ createWorker: w.createWorker, wrap: w.wrap, hardCancelMs: 500 });
+    await b.ensureModel(init);
+    const result = { model: 'demo@1', maps: { gradCam: [{ label: 'ma', width: 2, height: 2, data: new Float32Array(4) }] } } as never;
+    const run = b.details('p1', new Blob(), result).catch((e) => e);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toEqual({ model: 'demo@1' }); // 4 Grad-CAM maps need not be copied to the worker
+    expect((result as { maps: unknown }).maps).toBeDefined(); // the caller's result is untouched
+    b.cancel('p1');
+    await vi.advanceTimersByTimeAsync(600);
+    expect(await run).toMatchObject({ code: 'cancelled' });
+    expect(w.workers[0].terminated).toBe(true);
+    vi.useRealTimers();
   });
 });

@@ -5,7 +5,8 @@
  * period) and is terminated when idle so a clinic laptop gets its memory back.
  */
 import * as Comlink from 'comlink';
-import type { AnalysisWorkerApi, AnalyzeOptions, AnalyzeResponse, DecodedPhoto, ModelInfo, ProgressCallback, WorkerInit } from './types';
+import type { AnalysisResult } from '../core/types';
+import type { AnalysisWorkerApi, AnalyzeOptions, AnalyzeResponse, DecodedPhoto, DetailsResponse, ModelInfo, ProgressCallback, WorkerInit } from './types';
 import { cancelledError, toAppError } from './errors';
 import { FundusLensError } from '../core/errors';
 
@@ -14,6 +15,8 @@ export interface AnalysisBridge {
   ensureModel(init: WorkerInit, onProgress?: ProgressCallback): Promise<ModelInfo>;
   decode(id: string, file: Blob): Promise<DecodedPhoto>;
   analyze(id: string, file: Blob, o: AnalyzeOptions, onProgress?: ProgressCallback): Promise<AnalyzeResponse>;
+  /** Guided Grad-CAM + combined map for an earlier analyze(id) result; cancel(id) stops it too */
+  details(id: string, file: Blob, result: AnalysisResult, onProgress?: ProgressCallback): Promise<DetailsResponse>;
   cancel(id: string): void;
   forget(id: string): void;
   terminate(): void;
@@ -134,6 +137,12 @@ export function createBridge(o: BridgeOptions = {}): AnalysisBridge {
     async analyze(id, file, opts, onProgress) {
       await withModel();
       return call(id, (a) => a.analyze(id, file, opts, onProgress ? Comlink.proxy(onProgress) : undefined));
+    },
+    async details(id, file, result, onProgress) {
+      await withModel();
+      // the result's maps stay on this side: only what explainDetails reads needs to cross
+      const { maps: _maps, ...lean } = result;
+      return call(id, (a) => a.details(id, file, lean, onProgress ? Comlink.proxy(onProgress) : undefined));
     },
     cancel(id) {
       if (!api) return;

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { createAppStore } from '../store';
 import { startRunner } from './runner';
 import type { AnalysisBridge } from './bridge';
-import type { AnalyzeResponse, DecodedPhoto, ModelInfo } from './types';
+import type { AnalyzeResponse, DecodedPhoto, DetailsResponse, ModelInfo } from './types';
 import type { AnalysisResult } from '../core/types';
 import { FundusLensError } from '../core/errors';
 
@@ -44,6 +44,11 @@ function fakeBridge(over: Partial<AnalysisBridge> = {}): AnalysisBridge & { call
       calls.push(`analyze:${id}:${o.force ? 'force' : ''}`);
       onProgress?.('forward', 0.5);
       return { result: result(o.force ? 'dr-signs' : 'ungradable', !!o.force), preprocessed: null, notices: [] };
+    }),
+    details: vi.fn(async (id: string, _f: Blob, _r: AnalysisResult, onProgress): Promise<DetailsResponse> => {
+      calls.push(`details:${id}`);
+      onProgress?.('guidedBackprop', 0.5);
+      return { guidedGradCam: [{ label: 'hex', width: 8, height: 8, data: new Float32Array(64).fill(0.5) }], combined: new Float32Array(64).fill(1), timingsMs: { guidedBackprop: 42, total: 50 }, notices: [] };
     }),
     cancel: vi.fn(),
     forget: vi.fn(),
@@ -148,6 +153,98 @@ describe('queue runner (fake bridge)', () => {
     await new Promise((res) => setTimeout(res, 0));
     await r.whenIdle();
     expect(vi.mocked(bridge.ensureModel).mock.calls.at(-1)?.[0]).toMatchObject({ backend: 'webgl' });
+    r.stop();
+  });
+
+  it('lazy guided backprop: the queue asks for Grad-CAM only; details() computes the guided maps once, on demand, and merges them', async () => {
+    const store = createAppStore();
+    const bridge = fakeBridge({
+      analyze: vi.fn(async (id: string, _f: Blob, o): Promise<AnalyzeResponse> => {
+        bridge.calls.push(`analyze:${id}:${o.maps}`);
+        const r = result('dr-signs');
+        r.maps = { gradCam: [{ label: 'hex', width: 8, height: 8, data: new Float32Array(64) }] };
+        return { result: r, preprocessed: null, notices: [] };
+      }),
+    });
+    const r = startRunner({ store, bridge, modelUrl: '/m/', wasmPaths: {} });
+    const [a] = store.getState().addPhotos([{ name: 'a.jpg', file: img() }]);
+    await r.whenIdle();
+    const by = () => store.getState().photos.find((p) => p.id === a)!;
+    expect(bridge.calls).toContain(`analyze:${a}:gradcam`);
+    expect(bridge.details).not.toHaveBeenCalled();
+    expect(by().result?.maps?.guidedGradCam).toBeUndefined();
+    expect(by().details).toBeUndefined();
+
+    const states: string[] = [];
+    const unsub = store.subscribe((s) => {
+      const d = s.photos[0]?.details;
+      if (d) states.push(`${d.status}${d.progress !== undefined ? `:${d.progress}` : ''}`);
+    });
+    const first = r.details(a);
+    expect(r.details(a)).toBe(first); // one job per photo
+    await first;
+    unsub();
+    expect(states[0]).toBe('computing:0');
+    expect(states).toContain('computing:0.5');
+    expect(states.at(-1)).toBe('done');
+    const after = by();
+    expect(after.result?.maps?.gradCam).toHaveLength(1); // Grad-CAM kept
+    expect(after.result?.maps?.guidedGradCam?.map((m) => m.label)).toEqual(['hex']);
+    expect(after.result?.maps?.combined?.[0]).toBe(1);
+    expect(after.result?.timingsMs.guidedBackprop).toBe(42);
+    expect(after.result?.summary).toBe('dr-signs');
+    await r.details(a); // cached: no second pass
+    expect(bridge.details).toHaveBeenCalledTimes(1);
+    r.stop();
+  });
+
+  it('details: waits for the running analysis (one worker job at a time), cancel marks it, and a re-analysed photo keeps its new result', async () => {
+    const store = createAppStore();
+    let finishB: (() => void) | null = null;
+    let rejectDetails: ((e: unknown) => void) | null = null;
+    const order: string[] = [];
+    const bridge = fakeBridge();
+    bridge.analyze = vi.fn(async (id: string, _f: Blob, o): Promise<AnalyzeResponse> => {
+      order.push(`analyze:${id}:start`);
+      if (store.getState().photos.findIndex((p) => p.id === id) === 1) await new Promise<void>((res) => (finishB = res));
+      order.push(`analyze:${id}:end`);
+      return { result: result(o.force ? 'dr-signs' : 'healthy', !!o.force), preprocessed: null, notices: [] };
+    });
+    bridge.details = vi.fn((id: string) => {
+      order.push(`details:${id}`);
+      return new Promise<DetailsResponse>((_, rej) => (rejectDetails = rej));
+    });
+    bridge.cancel = vi.fn(() => rejectDetails?.(new FundusLensError('cancelled', 'Analysis cancelled.')));
+    const r = startRunner({ store, bridge, modelUrl: '/m/', wasmPaths: {} });
+    const [a] = store.getState().addPhotos([{ name: 'a.jpg', file: img() }]);
+    await r.whenIdle();
+    const [b] = store.getState().addPhotos([{ name: 'b.jpg', file: img() }]);
+    await vi.waitFor(() => expect(finishB).not.toBeNull());
+    const job = r.details(a); // asked while b is being analysed
+    await new Promise((res) => setTimeout(res, 10));
+    expect(order).not.toContain(`details:${a}`);
+    expect(store.getState().photos[0].details?.status).toBe('computing');
+    finishB!();
+    await vi.waitFor(() => expect(order).toContain(`details:${a}`));
+    expect(order.indexOf(`analyze:${b}:end`)).toBeLessThan(order.indexOf(`details:${a}`));
+    r.cancel(a);
+    await job;
+    expect(bridge.cancel).toHaveBeenCalledWith(a);
+    expect(store.getState().photos[0].details?.status).toBe('cancelled');
+    expect(store.getState().photos[0].status).toBe('done'); // the analysis itself stays
+
+    // a result replaced while its maps were computed is never overwritten by them
+    bridge.details = vi.fn(async (): Promise<DetailsResponse> => {
+      store.getState().analyseAnyway(a); // the user re-runs the analysis meanwhile
+      return { guidedGradCam: [], combined: new Float32Array(64), timingsMs: {}, notices: [] };
+    });
+    await r.details(a);
+    await new Promise((res) => setTimeout(res, 0));
+    await r.whenIdle();
+    const p = store.getState().photos[0];
+    expect(p.result).toMatchObject({ summary: 'dr-signs', forced: true });
+    expect(p.result?.maps?.guidedGradCam).toBeUndefined();
+    expect(p.details).toBeUndefined();
     r.stop();
   });
 });

@@ -7,7 +7,8 @@ import type { StoreApi } from 'zustand/vanilla';
 import type { AppState, PhotoItem } from '../store';
 import type { AnalysisBridge } from './bridge';
 import type { WorkerInit } from './types';
-import { toAppError } from './errors';
+import { cancelledError, toAppError } from './errors';
+import { FundusLensError } from '../core/errors';
 
 export interface RunnerOptions {
   store: StoreApi<AppState>;
@@ -19,7 +20,16 @@ export interface RunnerOptions {
 
 export interface Runner {
   stop(): void;
+  /** cancel a queued or running analysis, or the on-demand maps being computed for a photo */
   cancel(id: string): void;
+  /**
+   * Compute the Guided Grad-CAM + combined maps of a finished photo (lazy guided backprop)
+   * and merge them into its result; `photo.details` tracks the state. A no-op when they are
+   * there or being computed. Runs between queued analyses (never two jobs at once in the
+   * worker). A result replaced meanwhile (re-analysed, removed) is never overwritten.
+   * Resolves when settled; never rejects (failures land in `photo.details`).
+   */
+  details(id: string): Promise<void>;
   /** forget a failed model load and try again */
   retryModel(): void;
   /** resolves when the queue is empty and nothing runs (tests, demo mode) */
@@ -36,6 +46,15 @@ export function startRunner(o: RunnerOptions): Runner {
   let stopped = false;
   let working = false;
   const idleWaiters: (() => void)[] = [];
+  // One worker job at a time, first come first served: a details request made while a queue
+  // runs goes before the next queued photo, not in parallel with the current one.
+  let chain: Promise<unknown> = Promise.resolve();
+  function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = chain.then(fn, fn);
+    chain = run.catch(() => undefined);
+    return run;
+  }
+  const detailJobs = new Map<string, { promise: Promise<void>; cancelled: boolean }>();
 
   const init = (): WorkerInit => ({ modelUrl: o.modelUrl, backend: store.getState().settings.backend, wasmPaths: o.wasmPaths });
 
@@ -89,7 +108,9 @@ export function startRunner(o: RunnerOptions): Runner {
       const cur = store.getState().photos.find((p) => p.id === id);
       if (!cur || cur.status === 'cancelled') return;
       store.getState().updatePhoto(id, { status: 'analysing', stage: 'quality', progress: 0 });
-      const res = await bridge.analyze(id, item.file, { force: cur.force, maps: 'all', preprocessed: true }, (stage, progress) => {
+      // Grad-CAM for every lesion label, no guided backprop: the result shows first, the
+      // Guided Grad-CAM / combined views compute theirs on demand (details()).
+      const res = await bridge.analyze(id, item.file, { force: cur.force, maps: 'gradcam', preprocessed: true }, (stage, progress) => {
         store.getState().updatePhoto(id, { stage, progress });
       });
       const after = store.getState().photos.find((p) => p.id === id);
@@ -104,6 +125,7 @@ export function startRunner(o: RunnerOptions): Runner {
         stage: undefined,
         progress: undefined,
         error: undefined,
+        details: undefined,
       });
       const st = store.getState();
       for (const n of res.notices) if (n.code === 'backend-fallback') st.addNotice(n);
@@ -129,7 +151,7 @@ export function startRunner(o: RunnerOptions): Runner {
         if (stopped) break;
         const next = s.photos.find((p) => p.status === 'queued' && (s.model.status !== 'error' || !p.display));
         if (!next) break;
-        await process(next);
+        await exclusive(() => process(next));
         if (store.getState().model.status === 'error') {
           // decode the remaining photos so they can at least be viewed
           const waiting = store.getState().photos.find((p) => p.status === 'queued' && !p.display);
@@ -146,8 +168,64 @@ export function startRunner(o: RunnerOptions): Runner {
     }
   }
 
+  async function computeDetails(id: string, job: { cancelled: boolean }): Promise<void> {
+    const start = store.getState().photos.find((p) => p.id === id);
+    const result = start?.result;
+    if (!start || !result) return;
+    const current = () => {
+      const p = store.getState().photos.find((x) => x.id === id);
+      return p && p.result === result ? p : undefined;
+    };
+    store.getState().updatePhoto(id, { details: { status: 'computing', progress: 0 } });
+    await exclusive(async () => {
+      try {
+        if (job.cancelled) throw cancelledError();
+        const cur = current();
+        if (!cur) return; // removed or re-analysed while waiting
+        if (!(await loadModel())) throw new FundusLensError('backend-failed', store.getState().model.error?.message ?? 'The model could not be loaded.');
+        const d = await bridge.details(id, cur.file, result, (_stage, progress) => {
+          if (current()) store.getState().updatePhoto(id, { details: { status: 'computing', progress } });
+        });
+        if (!current()) return;
+        const merged = {
+          ...result,
+          maps: { gradCam: result.maps?.gradCam ?? [], guidedGradCam: d.guidedGradCam, combined: d.combined },
+          timingsMs: { ...result.timingsMs, ...(d.timingsMs.guidedBackprop !== undefined ? { guidedBackprop: d.timingsMs.guidedBackprop } : {}) },
+        };
+        store.getState().updatePhoto(id, { result: merged, details: { status: 'done' } });
+        for (const n of d.notices) store.getState().addNotice(n);
+      } catch (e) {
+        const err = toAppError(e);
+        if (current()) store.getState().updatePhoto(id, { details: { status: err.code === 'cancelled' ? 'cancelled' : 'error', error: err } });
+      }
+    });
+  }
+
+  function details(id: string): Promise<void> {
+    const running = detailJobs.get(id);
+    if (running) return running.promise;
+    const p = store.getState().photos.find((x) => x.id === id);
+    const r = p?.result;
+    if (!p || p.status !== 'done' || !r || (r.maps?.guidedGradCam && r.maps.combined)) return Promise.resolve();
+    const job = { cancelled: false, promise: Promise.resolve() };
+    job.promise = computeDetails(id, job).finally(() => {
+      if (detailJobs.get(id) === job) detailJobs.delete(id);
+    });
+    detailJobs.set(id, job);
+    return job.promise;
+  }
+
+  function cancelDetails(id: string): void {
+    const job = detailJobs.get(id);
+    if (!job) return;
+    job.cancelled = true;
+    bridge.cancel(id);
+  }
+
   let lastBackend = store.getState().settings.backend;
   const unsub = store.subscribe((s) => {
+    // a photo removed while its maps are computed: stop the worker's job
+    for (const id of detailJobs.keys()) if (!s.photos.some((p) => p.id === id)) cancelDetails(id);
     if (s.settings.backend !== lastBackend) {
       lastBackend = s.settings.backend;
       // the next analysis re-initialises the worker on the new backend
@@ -163,11 +241,16 @@ export function startRunner(o: RunnerOptions): Runner {
       unsub();
     },
     cancel(id) {
+      if (detailJobs.has(id)) {
+        cancelDetails(id);
+        return;
+      }
       const p = store.getState().photos.find((x) => x.id === id);
       if (!p) return;
       if (p.status === 'queued') store.getState().updatePhoto(id, { status: 'cancelled' });
       else bridge.cancel(id);
     },
+    details,
     retryModel() {
       store.getState().setModel({ status: 'idle' });
       void pump();

@@ -10,6 +10,7 @@ export type {
   BackendName,
   BackendPreference,
   DecodedPhoto,
+  DetailsResponse,
   MapsRequest,
   ModelInfo,
   Notice,

@@ -36,8 +36,21 @@ export interface PhotoItem {
   display?: { bitmap: ImageBitmap; width: number; height: number; originalWidth: number; originalHeight: number; decodeMs?: number };
   result?: AnalysisResult;
   preprocessed?: { size: number; rgba: Uint8ClampedArray } | null;
+  /**
+   * The Guided Grad-CAM / combined maps, computed on demand after the result (guided backprop
+   * is a full backward pass per positive label, so the first result comes without them).
+   * Absent: not asked for yet; 'done': merged into `result.maps`.
+   */
+  details?: DetailsState;
   notices: Notice[];
   addedAt: number;
+}
+
+export interface DetailsState {
+  status: 'computing' | 'done' | 'error' | 'cancelled';
+  /** 0..1 while computing */
+  progress?: number;
+  error?: AppErrorInfo;
 }
 
 export interface NewPhoto {
@@ -165,10 +178,10 @@ const photosSlice: Slice<PhotosSlice> = (set, get) => ({
     set({ selectedId: id, view: null });
   },
   analyseAnyway(id) {
-    get().updatePhoto(id, { force: true, status: 'queued', stage: undefined, progress: undefined, error: undefined });
+    get().updatePhoto(id, { force: true, status: 'queued', stage: undefined, progress: undefined, error: undefined, details: undefined });
   },
   retry(id) {
-    get().updatePhoto(id, { status: 'queued', stage: undefined, progress: undefined, error: undefined });
+    get().updatePhoto(id, { status: 'queued', stage: undefined, progress: undefined, error: undefined, details: undefined });
   },
   nextQueued() {
     return get().photos.find((p) => p.status === 'queued');
@@ -288,3 +301,18 @@ export function useApp<T>(selector: (s: AppState) => T): T {
 }
 
 export const selectSelected = (s: AppState): PhotoItem | undefined => s.photos.find((p) => p.id === s.selectedId);
+
+/** Overlays that need the on-demand maps (guided backprop), not just Grad-CAM. */
+export const needsDetailMaps = (o: OverlayKind): boolean => o === 'guided' || o === 'combined';
+
+/**
+ * Whether `overlay` of this photo has to wait for the on-demand maps: a finished result
+ * that ran the model (not an ungradable photo analysed without force) and has no Guided
+ * Grad-CAM / combined maps yet.
+ */
+export function detailsMissing(p: PhotoItem | undefined, overlay: OverlayKind): boolean {
+  const r = p?.result;
+  if (!p || p.status !== 'done' || !r || !needsDetailMaps(overlay)) return false;
+  if (r.summary === 'ungradable' && !r.forced) return false;
+  return !(r.maps?.guidedGradCam && r.maps.combined);
+}

@@ -13,12 +13,11 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { FundusLensError, isFundusLensError } from '../core/errors';
 import type { RgbImage, StageName } from '../core/types';
-import { analyze } from '../core/analyze';
+import { analyze, explainDetails } from '../core/analyze';
 import { loadBundle, type FundusModel, type BundleReader } from '../core/model';
 import { setupBackend } from '../core/backends';
-import { preprocess } from '../core/preprocess';
 import { BACKEND_ORDER, MAX_ANALYSIS_SIDE } from './api';
-import type { AnalysisWorkerApi, AnalyzeResponse, BackendName, DecodedPhoto, ModelInfo, Notice, ProgressCallback, WorkerErrorShape, WorkerInit } from './api';
+import type { AnalysisWorkerApi, AnalyzeResponse, BackendName, DecodedPhoto, DetailsResponse, ModelInfo, Notice, ProgressCallback, WorkerErrorShape, WorkerInit } from './api';
 import { downscaleFactor, orientedSize, readImageHeader } from './image-header';
 
 const BUNDLED_WASM: Record<string, string> = {
@@ -227,31 +226,58 @@ function transferables(r: AnalyzeResponse): Transferable[] {
   return [...set].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0);
 }
 
-async function preprocessedView(rgb: RgbImage): Promise<{ size: number; rgba: Uint8ClampedArray }> {
-  const p = preprocess(rgb, model!.metadata.preprocess);
+/** The model input (row-major [S, S, 3], 0..1) as an RGBA picture for the "preprocessed" view. */
+function preprocessedView(input: Float32Array, size: number): { size: number; rgba: Uint8ClampedArray } {
+  const rgba = new Uint8ClampedArray(size * size * 4);
+  for (let i = 0; i < size * size; i++) {
+    rgba[i * 4] = input[i * 3] * 255;
+    rgba[i * 4 + 1] = input[i * 3 + 1] * 255;
+    rgba[i * 4 + 2] = input[i * 3 + 2] * 255;
+    rgba[i * 4 + 3] = 255;
+  }
+  return { size, rgba };
+}
+
+/**
+ * Model inputs of the latest analyses, kept so the Guided Grad-CAM view (explainDetails) does
+ * not preprocess again: 3 MB each at 512², the latest few only.
+ */
+const inputs = new Map<string, { input: Float32Array; model: string }>();
+const KEEP_INPUTS = 4;
+function keepInput(id: string, input: Float32Array, modelName: string): void {
+  inputs.delete(id);
+  inputs.set(id, { input, model: modelName });
+  while (inputs.size > KEEP_INPUTS) inputs.delete(inputs.keys().next().value as string);
+}
+
+/** Runs `run`; when the backend breaks at run time (lost GPU context, missing kernel…), the next one, once. */
+async function withFallback<T>(run: () => Promise<T>, notices: Notice[]): Promise<T> {
   try {
-    const size = p.input.shape[0];
-    const f = await p.input.data(); // async: WebGPU has no cheap synchronous read-back
-    const rgba = new Uint8ClampedArray(size * size * 4);
-    for (let i = 0; i < size * size; i++) {
-      rgba[i * 4] = f[i * 3] * 255;
-      rgba[i * 4 + 1] = f[i * 3 + 1] * 255;
-      rgba[i * 4 + 2] = f[i * 3 + 2] * 255;
-      rgba[i * 4 + 3] = 255;
-    }
-    return { size, rgba };
-  } finally {
-    p.input.dispose();
+    return await run();
+  } catch (e) {
+    if (isFundusLensError(e) && e.code !== 'backend-failed') throw e;
+    if (!fallbacks.length) throw e;
+    const from = backend;
+    const skipped: ModelInfo['skipped'] = [];
+    await loadOn(fallbacks, skipped);
+    notices.push({
+      code: 'backend-fallback',
+      message: `${from} failed during the analysis (${e instanceof Error ? e.message : String(e)}); switched to ${backend}.`,
+      values: { from: String(from), to: String(backend) },
+    });
+    return run();
   }
 }
 
-/** The preprocessed view is a nicety: a photo the pipeline rejects simply has none. */
-async function safePreprocessedView(rgb: RgbImage): Promise<{ size: number; rgba: Uint8ClampedArray } | null> {
-  try {
-    return await preprocessedView(rgb);
-  } catch {
-    return null;
+async function pixelsOf(id: string, file: Blob): Promise<Decoded> {
+  let d = decoded.get(id);
+  if (!d) {
+    const fresh = await decodeFile(file);
+    fresh.bitmap.close();
+    d = { rgb: fresh.rgb };
+    remember(id, d);
   }
+  return d;
 }
 
 const api: AnalysisWorkerApi = {
@@ -279,45 +305,55 @@ const api: AnalysisWorkerApi = {
       const signal = { aborted: false };
       signals.set(id, signal);
       try {
-        let d = decoded.get(id);
-        if (!d) {
-          const fresh = await decodeFile(file);
-          fresh.bitmap.close();
-          d = { rgb: fresh.rgb };
-          remember(id, d);
-        }
+        const d = await pixelsOf(id, file);
         const notices: Notice[] = [];
-        const run = () =>
-          analyze(d!.rgb, model!, {
-            force: o.force,
-            maps: o.maps ?? 'all',
-            signal,
-            onProgress: (stage: StageName, fraction: number) => void onProgress?.(stage, fraction),
-          });
-        let result;
-        try {
-          result = await run();
-        } catch (e) {
-          if (isFundusLensError(e) && e.code !== 'backend-failed') throw e;
-          // The backend broke at run time (lost GPU context, missing kernel…): next one, once.
-          if (!fallbacks.length) throw e;
-          const from = backend;
-          const skipped: ModelInfo['skipped'] = [];
-          await loadOn(fallbacks, skipped);
-          notices.push({
-            code: 'backend-fallback',
-            message: `${from} failed during the analysis (${e instanceof Error ? e.message : String(e)}); switched to ${backend}.`,
-            values: { from: String(from), to: String(backend) },
-          });
-          result = await run();
-        }
+        let input: { data: Float32Array; size: number } | null = null;
+        const result = await withFallback(
+          () =>
+            analyze(d.rgb, model!, {
+              force: o.force,
+              maps: o.maps ?? 'all',
+              signal,
+              onInput: (data, size) => {
+                input = { data, size };
+              },
+              onProgress: (stage: StageName, fraction: number) => void onProgress?.(stage, fraction),
+            }),
+          notices,
+        );
         result.backend = backend ?? result.backend;
+        const kept = input as { data: Float32Array; size: number } | null;
+        if (kept) keepInput(id, kept.data, result.model);
+        else inputs.delete(id);
         const resp: AnalyzeResponse = {
           result,
-          preprocessed: o.preprocessed ? await safePreprocessedView(d.rgb) : null,
+          // the input analyze() just made: no second preprocessing pass for the view
+          preprocessed: o.preprocessed && kept ? preprocessedView(kept.data, kept.size) : null,
           notices,
         };
         return Comlink.transfer(resp, transferables(resp));
+      } finally {
+        signals.delete(id);
+      }
+    }),
+
+  details: (id, file, result, onProgress) =>
+    guard(async () => {
+      if (!model) throw new FundusLensError('backend-failed', 'The model is not loaded yet.');
+      const signal = { aborted: false };
+      signals.set(id, signal);
+      try {
+        const notices: Notice[] = [];
+        const kept = inputs.get(id);
+        const input = kept && kept.model === result.model ? kept.input : undefined;
+        const image = input ? null : (await pixelsOf(id, file)).rgb;
+        const maps = await withFallback(
+          () => explainDetails(image, model!, result, { input, signal, onProgress: (stage: StageName, fraction: number) => void onProgress?.(stage, fraction) }),
+          notices,
+        );
+        const resp: DetailsResponse = { ...maps, notices };
+        const buffers = [...maps.guidedGradCam.map((m) => m.data.buffer), maps.combined.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0);
+        return Comlink.transfer(resp, [...new Set(buffers)]);
       } finally {
         signals.delete(id);
       }
@@ -330,6 +366,7 @@ const api: AnalysisWorkerApi = {
 
   forget(id) {
     decoded.delete(id);
+    inputs.delete(id);
   },
 };
 

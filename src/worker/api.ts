@@ -4,7 +4,7 @@
  * Everything here is plain, structured-cloneable data; pixel buffers and bitmaps are
  * transferred, never copied, and tensors never cross.
  */
-import type { AnalysisResult, ModelMetadata, StageName } from '../core/types';
+import type { AnalysisResult, LabelMap, ModelMetadata, StageName } from '../core/types';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendName;
@@ -65,6 +65,18 @@ export interface AnalyzeResponse {
   notices: Notice[];
 }
 
+/**
+ * The maps an analysis with maps 'gradcam' leaves out, computed on demand (worker `details`):
+ * Guided Grad-CAM (eq. 3) for the positive lesion labels and their combination (eq. 4).
+ * Merge them into `result.maps` (services/runner does).
+ */
+export interface DetailsResponse {
+  guidedGradCam: LabelMap[];
+  combined: Float32Array;
+  timingsMs: Partial<Record<StageName, number>>;
+  notices: Notice[];
+}
+
 /** Worker-side errors cross as plain objects (comlink re-throws them as Error on the main thread). */
 export interface WorkerErrorShape {
   name: string;
@@ -80,7 +92,13 @@ export interface AnalysisWorkerApi {
   decode(id: string, file: Blob): Promise<DecodedPhoto>;
   /** analyse a decoded photo; `file` is used to re-decode when the pixels were evicted */
   analyze(id: string, file: Blob, o: AnalyzeOptions, onProgress?: ProgressCallback): Promise<AnalyzeResponse>;
-  /** ask a running analysis to stop at the next stage boundary */
+  /**
+   * Guided Grad-CAM + combined map for an earlier `analyze(id)` result (lazy guided backprop:
+   * the first result comes without them). Uses the model input kept from that analysis, or
+   * decodes `file` and preprocesses again when it was evicted. Cancel with cancel(id).
+   */
+  details(id: string, file: Blob, result: AnalysisResult, onProgress?: ProgressCallback): Promise<DetailsResponse>;
+  /** ask a running analysis (or details call) to stop at the next stage boundary */
   cancel(id: string): void;
   /** drop cached pixels of a photo */
   forget(id: string): void;
