@@ -111,7 +111,7 @@ export function renderMarkdown(ctx: ReportContext, table: ClassificationTable, l
       if (cam) {
         const cell = ctx.camGrid ? ctx.inputSize / ctx.camGrid : undefined;
         L.push(
-          `Grad-CAM of the last convolutional block${cell ? ` (one cell = ${cell} model px)` : ''}, upsampled bilinearly. "Ideal cell map": the pointing game a perfect map on the same grid would reach — its peak at the centre of the best cell — at the same tolerance. It is the resolution limit of Grad-CAM, not of the model: read the pointing game against it.`,
+          `Grad-CAM of the last convolutional block${cell ? ` (one cell = ${cell} model px)` : ''}, upsampled bilinearly. "Ideal cell map": the pointing game a perfect map on the same grid would reach — its peak at the centre of the best cell — at the same tolerance. It is the resolution limit of Grad-CAM, not of the model: read the pointing game against it. A sample is one image and label and a hit on ANY of its lesions counts, so with several lesions per image the bound is often near 100 %: the gap to it is then the map's, not the grid's.`,
         );
       } else {
         L.push('Guided Grad-CAM = guided backprop × Grad-CAM (eq. 3, point-wise), the pixel-resolution map the paper thresholds to outline lesions (Fig. 6); computed with src/core/explain as in the app, for the annotated labels only.');
