@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmGradientKernels, setupBackend, wasmGradientKernelsRegistered } from './index';
+import { clearWasmGradientCache, registerWasmGradientKernels, setupBackend, wasmGradientCacheSize, wasmGradientKernelsRegistered } from './index';
 import { applyLayers, buildCompactResNet } from '../model';
 import { isFundusLensError } from '../errors';
 
@@ -58,6 +58,12 @@ function cases(): Case[] {
     { b: 1, h: 10, w: 7, ci: 3, co: 2, kh: 3, kw: 2, strides: [2, 1], pad: [[0, 0], [2, 1], [0, 3], [0, 0]] }, // asymmetric explicit
     { b: 1, h: 12, w: 12, ci: 1, co: 1, kh: 5, kw: 5, strides: [3, 3], pad: 'valid' }, // stride > 2, leftover rows
     { b: 2, h: 6, w: 6, ci: 4, co: 4, kh: 7, kw: 7, strides: [1, 1], pad: 'same' }, // kernel larger than input
+    // wide enough (ci·sh·sw > 64) for one convolution per phase instead of the combined filter
+    { b: 1, h: 9, w: 9, ci: 20, co: 6, kh: 3, kw: 3, strides: [2, 2], pad: 'same' }, // ResNet50 v1.5 strided 3×3
+    { b: 2, h: 8, w: 7, ci: 17, co: 5, kh: 1, kw: 1, strides: [2, 2], pad: 'same' }, // strided 1×1 shortcut (zero phases)
+    { b: 1, h: 11, w: 10, ci: 12, co: 4, kh: 5, kw: 2, strides: [3, 2], pad: 'valid' }, // phases with 2/1/0 taps
+    { b: 1, h: 10, w: 10, ci: 9, co: 3, kh: 1, kw: 1, strides: [3, 3], pad: 'valid' }, // 1×1 stride 3, leftover rows
+    { b: 1, h: 7, w: 9, ci: 33, co: 7, kh: 1, kw: 1, strides: [1, 1], pad: 'same' }, // 1×1 stride 1: a GEMM
   ];
   const r = rng(42);
   const pick = <T,>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
@@ -119,7 +125,7 @@ describe('wasm gradient kernels', () => {
     expect(wasmGradientKernelsRegistered()).toBe(true);
   });
 
-  it('Conv2DBackpropFilter and Conv2DBackpropInput match cpu on 32 shapes/strides/paddings (rel err ≤ 1e-4)', async () => {
+  it('Conv2DBackpropFilter and Conv2DBackpropInput match cpu on 37 shapes/strides/paddings (rel err ≤ 1e-4)', async () => {
     const r = rng(7);
     let worst = 0;
     let count = 0;
@@ -142,6 +148,107 @@ describe('wasm gradient kernels', () => {
       count += 2;
     }
     console.log(`[wasm conv gradients] ${count} gradient tensors, worst relative error vs cpu ${worst.toExponential(2)}`);
+  });
+
+  it('cached derived filters: reused while the filter lives, never stale after the weights change, freed with the filter', async () => {
+    const be = () => tf.backend() as unknown as { numDataIds(): number };
+    const r = rng(11);
+    // a strided layer wide enough for per-phase filters, a combined one, and a stride-1 one
+    const shapes: [number, number, number, number, [number, number]][] = [
+      [3, 3, 24, 8, [2, 2]],
+      [7, 7, 3, 8, [2, 2]],
+      [3, 3, 6, 5, [1, 1]],
+    ];
+    for (const [kh, kw, ci, co, strides] of shapes) {
+      const xVals = randArray(r, 2 * 12 * 12 * ci);
+      const w1 = randArray(r, kh * kw * ci * co);
+      const w2 = randArray(r, kh * kw * ci * co);
+      const dyVals = (n: number) => randArray(rng(99), n);
+      const c: Case = { b: 2, h: 12, w: 12, ci, co, kh, kw, strides, pad: 'same' };
+      await tf.setBackend('cpu');
+      const ref1 = convGrads(c, xVals, w1, dyVals).dx;
+      const ref2 = convGrads(c, xVals, w2, dyVals).dx;
+      await tf.setBackend('wasm');
+      clearWasmGradientCache();
+      const tensorsBefore = tf.memory().numTensors;
+      const dataBefore = be().numDataIds();
+      const init = tf.tensor4d(w1, [kh, kw, ci, co]);
+      const filter = tf.variable(init);
+      init.dispose();
+      const dx = () =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(xVals, [2, 12, 12, ci]);
+          const y = tf.conv2d(x, filter as tf.Tensor4D, strides, 'same');
+          const dy = tf.tensor(dyVals(y.size), y.shape);
+          return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, filter as tf.Tensor4D, strides, 'same'), dy)))(x).dataSync() as Float32Array;
+        });
+      const label = JSON.stringify(c);
+      expect(relErr(dx(), ref1), label).toBeLessThanOrEqual(1e-4);
+      const cached = wasmGradientCacheSize();
+      expect(cached, label).toBeGreaterThan(0);
+      expect(relErr(dx(), ref1), label).toBeLessThanOrEqual(1e-4);
+      expect(wasmGradientCacheSize(), `second call reuses the entry ${label}`).toBe(cached);
+      // new weights (what setWeights / an optimiser step does): must not reuse the old flipped filter
+      const next = tf.tensor4d(w2, [kh, kw, ci, co]);
+      filter.assign(next);
+      next.dispose();
+      expect(relErr(dx(), ref2), `after assign ${label}`).toBeLessThanOrEqual(1e-4);
+      expect(wasmGradientCacheSize(), `the old weights' entry went with them ${label}`).toBe(cached);
+      clearWasmGradientCache();
+      expect(wasmGradientCacheSize()).toBe(0);
+      expect(relErr(dx(), ref2), `after a clear ${label}`).toBeLessThanOrEqual(1e-4);
+      filter.dispose();
+      expect(wasmGradientCacheSize(), `disposed filter ${label}`).toBe(0);
+      expect(tf.memory().numTensors).toBe(tensorsBefore);
+      expect(be().numDataIds(), `backend buffers ${label}`).toBe(dataBefore);
+    }
+  });
+
+  it('a disposed model leaves no cached filters or backend buffers behind', async () => {
+    await tf.setBackend('wasm');
+    clearWasmGradientCache();
+    const be = tf.backend() as unknown as { numDataIds(): number };
+    const tensorsBefore = tf.memory().numTensors;
+    const dataBefore = be.numDataIds();
+    const net = buildCompactResNet({ inputSize: 32, width: 8, blocks: [1, 1], seed: 9 });
+    tf.tidy(() => {
+      const x = tf.randomUniform([1, 32, 32, 3], 0, 1, 'float32', 1);
+      tf.grad((xi: tf.Tensor) => tf.sum(applyLayers(net, xi, { training: false })[0]))(x).dataSync();
+    });
+    expect(wasmGradientCacheSize()).toBeGreaterThan(0);
+    net.dispose();
+    expect(wasmGradientCacheSize()).toBe(0);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(be.numDataIds()).toBe(dataBefore);
+  });
+
+  it('MaxPoolGrad matches cpu, ties (zeros after a ReLU) included, without leaks', async () => {
+    const r = rng(5);
+    const pools: { shape: [number, number, number, number]; size: [number, number]; strides: [number, number]; pad: 'same' | 'valid' }[] = [
+      { shape: [1, 16, 16, 8], size: [3, 3], strides: [2, 2], pad: 'same' }, // ResNet stem pool
+      { shape: [2, 9, 11, 3], size: [3, 2], strides: [2, 1], pad: 'same' },
+      { shape: [1, 10, 10, 5], size: [2, 2], strides: [2, 2], pad: 'valid' },
+      { shape: [2, 7, 7, 4], size: [3, 3], strides: [1, 1], pad: 'same' }, // overlapping windows
+      { shape: [1, 12, 9, 2], size: [4, 3], strides: [3, 3], pad: 'valid' },
+    ];
+    for (const p of pools) {
+      // ~half the values are exactly 0 (a ReLU's output) and some windows are all zeros
+      const vals = randArray(r, p.shape.reduce((a, b) => a * b, 1)).map((v) => Math.max(0, v));
+      const run = () =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(vals, p.shape);
+          const y = tf.maxPool(x, p.size, p.strides, p.pad);
+          const dy = tf.tensor(randArray(rng(3), y.size), y.shape);
+          return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, p.size, p.strides, p.pad), dy)))(x).dataSync() as Float32Array;
+        });
+      await tf.setBackend('cpu');
+      const ref = run();
+      await tf.setBackend('wasm');
+      const before = tf.memory().numTensors;
+      const got = run();
+      expect(tf.memory().numTensors).toBe(before);
+      expect(relErr(got, ref), JSON.stringify(p)).toBeLessThanOrEqual(1e-6);
+    }
   });
 
   it('a full tf.grad through the compact net (weights and input, training and inference BN) matches cpu', async () => {

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FundusLensError } from '../errors';
 import { registerWasmGradientKernels } from './wasm-gradients';
 
-export { registerWasmGradientKernels, wasmGradientKernelsRegistered } from './wasm-gradients';
+export { clearWasmGradientCache, registerWasmGradientKernels, wasmGradientCacheSize, wasmGradientKernelsRegistered } from './wasm-gradients';
 
 /**
  * Activates the first backend of `order` that initialises (e.g. ['webgpu', 'webgl', 'wasm',

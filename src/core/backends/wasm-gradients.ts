@@ -12,6 +12,7 @@
  *  - input gradient, stride 1: dx[i,ci] = Σ_k dy[i + padBefore − k, co] · w[k,ci,co], a "valid"
  *    convolution of dy padded by k−1−padBefore with the spatially flipped filter, in/out
  *    channels swapped; stride > 1: the polyphase form in stridedInputGrad (no zero insertion).
+ *    The flipped filters are cached per source filter (see filterCaches).
  *
  * Kernels call the other wasm kernels' functions directly (not through the engine), so nothing
  * is recorded on a gradient tape and every intermediate is released with backend.disposeData.
@@ -28,7 +29,7 @@ interface DisposingBackend {
 /** Runs another registered wasm kernel on TensorInfos, keeping track of what to free. */
 class Scope {
   private readonly temps: Info[] = [];
-  constructor(private readonly backend: tf.KernelBackend) {}
+  constructor(readonly backend: tf.KernelBackend) {}
 
   run(kernel: string, inputs: Record<string, Info>, attrs: Attrs): Info {
     const cfg = tf.getKernel(kernel, 'wasm');
@@ -99,37 +100,228 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: tf
   return s.finish(out);
 }
 
+/** What our kernels use of tfjs-backend-wasm's BackendWasm (public JS members). */
+interface WasmBackend {
+  dataIdMap: { has(dataId: object): boolean };
+  disposeData(dataId: object, force?: boolean): boolean;
+  dispose(): void;
+  readSync(dataId: object): Float32Array;
+  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): Info;
+  incRef(dataId: object): void;
+  /** a view on the wasm heap: valid until the next allocation (the heap may grow) */
+  typedArrayFromHeap(info: Info): Float32Array;
+}
+
+/** Filters derived from one source filter, by transform key; null = a phase without taps. */
+type Derived = Map<string, (Info | null)[]>;
+interface FilterCache {
+  entries: Map<object, Derived>;
+  /** the backend's own disposeData (ours wraps it) */
+  free: (dataId: object) => void;
+}
+
+/**
+ * Derived filters per backend, keyed by the SOURCE filter's dataId. XNNPACK (inside wasm's
+ * Conv2D) caches its packed-weights operator per filter tensor; a flipped/transposed filter
+ * built anew on every backward call defeated that cache (a fresh pack per layer per call,
+ * +10…70 ms a layer on ResNet50@512) and is why the input gradient cost 2.2× all forward convs.
+ * Keeping the derived filter alive as long as its source lets XNNPACK reuse the operator.
+ *
+ * Validity: tfjs never writes new values into an existing dataId (Variable.assign, setWeights,
+ * optimisers all move the variable to a NEW dataId), so a source dataId always holds the same
+ * values and a hit can never be stale. Lifetime: the backend's disposeData is wrapped so the
+ * entries go as soon as the source's data is freed (a disposed model, an assigned variable,
+ * a temporary filter at the end of its tidy); {@link clearWasmGradientCache} drops everything.
+ */
+const filterCaches = new Map<object, FilterCache>();
+
+function cacheOf(backend: tf.KernelBackend): FilterCache {
+  const known = filterCaches.get(backend);
+  if (known) return known;
+  const b = backend as unknown as WasmBackend;
+  const disposeData = b.disposeData.bind(b);
+  const dispose = b.dispose.bind(b);
+  const cache: FilterCache = { entries: new Map(), free: (dataId) => void disposeData(dataId) };
+  b.disposeData = (dataId: object, force?: boolean): boolean => {
+    const freed = disposeData(dataId, force);
+    if (cache.entries.size > 0 && !b.dataIdMap.has(dataId)) {
+      const derived = cache.entries.get(dataId);
+      if (derived) {
+        cache.entries.delete(dataId);
+        freeDerived(cache, derived);
+      }
+    }
+    return freed;
+  };
+  // the wasm module (and with it every derived filter) dies with the backend
+  b.dispose = () => {
+    filterCaches.delete(backend);
+    cache.entries.clear();
+    dispose();
+  };
+  filterCaches.set(backend, cache);
+  return cache;
+}
+
+function freeDerived(cache: FilterCache, derived: Derived): void {
+  for (const list of derived.values()) for (const t of list) if (t) cache.free(t.dataId);
+}
+
+/**
+ * Frees every cached derived filter of the wasm gradient kernels (they are otherwise freed with
+ * their source filters). Never needed for correctness; useful to return memory early.
+ */
+export function clearWasmGradientCache(): void {
+  for (const cache of filterCaches.values()) {
+    for (const derived of cache.entries.values()) freeDerived(cache, derived);
+    cache.entries.clear();
+  }
+}
+
+/** Number of derived filters currently cached (all backends): for tests and diagnostics. */
+export function wasmGradientCacheSize(): number {
+  let n = 0;
+  for (const cache of filterCaches.values()) for (const d of cache.entries.values()) for (const l of d.values()) n += l.filter(Boolean).length;
+  return n;
+}
+
+/**
+ * The sub-filter of phase (rh, rw) for stride (sh, sw), spatially flipped, in/out channels
+ * swapped: out[a, b, o, i] = w[(mh−1−a)·sh + rh, (mw−1−b)·sw + rw, i, o], shape [mh, mw, co, ci]
+ * with mh = ⌈(kh − rh)/sh⌉ taps (null when a phase has none). Stride 1 is the single phase (0, 0),
+ * the whole flipped filter.
+ */
+function phaseFilter(w: Float32Array, shape: number[], sh: number, sw: number, rh: number, rw: number): { shape: number[]; values: Float32Array } | null {
+  const [kh, kw, ci, co] = shape;
+  const mh = Math.ceil((kh - rh) / sh);
+  const mw = Math.ceil((kw - rw) / sw);
+  if (mh <= 0 || mw <= 0) return null;
+  const out = new Float32Array(mh * mw * co * ci);
+  for (let a = 0; a < mh; a++) {
+    for (let b = 0; b < mw; b++) {
+      const src = (((mh - 1 - a) * sh + rh) * kw + (mw - 1 - b) * sw + rw) * ci * co;
+      const dst = (a * mw + b) * co * ci;
+      for (let i = 0; i < ci; i++) {
+        for (let o = 0; o < co; o++) out[dst + o * ci + i] = w[src + i * co + o];
+      }
+    }
+  }
+  return { shape: [mh, mw, co, ci], values: out };
+}
+
+/**
+ * All phases in ONE filter [mh, mw, co, sh·sw·ci] (mh = ⌈kh/sh⌉ taps for every phase, zeros
+ * where a phase has fewer): out[a, b, o, (rh·sw + rw)·ci + i] = w[(mh−1−a)·sh + rh, (mw−1−b)·sw + rw, i, o].
+ * More MACs than the separate phases, but one GEMM with sh·sw·ci outputs instead of sh·sw GEMMs
+ * with ci outputs each — much faster when ci is tiny (the stem's 3 colour channels).
+ */
+function combinedPhaseFilter(w: Float32Array, shape: number[], sh: number, sw: number): { shape: number[]; values: Float32Array } {
+  const [kh, kw, ci, co] = shape;
+  const mh = Math.ceil(kh / sh);
+  const mw = Math.ceil(kw / sw);
+  const n = sh * sw * ci;
+  const out = new Float32Array(mh * mw * co * n);
+  for (let a = 0; a < mh; a++) {
+    for (let b = 0; b < mw; b++) {
+      for (let rh = 0; rh < sh; rh++) {
+        const y = (mh - 1 - a) * sh + rh;
+        if (y >= kh) continue;
+        for (let rw = 0; rw < sw; rw++) {
+          const x = (mw - 1 - b) * sw + rw;
+          if (x >= kw) continue;
+          const src = (y * kw + x) * ci * co;
+          const dst = (a * mw + b) * co * n + (rh * sw + rw) * ci;
+          for (let i = 0; i < ci; i++) {
+            for (let o = 0; o < co; o++) out[dst + o * n + i] = w[src + i * co + o];
+          }
+        }
+      }
+    }
+  }
+  return { shape: [mh, mw, co, n], values: out };
+}
+
+/**
+ * The derived filters of `filter` for stride (sh, sw), cached: the phases row-major (one per
+ * phase, null for a phase without taps), or with `combined` the single all-phase filter.
+ */
+function derivedFilters(backend: tf.KernelBackend, filter: Info, sh: number, sw: number, combined: boolean): (Info | null)[] {
+  const cache = cacheOf(backend);
+  const key = `${combined ? 'all' : 'phases'}${sh}x${sw}|${filter.shape.join(',')}`;
+  let derived = cache.entries.get(filter.dataId);
+  const hit = derived?.get(key);
+  if (hit) return hit;
+  const b = backend as unknown as WasmBackend;
+  const w = b.readSync(filter.dataId);
+  const make = (f: { shape: number[]; values: Float32Array } | null) => (f ? b.makeOutput(f.shape, 'float32', undefined, f.values) : null);
+  const list: (Info | null)[] = [];
+  if (combined) {
+    list.push(make(combinedPhaseFilter(w, filter.shape, sh, sw)));
+  } else {
+    for (let rh = 0; rh < sh; rh++) for (let rw = 0; rw < sw; rw++) list.push(make(phaseFilter(w, filter.shape, sh, sw, rh, rw)));
+  }
+  if (!derived) {
+    derived = new Map();
+    cache.entries.set(filter.dataId, derived);
+  }
+  derived.set(key, list);
+  return list;
+}
+
+/**
+ * Strided input gradients whose phases have at most this many output channels in all run as one
+ * convolution (see combinedPhaseFilter). Measured on wasm (input gradient ÷ forward conv):
+ * ResNet50's stem (7×7/2, ci 3 → 12 channels) 3.6 × as phases, 2.3 × combined; 3×3/2 with
+ * ci 64 (256 channels) 1.2 × as phases, 2.0 × combined; the crossover lies near 64–128.
+ */
+const COMBINE_PHASES_MAX_CHANNELS = 64;
+
+/**
+ * A stride-1 "valid" Conv2D of x padded by (top, bottom, left, right). Non-negative pads go to
+ * the convolution itself (XNNPACK pads implicitly, no padded copy of x); negative ones crop first.
+ */
+function paddedConv(s: Scope, x: Info, f: Info, top: number, bottom: number, left: number, right: number): Info {
+  const xc = padCrop(s, x, Math.min(0, top), Math.min(0, bottom), Math.min(0, left), Math.min(0, right));
+  const pad = [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]];
+  return s.run('Conv2D', { x: xc, filter: f }, { strides: [1, 1], pad, dilations: [1, 1], dataFormat: 'NHWC' });
+}
+
 /**
  * dx for a strided conv by polyphase decomposition (the "sub-pixel convolution" identity):
  * writing a padded-input index as j = q·s + r, dxpad[q·s + r] = Σ_m dy[q − m] · w[m·s + r], i.e.
- * for each phase r a stride-1 correlation of dy with the sub-filter w[·s + r] (flipped). All
- * s_h·s_w phases run as ONE Conv2D with s_h·s_w·ci output channels, which a reshape/transpose
- * interleaves back into space. Same MACs as the forward conv, instead of s² times more when
- * zeros are inserted into dy.
+ * for each phase r a stride-1 correlation of dy with the sub-filter w[·s + r] (flipped), which
+ * has ⌈(k − r)/s⌉ taps. Each phase runs as its own Conv2D with exactly its taps (padding the
+ * sub-filters to a common size did 16/9 × the work for a 3×3 stride-2 conv and 4 × for a 1×1
+ * stride-2 shortcut), then the phases are interleaved back into space. Same MACs as the forward.
  */
 function stridedInputGrad(s: Scope, dy: Info, filter: Info, info: tf.backend_util.Conv2DInfo, inputShape: number[]): Info {
   const [b, h, w, ci] = inputShape;
-  const [kh, kw, , co] = filter.shape;
   const sh = info.strideHeight;
   const sw = info.strideWidth;
-  const mh = Math.ceil(kh / sh);
-  const mw = Math.ceil(kw / sw);
-  let f: Info = filter;
-  if (mh * sh !== kh || mw * sw !== kw) {
-    f = s.run('PadV2', { x: f }, { paddings: [[0, mh * sh - kh], [0, mw * sw - kw], [0, 0], [0, 0]], constantValue: 0 });
-  }
-  f = s.run('Reshape', { x: f }, { shape: [mh, sh, mw, sw, ci, co] });
-  f = s.run('Reverse', { x: f }, { dims: [0, 2] });
-  f = s.run('Transpose', { x: f }, { perm: [0, 2, 5, 1, 3, 4] }); // [mh, mw, co, sh, sw, ci]
-  f = s.run('Reshape', { x: f }, { shape: [mh, mw, co, sh * sw * ci] });
   const { top, left } = info.padInfo;
   const qh = Math.ceil((top + h) / sh);
   const qw = Math.ceil((left + w) / sw);
-  const dyp = padCrop(s, dy, mh - 1, qh - info.outHeight, mw - 1, qw - info.outWidth);
-  let z = s.run('Conv2D', { x: dyp, filter: f }, { strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' }); // [b, qh, qw, sh·sw·ci]
-  z = s.run('Reshape', { x: z }, { shape: [b, qh, qw, sh, sw, ci] });
-  z = s.run('Transpose', { x: z }, { perm: [0, 1, 3, 2, 4, 5] });
-  z = s.run('Reshape', { x: z }, { shape: [b, qh * sh, qw * sw, ci] });
+  const combined = ci * sh * sw <= COMBINE_PHASES_MAX_CHANNELS;
+  const filters = derivedFilters(s.backend, filter, sh, sw, combined);
+  const phase = (f: Info) => paddedConv(s, dy, f, f.shape[0] - 1, qh - info.outHeight, f.shape[1] - 1, qw - info.outWidth); // [b, qh, qw, ci or sh·sw·ci]
+  let z: Info;
+  if (combined) {
+    let p = s.run('Reshape', { x: phase(filters[0]!) }, { shape: [b, qh, qw, sh, sw, ci] });
+    p = s.run('Transpose', { x: p }, { perm: [0, 1, 3, 2, 4, 5] });
+    z = s.run('Reshape', { x: p }, { shape: [b, qh * sh, qw * sw, ci] });
+  } else if (filters.every((f, i) => (i === 0) === (f !== null))) {
+    // only phase (0, 0) has taps (a 1×1 strided shortcut): the others are zeros, so interleaving
+    // is a zero padding of a [b, qh, 1, qw, 1, ci] view
+    let p = s.run('Reshape', { x: phase(filters[0]!) }, { shape: [b, qh, 1, qw, 1, ci] });
+    p = s.run('PadV2', { x: p }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
+    z = s.run('Reshape', { x: p }, { shape: [b, qh * sh, qw * sw, ci] });
+  } else {
+    const parts = filters.map((f) => (f ? phase(f) : s.run('Fill', {}, { shape: [b, qh, qw, ci], value: 0, dtype: 'float32' })));
+    let p = s.run('Concat', parts as unknown as Record<string, Info>, { axis: 3 }); // [b, qh, qw, sh·sw·ci]
+    p = s.run('Reshape', { x: p }, { shape: [b, qh, qw, sh, sw, ci] });
+    p = s.run('Transpose', { x: p }, { perm: [0, 1, 3, 2, 4, 5] });
+    z = s.run('Reshape', { x: p }, { shape: [b, qh * sh, qw * sw, ci] });
+  }
   if (top === 0 && left === 0 && qh * sh === h && qw * sw === w) return z;
   return s.run('Slice', { x: z }, { begin: [0, top, left, 0], size: [b, h, w, ci] });
 }
@@ -142,24 +334,121 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: tf.
   const info = convInfo(inputShape, filter.shape, attrs);
   const s = new Scope(args.backend);
   if (info.strideHeight > 1 || info.strideWidth > 1) return s.finish(stridedInputGrad(s, dy, filter, info, inputShape));
+  const filters = derivedFilters(args.backend, filter, 1, 1, false);
+  // stride 1: dx[i] = Σ_k dy[i + padBefore − k] · w[k], a "valid" convolution of dy padded by
+  // k−1−padBefore with the flipped, channel-swapped filter (a 1×1 kernel: just dy · Wᵀ as a GEMM)
   const [, h, w, ci] = inputShape;
   const kh = info.filterHeight;
   const kw = info.filterWidth;
   const pt = kh - 1 - info.padInfo.top;
   const pl = kw - 1 - info.padInfo.left;
-  const dp = padCrop(s, dy, pt, h + kh - 1 - pt - info.outHeight, pl, w + kw - 1 - pl - info.outWidth);
-  const flipped = s.run('Reverse', { x: filter }, { dims: [0, 1] });
-  const wt = s.run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] }); // [kh, kw, co, ci]
-  const out = s.run('Conv2D', { x: dp, filter: wt }, { strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' });
+  const out = paddedConv(s, dy, filters[0]!, pt, h + kh - 1 - pt - info.outHeight, pl, w + kw - 1 - pl - info.outWidth);
   if (out.shape[1] !== h || out.shape[2] !== w || out.shape[3] !== ci) {
     throw new Error(`Conv2DBackpropInput: internal shape error [${out.shape.join(',')}] vs [${inputShape.join(',')}]`);
   }
   return s.finish(out);
 }
 
-/** wasm's own Tile, kept for the general case; its setupFunc must have run on the backend. */
-let originalTile: tf.KernelConfig | undefined;
-const tileSetUp = new WeakSet<object>();
+/**
+ * MaxPool gradient, NHWC float32, written in JS over the wasm heap: wasm's own MaxPoolGrad took
+ * 0.45–0.55 s for ResNet50's one 3×3/2 pool at 512² (~0.2 F of a guided-backprop pass); this
+ * single pass takes a few tens of ms. Each output's gradient goes to the FIRST strictly largest
+ * input of its window in row-major order (padding excluded), as in tfjs' cpu backend, so ties
+ * (zeros after a ReLU) resolve identically.
+ */
+function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): Info {
+  const { dy, input } = args.inputs as { dy: Info; input: Info };
+  if (input.dtype !== 'float32' || dy.dtype !== 'float32') return callOriginal('MaxPoolGrad', args);
+  const attrs = (args.attrs ?? {}) as Attrs;
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    attrs.filterSize as [number, number] | number,
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as 'same' | 'valid' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+  const b = args.backend as unknown as WasmBackend;
+  const out = b.makeOutput(input.shape, 'float32');
+  // views only after the allocation above (it may have grown the heap)
+  const x = b.typedArrayFromHeap(input);
+  const g = b.typedArrayFromHeap(dy);
+  const dx = b.typedArrayFromHeap(out);
+  dx.fill(0);
+  const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const fh = info.effectiveFilterHeight;
+  const fw = info.effectiveFilterWidth;
+  const { top, left } = info.padInfo;
+  const best = new Float32Array(C);
+  const at = new Int32Array(C);
+  for (let n = 0; n < batchSize; n++) {
+    const xBase = n * H * W * C;
+    for (let oy = 0; oy < OH; oy++) {
+      const y0 = Math.max(0, oy * info.strideHeight - top);
+      const y1 = Math.min(H, oy * info.strideHeight - top + fh);
+      for (let ox = 0; ox < OW; ox++) {
+        const x0 = Math.max(0, ox * info.strideWidth - left);
+        const x1 = Math.min(W, ox * info.strideWidth - left + fw);
+        best.fill(-Infinity);
+        at.fill(-1);
+        for (let yy = y0; yy < y1; yy++) {
+          for (let xx = x0; xx < x1; xx++) {
+            const p = xBase + (yy * W + xx) * C;
+            for (let c = 0; c < C; c++) {
+              const v = x[p + c];
+              if (v > best[c]) {
+                best[c] = v;
+                at[c] = p + c;
+              }
+            }
+          }
+        }
+        const q = ((n * OH + oy) * OW + ox) * C;
+        for (let c = 0; c < C; c++) if (at[c] >= 0) dx[at[c]] += g[q + c];
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Identity, and Cast to the same dtype, as a shared reference (refcount + 1), as tfjs' cpu and
+ * webgl backends do; wasm's own kernels copy the buffer. The engine clones EVERY tensor a
+ * gradient saves (saveTensorsForBackwardMode: x and filter of each conv, each ReLU input …) and
+ * the tape casts each gradient through an identity: ~900 copies per guided-backprop pass of
+ * ResNet50 (0.2–0.3 s at 512²). Sharing is safe because tensors are immutable (a variable
+ * assignment moves to a new dataId) — and it keeps a saved filter on its variable's dataId, so
+ * the derived-filter cache above can hit.
+ */
+function shareOrCopy(name: 'Identity' | 'Cast') {
+  return (args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): Info => {
+    const { x } = args.inputs as { x: Info };
+    const dtype = name === 'Cast' ? (args.attrs?.dtype as tf.DataType) : x.dtype;
+    if (x.dtype === 'string' || dtype !== x.dtype) return callOriginal(name, args);
+    (args.backend as unknown as WasmBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+const identity = shareOrCopy('Identity');
+const cast = shareOrCopy('Cast');
+
+/** wasm's own kernels that ours replace, kept for the cases ours leave to them. */
+const originals = new Map<string, tf.KernelConfig>();
+/** (kernel name, backend) pairs whose original setupFunc has run */
+const setUp = new WeakMap<object, Set<string>>();
+
+/** Runs wasm's own `name` kernel (running its setupFunc once per backend first). */
+function callOriginal(name: string, args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): Info {
+  const k = originals.get(name);
+  if (!k) throw new Error(`wasm ${name} kernel missing`);
+  let done = setUp.get(args.backend);
+  if (!done) setUp.set(args.backend, (done = new Set()));
+  if (k.setupFunc && !done.has(name)) {
+    k.setupFunc(args.backend);
+    done.add(name);
+  }
+  return k.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as Info;
+}
 
 /**
  * Tile where every repeated axis has size 1 is a broadcast; tfjs' BatchNormalization gradient
@@ -171,14 +460,7 @@ function tile(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; 
   const { x } = args.inputs as { x: Info };
   const reps = (args.attrs?.reps ?? []) as number[];
   const broadcast = x.dtype !== 'string' && x.dtype !== 'bool' && x.shape.every((d, i) => reps[i] === 1 || d === 1);
-  if (!broadcast) {
-    if (!originalTile) throw new Error('wasm Tile kernel missing');
-    if (originalTile.setupFunc && !tileSetUp.has(args.backend)) {
-      originalTile.setupFunc(args.backend);
-      tileSetUp.add(args.backend);
-    }
-    return originalTile.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as Info;
-  }
+  if (!broadcast) return callOriginal('Tile', args);
   const s = new Scope(args.backend);
   const shape = x.shape.map((d, i) => d * reps[i]);
   const zeros = s.run('Fill', {}, { shape, value: 0, dtype: x.dtype });
@@ -189,12 +471,15 @@ const KERNELS: tf.KernelConfig[] = [
   { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc },
   { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc },
   { kernelName: 'Tile', backendName: 'wasm', kernelFunc: tile as unknown as tf.KernelFunc },
+  { kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc: maxPoolGrad as unknown as tf.KernelFunc },
+  { kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity as unknown as tf.KernelFunc },
+  { kernelName: 'Cast', backendName: 'wasm', kernelFunc: cast as unknown as tf.KernelFunc },
 ];
 
 /**
- * Registers our Conv2DBackpropFilter / Conv2DBackpropInput (and a broadcast fast path for Tile,
- * which BatchNormalization's gradient uses) for the wasm backend, replacing wasm's own
- * Conv2DBackpropInput. Idempotent. `@tensorflow/tfjs-backend-wasm` must have been
+ * Registers our Conv2DBackpropFilter / Conv2DBackpropInput, MaxPoolGrad (and a broadcast fast
+ * path for Tile, which BatchNormalization's gradient uses) for the wasm backend, replacing wasm's
+ * own Conv2DBackpropInput, MaxPoolGrad and Tile. Idempotent. `@tensorflow/tfjs-backend-wasm` must have been
  * imported before (its kernels, which ours call, register on import).
  */
 export function registerWasmGradientKernels(): void {
@@ -208,7 +493,7 @@ export function registerWasmGradientKernels(): void {
     // image gradient): leave a wrapper alone; replace only a missing kernel or wasm's own.
     if (existing && replaced.has(k.kernelName) && !isWasmOriginal(existing)) continue;
     if (existing) {
-      if (k.kernelName === 'Tile') originalTile = existing;
+      if (isWasmOriginal(existing)) originals.set(k.kernelName, existing);
       tf.unregisterKernel(k.kernelName, 'wasm');
     }
     tf.registerKernel(k);

@@ -1,0 +1,95 @@
+/**
+ * Where guided backprop spends its time on a backend: one warm pass of guided backprop (1 label)
+ * and one forward pass under tf.profile, kernel times summed per kernel name.
+ *
+ *   npx tsx bench/profile-guided.ts [--backend wasm] [--model resnet50|demo] [--runs 2]
+ *
+ * A diagnostic script (prints numbers, asserts nothing). Kernel times are wall-clock per kernel
+ * call (wasm is synchronous), so they add up to about the pass time on wasm/cpu; on GPU backends
+ * they are submission times, not execution times. Our custom kernels (src/core/backends) call
+ * other wasm kernels directly, so e.g. Conv2DBackpropInput appears as one entry.
+ */
+import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { setupBackend } from '../src/core/backends/index';
+import { guidedBackprop, guidedSaliency } from '../src/core/explain/guided-backprop';
+import { logitTargets } from '../src/core/explain/targets';
+import { fsBundleReader } from '../src/cli/fs-bundle';
+import { loadBundle } from '../src/core/model/bundle';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const { values: flags } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== '--'),
+  options: {
+    backend: { type: 'string', default: 'wasm' },
+    model: { type: 'string', default: 'resnet50' },
+    runs: { type: 'string', default: '2' },
+    detail: { type: 'boolean', default: false },
+  },
+});
+const dir = flags.model === 'demo' ? join(ROOT, 'public', 'models', 'demo') : join(ROOT, 'bench', 'out', 'models', flags.model!);
+if (!existsSync(join(dir, 'model.json'))) throw new Error(`no model at ${dir} (npm run bench -- --models resnet50 builds bench/out/models/resnet50 once)`);
+
+await setupBackend([flags.backend!]);
+const model = await loadBundle(fsBundleReader(dir));
+const size = model.metadata.inputSize;
+const x = tf.tidy(() => tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7) as tf.Tensor4D);
+const forward = () => tf.tidy(() => model.net.apply(x, { training: false }) as tf.Tensor);
+const guided = () => tf.tidy(() => guidedSaliency(guidedBackprop(model.net, x, logitTargets([0]), { labelsPerPass: 1 })));
+
+async function timed(f: () => tf.Tensor): Promise<number> {
+  const t0 = performance.now();
+  const t = f();
+  await t.data();
+  t.dispose();
+  return performance.now() - t0;
+}
+
+// warm-up: kernels set up, XNNPACK operators created, caches filled
+await timed(forward);
+await timed(guided);
+const runs = Number(flags.runs);
+const fs: number[] = [];
+const gs: number[] = [];
+for (let i = 0; i < runs; i++) {
+  fs.push(await timed(forward));
+  gs.push(await timed(guided));
+}
+const med = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor((a.length - 1) / 2)];
+const F = med(fs);
+const G = med(gs);
+console.log(`${flags.backend} ${flags.model}@${size}: load ${loadavg()[0].toFixed(2)}; forward F ${F.toFixed(0)} ms, guided backprop (1 label) ${G.toFixed(0)} ms = ${(G / F).toFixed(2)} F  [samples F ${fs.map((v) => v.toFixed(0)).join(', ')}; GB ${gs.map((v) => v.toFixed(0)).join(', ')}]`);
+
+async function profile(name: string, f: () => tf.Tensor): Promise<void> {
+  const info = await tf.profile(async () => {
+    const t = f();
+    await t.data();
+    t.dispose();
+  });
+  const by = new Map<string, { ms: number; n: number }>();
+  const detail: string[] = [];
+  let total = 0;
+  for (const k of info.kernels) {
+    const ms = await k.kernelTimeMs;
+    const v = typeof ms === 'number' ? ms : 0;
+    if (flags.detail && new RegExp(process.env.DETAIL ?? "Conv2D").test(k.name)) detail.push(`  ${k.name.padEnd(22)} ${v.toFixed(1).padStart(7)} ms  in ${JSON.stringify(k.inputShapes)} out ${JSON.stringify(k.outputShapes)}`);
+    const e = by.get(k.name) ?? { ms: 0, n: 0 };
+    e.ms += v;
+    e.n++;
+    by.set(k.name, e);
+    total += v;
+  }
+  console.log(`\n${name}: ${info.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels`);
+  for (const [k, e] of [...by.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 18)) {
+    console.log(`  ${k.padEnd(24)} ${e.ms.toFixed(0).padStart(6)} ms  ${((100 * e.ms) / total).toFixed(1).padStart(5)} %  ×${e.n}`);
+  }
+  if (detail.length) console.log(detail.join('\n'));
+}
+await profile('forward', forward);
+await profile('guided backprop, 1 label', guided);
+x.dispose();
+model.dispose();
