@@ -150,6 +150,9 @@ export interface LocalizationMetrics {
   /** fraction of images an ideal map on the same coarse grid would hit (peak at a cell centre); Grad-CAM only */
   upperBound?: number;
   upperBoundHits?: number;
+  /** connected lesions on the model grid over all images, and how many lie within the tolerance of a cell centre (Grad-CAM, masks) */
+  lesions?: number;
+  reachableLesions?: number;
   /** the pointing game at a second, coarser tolerance, reported beside the stated one */
   coarse?: { tolerancePx: number; hits: number; pointingGame: number; chance: number; upperBound?: number; upperBoundHits?: number };
   /** mean average precision of the map's pixels against the mask (masks only) */

@@ -139,6 +139,10 @@ describe('evaluate (tiny end-to-end)', () => {
     expect(camMa).toMatchObject({ source: 'mask', n: 3, upperBoundHits: expect.any(Number), coarse: { tolerancePx: 4 } });
     expect(ggcMa).toMatchObject({ source: 'mask', n: 3, coarse: { tolerancePx: 4 } });
     expect(ggcMa).not.toHaveProperty('upperBound');
+    // one spot per mask → one connected lesion per image on the model grid
+    expect(camMa.lesions).toBe(3);
+    expect(camMa.reachableLesions).toBeLessThanOrEqual(3);
+    expect(ggcMa).not.toHaveProperty('lesions');
     for (const row of [camMa, ggcMa]) {
       expect(row.hits).toBeLessThanOrEqual(3);
       expect(row.pointingGame).toBeCloseTo(row.hits / 3);

@@ -140,6 +140,56 @@ export function cellCentreBound(S: number, grid: number, tol: number, target: { 
   return false;
 }
 
+/**
+ * Per LESION rather than per image: how many connected lesions (8-connected components of the
+ * model-grid mask) have a pixel centre within `tol` of some cell centre — the lesions an ideal
+ * cell-level map could point at. {@link cellCentreBound} is per image (any one lesion suffices),
+ * which hides the limit on photos with many lesions; this count shows it (a point-like lesion
+ * is reachable with probability ≈ π·tol² / cell², 18 % at 7.6 px and 32 px cells).
+ */
+export function reachableLesions(S: number, grid: number, tol: number, mask: ArrayLike<number>): { lesions: number; reachable: number } {
+  if (mask.length !== S * S) throw new RangeError(`mask of length ${mask.length} is not ${S}×${S}`);
+  const cell = S / grid;
+  const r2 = tol * tol;
+  // distance from pixel centre (x + ½, y + ½) to the nearest cell centre, per axis
+  const axis = new Float64Array(S);
+  for (let x = 0; x < S; x++) {
+    const i = Math.min(grid - 1, Math.max(0, Math.floor((x + 0.5) / cell)));
+    axis[x] = Math.abs(x + 0.5 - (i + 0.5) * cell);
+  }
+  const seen = new Uint8Array(S * S);
+  const stack: number[] = [];
+  let lesions = 0;
+  let reachable = 0;
+  for (let start = 0; start < S * S; start++) {
+    if (!mask[start] || seen[start]) continue;
+    lesions++;
+    let near = false;
+    seen[start] = 1;
+    stack.push(start);
+    while (stack.length) {
+      const p = stack.pop()!;
+      const x = p % S;
+      const y = (p - x) / S;
+      if (!near && axis[x] * axis[x] + axis[y] * axis[y] <= r2) near = true;
+      for (let dy = -1; dy <= 1; dy++) {
+        const yy = y + dy;
+        if (yy < 0 || yy >= S) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          const q = yy * S + xx;
+          if (xx >= 0 && xx < S && mask[q] && !seen[q]) {
+            seen[q] = 1;
+            stack.push(q);
+          }
+        }
+      }
+    }
+    if (near) reachable++;
+  }
+  return { lesions, reachable };
+}
+
 /** Pointing game of one map at a second, coarser tolerance (reported beside, never instead of, the stated one). */
 export interface CoarseOutcome {
   tolerancePx: number;
@@ -164,6 +214,9 @@ export interface LocalizationSample {
   chance: number;
   /** whether an ideal cell-level map would hit ({@link cellCentreBound}; Grad-CAM samples only) */
   upperBoundHit?: boolean;
+  /** connected lesions on the model grid, and how many a cell-centred peak could reach ({@link reachableLesions}; Grad-CAM mask samples only) */
+  lesions?: number;
+  reachableLesions?: number;
   /** the pointing game at the coarser tolerance, when asked for */
   coarse?: CoarseOutcome;
   /** AUPR of the map against the mask (masks only) */
@@ -183,8 +236,15 @@ export interface ScoreOptions {
 }
 
 function extras(S: number, tol: number, target: { mask?: Uint8Array; boxes?: PixelBox[] }, fov: ArrayLike<number> | undefined, o: ScoreOptions, hitAt: (t: number) => boolean) {
-  const out: Pick<LocalizationSample, 'upperBoundHit' | 'coarse'> = {};
-  if (o.camGrid !== undefined) out.upperBoundHit = cellCentreBound(S, o.camGrid, tol, target);
+  const out: Pick<LocalizationSample, 'upperBoundHit' | 'lesions' | 'reachableLesions' | 'coarse'> = {};
+  if (o.camGrid !== undefined) {
+    out.upperBoundHit = cellCentreBound(S, o.camGrid, tol, target);
+    if (target.mask) {
+      const r = reachableLesions(S, o.camGrid, tol, target.mask);
+      out.lesions = r.lesions;
+      out.reachableLesions = r.reachable;
+    }
+  }
   if (o.coarseTolerancePx !== undefined) {
     const c = o.coarseTolerancePx;
     out.coarse = { tolerancePx: c, hit: hitAt(c), chance: pointingChance(S, c, target, fov) };
@@ -260,6 +320,9 @@ export interface LocalizationSummary {
   upperBoundHits?: number;
   /** upperBoundHits / n: the resolution limit of a cell-level map at this tolerance */
   upperBound?: number;
+  /** connected lesions over all images, and how many a cell-centred peak could reach (Grad-CAM, masks) */
+  lesions?: number;
+  reachableLesions?: number;
   /** the same at the coarser tolerance, when scored */
   coarse?: { tolerancePx: number; hits: number; pointingGame: number; chance: number; upperBoundHits?: number; upperBound?: number };
   meanAp?: number;
@@ -295,6 +358,10 @@ export function summariseLocalization(samples: readonly LocalizationSample[]): L
     if (list.every((s) => s.upperBoundHit !== undefined)) {
       sum.upperBoundHits = count(list, (s) => s.upperBoundHit);
       sum.upperBound = sum.upperBoundHits / list.length;
+    }
+    if (list.every((s) => s.lesions !== undefined)) {
+      sum.lesions = list.reduce((a, s) => a + s.lesions!, 0);
+      sum.reachableLesions = list.reduce((a, s) => a + s.reachableLesions!, 0);
     }
     const c0 = list[0].coarse;
     if (c0 && list.every((s) => s.coarse?.tolerancePx === c0.tolerancePx)) {
@@ -339,6 +406,10 @@ export function toLocalizationTables(summaries: readonly LocalizationSummary[], 
         if (s.upperBound !== undefined) {
           r.upperBound = s.upperBound;
           r.upperBoundHits = s.upperBoundHits;
+        }
+        if (s.lesions !== undefined) {
+          r.lesions = s.lesions;
+          r.reachableLesions = s.reachableLesions;
         }
         if (s.coarse) r.coarse = { ...s.coarse };
         if (s.meanAp !== undefined) r.meanAp = s.meanAp;

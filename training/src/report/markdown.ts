@@ -111,7 +111,7 @@ export function renderMarkdown(ctx: ReportContext, table: ClassificationTable, l
       if (cam) {
         const cell = ctx.camGrid ? ctx.inputSize / ctx.camGrid : undefined;
         L.push(
-          `Grad-CAM of the last convolutional block${cell ? ` (one cell = ${cell} model px)` : ''}, upsampled bilinearly. "Ideal cell map": the pointing game a perfect map on the same grid would reach — its peak at the centre of the best cell — at the same tolerance. It is the resolution limit of Grad-CAM, not of the model: read the pointing game against it. A sample is one image and label and a hit on ANY of its lesions counts, so with several lesions per image the bound is often near 100 %: the gap to it is then the map's, not the grid's.`,
+          `Grad-CAM of the last convolutional block${cell ? ` (one cell = ${cell} model px)` : ''}, upsampled bilinearly. "Ideal cell map": the pointing game a perfect map on the same grid would reach — its peak at the centre of the best cell — at the same tolerance. It is the resolution limit of Grad-CAM, not of the model: read the pointing game against it. A sample is one image and label and a hit on ANY of its lesions counts, so with several lesions per image the bound is often near 100 %: the gap to it is then the map's, not the grid's. "Lesions near a cell centre" counts single lesions (connected on the model grid) within the tolerance of some cell centre: the share a cell-level map could point at one by one.`,
         );
       } else {
         L.push('Guided Grad-CAM = guided backprop × Grad-CAM (eq. 3, point-wise), the pixel-resolution map the paper thresholds to outline lesions (Fig. 6); computed with src/core/explain as in the app, for the annotated labels only.');
@@ -122,10 +122,11 @@ export function renderMarkdown(ctx: ReportContext, table: ClassificationTable, l
         L.push('');
         continue;
       }
-      L.push(`| label | source | n | hits (pointing game @ ${ctx.tolerancePx} px) | chance |${cam ? ' ideal cell map |' : ''} empty maps | mean AUPR | prevalence |`);
-      L.push(`|---|---|---:|---|---:|${cam ? '---|' : ''}---:|---:|---:|`);
+      L.push(`| label | source | n | hits (pointing game @ ${ctx.tolerancePx} px) | chance |${cam ? ' ideal cell map | lesions near a cell centre |' : ''} empty maps | mean AUPR | prevalence |`);
+      L.push(`|---|---|---:|---|---:|${cam ? '---|---|' : ''}---:|---:|---:|`);
       for (const s of rows) {
-        const bound = cam ? ` ${s.upperBound !== undefined ? `${s.upperBoundHits}/${s.n} = ${pct(s.upperBound)}` : 'n/a'} |` : '';
+        const reach = s.lesions ? `${s.reachableLesions}/${s.lesions} = ${pct(s.reachableLesions! / s.lesions)}` : 'n/a';
+        const bound = cam ? ` ${s.upperBound !== undefined ? `${s.upperBoundHits}/${s.n} = ${pct(s.upperBound)}` : 'n/a'} | ${reach} |` : '';
         L.push(`| ${ctx.names[s.label] ?? s.label} (\`${s.label}\`) | ${s.source} | ${s.n} | ${s.hits}/${s.n} = ${pct(s.pointingGame)} | ${pct(s.chance)} |${bound} ${s.emptyMaps} | ${f3(s.meanAp)} | ${f3(s.meanPrevalence)} |`);
       }
       L.push('');

@@ -9,6 +9,7 @@ import {
   defaultTolerancePx,
   maskToModel,
   pointingChance,
+  reachableLesions,
   scoreAgainstBoxes,
   scoreAgainstMask,
   summariseLocalization,
@@ -178,6 +179,19 @@ describe('Grad-CAM resolution bound and the second map', () => {
     expect(() => cellCentreBound(S, 0, 1, { mask: one(1, 1) })).toThrow(RangeError);
   });
 
+  it('reachableLesions counts connected lesions near a cell centre, one by one', () => {
+    const m = new Uint8Array(S * S);
+    m[8 * S + 8] = 1; // A: 0.71 px from the centre (8, 8)
+    for (const y of [16, 17]) for (const x of [16, 17]) m[y * S + x] = 1; // B: ≥ 9.2 px from every centre
+    for (let x = 30; x <= 40; x++) m[40 * S + x] = 1; // C: a line through the centre (40, 40)
+    m[50 * S + 50] = 1; // D: two diagonal neighbours = ONE lesion (8-connected), 7.8 px from (56, 56)
+    m[51 * S + 51] = 1;
+    expect(reachableLesions(S, G, 2, m)).toEqual({ lesions: 4, reachable: 2 });
+    expect(reachableLesions(S, G, 8, m)).toEqual({ lesions: 4, reachable: 3 });
+    expect(reachableLesions(S, G, 9.3, m)).toEqual({ lesions: 4, reachable: 4 });
+    expect(reachableLesions(S, G, 5, new Uint8Array(S * S))).toEqual({ lesions: 0, reachable: 0 });
+  });
+
   it('the bound agrees with a real upsampled cell map (core upsampleAndNormalise): the best cell lit, scored by the pointing game', async () => {
     // One-hot 4×4 coarse maps upsampled to 64² exactly as Grad-CAM is; the lit cell is the
     // cell containing the lesion, i.e. the ideal cell-level map.
@@ -220,7 +234,8 @@ describe('Grad-CAM resolution bound and the second map', () => {
     expect(g2).toMatchObject({ hit: false, coarse: { hit: false } });
     // a Grad-CAM sample of the same lesion (default map), bound at 4 px: miss
     const c = scoreAgainstMask('k', 'ma', sharp, S, mask, 4, undefined, { camGrid: G, coarseTolerancePx: 16 })!;
-    expect(c).toMatchObject({ map: 'gradcam', hit: true, upperBoundHit: false, coarse: { hit: true, upperBoundHit: true } });
+    expect(c).toMatchObject({ map: 'gradcam', hit: true, upperBoundHit: false, lesions: 1, reachableLesions: 0, coarse: { hit: true, upperBoundHit: true } });
+    expect(g.lesions).toBeUndefined();
     const b = scoreAgainstBoxes('k', 'red', sharp, S, [{ x0: 16, y0: 16, x1: 19, y1: 19 }], 4, undefined, { camGrid: G })!;
     expect(b).toMatchObject({ map: 'gradcam', source: 'boxes', hit: true, upperBoundHit: false });
 
@@ -230,7 +245,7 @@ describe('Grad-CAM resolution bound and the second map', () => {
     expect(gg.upperBound).toBeUndefined();
     expect(gg.coarse!.upperBound).toBeUndefined();
     const gc = sums.find((s) => s.map === 'gradcam' && s.source === 'mask')!;
-    expect(gc).toMatchObject({ n: 1, hits: 1, upperBoundHits: 0, upperBound: 0, coarse: { hits: 1, upperBoundHits: 1, upperBound: 1 } });
+    expect(gc).toMatchObject({ n: 1, hits: 1, upperBoundHits: 0, upperBound: 0, lesions: 1, reachableLesions: 0, coarse: { hits: 1, upperBoundHits: 1, upperBound: 1 } });
     // a box sample has no coarse score: its summary must not claim one
     expect(sums.find((s) => s.source === 'boxes')!.coarse).toBeUndefined();
 
@@ -275,7 +290,7 @@ describe('Grad-CAM resolution bound and the second map', () => {
     expect(md).toContain('### Grad-CAM (eq. 1–2, 4×4 grid)');
     expect(md).toContain('### Guided Grad-CAM (eq. 3, pixel resolution)');
     expect(md).toContain('| ma (`ma`) | mask | 1 | 1/1 = 100.0% |');
-    expect(md).toMatch(/\| mask \| 1 \| 1\/1 = 100\.0% \| [\d.]+% \| 0\/1 = 0\.0% \|/); // Grad-CAM row with its bound
+    expect(md).toMatch(/\| mask \| 1 \| 1\/1 = 100\.0% \| [\d.]+% \| 0\/1 = 0\.0% \| 0\/1 = 0\.0% \|/); // Grad-CAM row with its bound and lesion count
     expect(md).toMatch(/\| mask \| 2 \| 1\/2 = 50\.0% \| [\d.]+% \| 0 \|/); // Guided Grad-CAM row: no bound column
     expect(md.match(/hits @ 16 px/g)).toHaveLength(2);
   });
