@@ -251,6 +251,28 @@ describe('wasm gradient kernels', () => {
     }
   });
 
+  it('Identity and same-dtype Cast share the buffer (no copy), stay valid when either side is disposed; other casts convert', async () => {
+    await setupBackend(['wasm']);
+    const be = tf.backend() as unknown as { numDataIds(): number };
+    const before = be.numDataIds();
+    const a = tf.tensor([1.5, -2.25, 3], [3]);
+    const b = tf.clone(a);
+    const c = tf.cast(a, 'float32');
+    expect(be.numDataIds()).toBe(before + 1); // one buffer for all three
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1.5, -2.25, 3]);
+    b.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1.5, -2.25, 3]);
+    const i = tf.cast(c, 'int32');
+    expect(i.dtype).toBe('int32');
+    expect(Array.from(i.dataSync())).toEqual([1, -2, 3]);
+    const str = tf.tensor(['x', 'y']);
+    const s = tf.clone(str);
+    expect(s.dataSync()).toEqual(['x', 'y']);
+    tf.dispose([c, i, s, str]);
+    expect(be.numDataIds()).toBe(before);
+  });
+
   it('a full tf.grad through the compact net (weights and input, training and inference BN) matches cpu', async () => {
     await tf.setBackend('cpu');
     const net = buildCompactResNet({ inputSize: 32, width: 4, blocks: [1, 1], seed: 5 });

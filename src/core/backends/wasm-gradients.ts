@@ -491,9 +491,10 @@ export function registerWasmGradientKernels(): void {
     if (existing?.kernelFunc === k.kernelFunc) continue;
     // Someone may have wrapped our kernel since (training wraps Conv2DBackpropInput to skip the
     // image gradient): leave a wrapper alone; replace only a missing kernel or wasm's own.
-    if (existing && replaced.has(k.kernelName) && !isWasmOriginal(existing)) continue;
+    if (existing && replaced.has(k.kernelName) && !isWasmOriginal(k.kernelName, existing)) continue;
     if (existing) {
-      if (isWasmOriginal(existing)) originals.set(k.kernelName, existing);
+      // the first kernel we replace under a name is wasm's own (Identity and Cast have no setupFunc)
+      if (!replaced.has(k.kernelName) || isWasmOriginal(k.kernelName, existing)) originals.set(k.kernelName, existing);
       tf.unregisterKernel(k.kernelName, 'wasm');
     }
     tf.registerKernel(k);
@@ -503,8 +504,9 @@ export function registerWasmGradientKernels(): void {
 
 /** Kernel names we have registered at least once in this process. */
 const replaced = new Set<string>();
-/** wasm's own kernels carry a setupFunc (they cwrap into the wasm module); ours and wrappers of ours do not need one. */
-function isWasmOriginal(k: tf.KernelConfig): boolean {
+/** wasm's own kernel: the one we replaced first, or one with a setupFunc (they cwrap into the wasm module; ours and wrappers of ours need none). */
+function isWasmOriginal(name: string, k: tf.KernelConfig): boolean {
+  if (originals.get(name)?.kernelFunc === k.kernelFunc) return true;
   return typeof k.setupFunc === 'function' && !KERNELS.some((o) => o.kernelFunc === k.kernelFunc);
 }
 
