@@ -25,6 +25,19 @@ export function OpenPhotos() {
   const input = useRef<HTMLInputElement>(null);
   const [dragging, setDragging] = useState(false);
 
+  // Start the analysis worker and load the model as soon as the page is idle: the first
+  // photo then waits for its own analysis only, not for the worker, tfjs and the weights.
+  useEffect(() => {
+    const w = window as Window & { requestIdleCallback?: (cb: () => void, o?: { timeout: number }) => number; cancelIdleCallback?: (h: number) => void };
+    const go = () => getRunner().preload();
+    if (w.requestIdleCallback) {
+      const h = w.requestIdleCallback(go, { timeout: 1000 });
+      return () => w.cancelIdleCallback?.(h);
+    }
+    const h = setTimeout(go, 200);
+    return () => clearTimeout(h);
+  }, []);
+
   useEffect(() => {
     const onPaste = (e: ClipboardEvent) => {
       const files = [...(e.clipboardData?.files ?? [])];

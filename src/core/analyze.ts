@@ -387,6 +387,9 @@ export async function explainDetails(image: RgbImage | null, model: FundusModel,
     t0 = now();
     const g = await guidedMaps(model, x, cams, lesionIdx, positiveIdx, ids, mask, size, options.guidedLabelsPerPass);
     timingsMs.guidedBackprop = now() - t0;
+    // a cancel that arrived during the (single, long) guided stage still wins: the caller
+    // asked for nothing, so it gets nothing rather than maps it no longer expects
+    if (options.signal?.aborted) throw new FundusLensError('cancelled', 'The analysis was cancelled.');
     return finish(g.guidedGradCam, g.combined);
   } finally {
     tf.dispose(held);

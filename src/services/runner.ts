@@ -32,6 +32,12 @@ export interface Runner {
   details(id: string): Promise<void>;
   /** forget a failed model load and try again */
   retryModel(): void;
+  /**
+   * Start the worker and load + warm up the model before the first photo (call it when the
+   * page is idle): the first result then waits only for its own analysis. A failure lands in
+   * the model state like any load.
+   */
+  preload(): void;
   /** resolves when the queue is empty and nothing runs (tests, demo mode) */
   whenIdle(): Promise<void>;
 }
@@ -39,6 +45,15 @@ export interface Runner {
 /** Browser MIME types we try to decode; an empty type (some drag sources) is given a chance. */
 export function looksLikeImage(file: Blob): boolean {
   return !file.type || file.type.startsWith('image/');
+}
+
+/** A User Timing mark (DevTools, the cold-start bench read them); never throws. */
+function mark(name: string, detail?: unknown): void {
+  try {
+    globalThis.performance?.mark?.(`funduslens:${name}`, { detail });
+  } catch {
+    /* marks are diagnostics only */
+  }
 }
 
 export function startRunner(o: RunnerOptions): Runner {
@@ -65,6 +80,7 @@ export function startRunner(o: RunnerOptions): Runner {
     try {
       if (s.model.status !== 'ready' || s.model.info === undefined) s.setModel({ status: 'loading', stage: 'loading-model' });
       const info = await bridge.ensureModel(i);
+      if (s.model.status !== 'ready') mark('model-ready', { loadMs: info.loadMs, warmupMs: info.warmupMs, backend: info.backend });
       const st = store.getState();
       st.setModel({ status: 'ready', info });
       for (const n of info.notices) st.addNotice(n);
@@ -87,6 +103,9 @@ export function startRunner(o: RunnerOptions): Runner {
         });
         return;
       }
+      // The model loads (fetch, compile, warm-up) while the photo decodes: same worker, but
+      // decoding is mostly off-thread image work and loading mostly waits on the network.
+      const modelReady = loadModel();
       if (!item.display) {
         s.updatePhoto(id, { status: 'decoding', stage: 'decode', progress: 0 });
         const d = await bridge.decode(id, item.file);
@@ -99,8 +118,9 @@ export function startRunner(o: RunnerOptions): Runner {
           });
         }
         store.getState().updatePhoto(id, { display: d, notices });
+        mark('decoded');
       }
-      if (!(await loadModel())) {
+      if (!(await modelReady)) {
         // Stay queued: the photo is fine, the model is not. The model banner says how to fix it.
         store.getState().updatePhoto(id, { status: 'queued', stage: undefined });
         return;
@@ -127,6 +147,7 @@ export function startRunner(o: RunnerOptions): Runner {
         error: undefined,
         details: undefined,
       });
+      mark('result', res.result.timingsMs);
       const st = store.getState();
       for (const n of res.notices) if (n.code === 'backend-fallback') st.addNotice(n);
       // A run-time fallback changed the backend: refresh what the header shows.
@@ -187,6 +208,7 @@ export function startRunner(o: RunnerOptions): Runner {
           if (current()) store.getState().updatePhoto(id, { details: { status: 'computing', progress } });
         });
         if (!current()) return;
+        if (job.cancelled) throw cancelledError(); // the worker finished before it saw the cancel
         const merged = {
           ...result,
           maps: { gradCam: result.maps?.gradCam ?? [], guidedGradCam: d.guidedGradCam, combined: d.combined },
@@ -251,6 +273,10 @@ export function startRunner(o: RunnerOptions): Runner {
       else bridge.cancel(id);
     },
     details,
+    preload() {
+      if (stopped || store.getState().model.status !== 'idle') return;
+      void loadModel();
+    },
     retryModel() {
       store.getState().setModel({ status: 'idle' });
       void pump();

@@ -6,7 +6,6 @@
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -16,6 +15,9 @@ import type { RgbImage, StageName } from '../core/types';
 import { analyze, explainDetails } from '../core/analyze';
 import { loadBundle, type FundusModel, type BundleReader } from '../core/model';
 import { setupBackend } from '../core/backends';
+import { gradCamFromFeatures } from '../core/explain/grad-cam';
+import { logitTargets } from '../core/explain/targets';
+import { LESION_LABEL_IDS } from '../core/types';
 import { BACKEND_ORDER, MAX_ANALYSIS_SIDE } from './api';
 import type { AnalysisWorkerApi, AnalyzeResponse, BackendName, DecodedPhoto, DetailsResponse, ModelInfo, Notice, ProgressCallback, WorkerErrorShape, WorkerInit } from './api';
 import { downscaleFactor, orientedSize, readImageHeader } from './image-header';
@@ -72,6 +74,7 @@ let readerBase = '';
 let backend: BackendName | null = null;
 /** backends still to try after the current one fails at run time */
 let fallbacks: BackendName[] = [];
+let warmupMs = 0;
 
 async function webGpuAdapter(): Promise<boolean> {
   const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
@@ -97,6 +100,30 @@ async function candidateOrder(pref: WorkerInit['backend']): Promise<{ order: Bac
 const isModelProblem = (e: unknown) => isFundusLensError(e) && e.code.startsWith('model-');
 
 /**
+ * The model's own warm-up runs the forward pass; the first analysis also runs the Grad-CAM
+ * backward pass through the head, whose kernels (WebGL/WebGPU: shaders, seconds on a software
+ * GPU) would otherwise be compiled inside the first result. Warm them here, at load.
+ */
+async function warmupGradCam(m: FundusModel): Promise<void> {
+  const s = m.metadata.inputSize;
+  const ids = m.metadata.labels.map((l) => l.id);
+  const lesionIdx = ids.map((id, i) => ((LESION_LABEL_IDS as readonly string[]).includes(id) ? i : -1)).filter((i) => i >= 0);
+  if (!lesionIdx.length) return;
+  const x = tf.zeros([1, s, s, 3]) as tf.Tensor4D;
+  const a = tf.tidy(() => m.features.apply(x, { training: false }) as tf.Tensor4D);
+  try {
+    const { cams, peaks } = gradCamFromFeatures(m.head, a, logitTargets(lesionIdx), s);
+    try {
+      await cams.data();
+    } finally {
+      tf.dispose([cams, peaks]);
+    }
+  } finally {
+    tf.dispose([x, a]);
+  }
+}
+
+/**
  * Bring up the first backend of `order` that can load and warm up the model. Errors about
  * the bundle itself (missing file, bad hash…) are not the backend's fault: rethrow them.
  */
@@ -104,11 +131,19 @@ async function loadOn(order: BackendName[], skipped: ModelInfo['skipped']): Prom
   for (let i = 0; i < order.length; i++) {
     const b = order[i];
     try {
+      // WebGPU's backend is a large chunk: fetched and parsed only when it is tried, so a
+      // wasm/WebGL start does not pay for it (cold start)
+      if (b === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
       const chosen = (await setupBackend([b])) as BackendName;
       model?.dispose();
       model = null;
       const m = await loadBundle(reader!);
+      const w0 = performance.now();
       await m.warmup();
+      // Shader backends compile the backward pass on first use (seconds on a software GPU);
+      // on wasm/cpu there is nothing to compile and it would only delay the first result.
+      if (chosen === 'webgl' || chosen === 'webgpu') await warmupGradCam(m);
+      warmupMs = performance.now() - w0;
       model = m;
       backend = chosen;
       fallbacks = order.slice(i + 1);
@@ -145,7 +180,7 @@ async function init(o: WorkerInit, onProgress?: ProgressCallback): Promise<Model
   if (meta.training && (meta.training as { placeholder?: unknown }).placeholder === true) {
     notices.push({ code: 'placeholder-model', message: 'This model is an UNTRAINED placeholder: its results are meaningless.' });
   }
-  return { metadata: meta, backend: chosen, skipped, loadMs: performance.now() - t0, notices };
+  return { metadata: meta, backend: chosen, skipped, loadMs: performance.now() - t0, warmupMs, notices };
 }
 
 // ---------------------------------------------------------------- decoding

@@ -32,6 +32,8 @@ export interface ModelInfo {
   /** backends tried before the chosen one, with why they were skipped */
   skipped: { backend: BackendName; reason: string }[];
   loadMs: number;
+  /** of loadMs: the warm-up pass (kernels/shaders compiled on a zero input) */
+  warmupMs?: number;
   notices: Notice[];
 }
 

@@ -13,6 +13,7 @@
 import type { FieldOfView, RgbImage } from '../types';
 import { FOV_WORK_SIDE } from './params';
 import { resampleArea } from './resample';
+import { kthSmallest } from './select';
 import { validateImage } from './validate';
 
 /** A brightness image at working scale plus its mapping to photo pixels (x_photo = x * scale). */
@@ -36,10 +37,11 @@ function workImage(img: RgbImage): WorkImage {
   return { w, h, scale, v };
 }
 
-function percentile(sorted: Float32Array, p: number): number {
-  if (sorted.length === 0) return 0;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.round(p * (sorted.length - 1))));
-  return sorted[i];
+/** The value at rank round(p·(n−1)) of the ascending order (no full sort: see select.ts). */
+function percentile(values: Float32Array, p: number): number {
+  if (values.length === 0) return 0;
+  const i = Math.min(values.length - 1, Math.max(0, Math.round(p * (values.length - 1))));
+  return kthSmallest(values, i);
 }
 
 /** Otsu threshold on a 256-bin histogram of values in 0..255. */
@@ -202,9 +204,8 @@ export function detectFovWithDiagnostics(img: RgbImage): { fov: FieldOfView; dia
   const diag: FovDiagnostics = { threshold: 0, inlierFraction: 0, rmsResidual: Infinity, angularCoverage: 0, iou: 0, surroundRatio: 1 };
   const fail = (why: string) => ({ fov: wholeFrameFov(W, H), diag: { ...diag, failure: why } });
 
-  const sorted = Float32Array.from(v).sort();
-  const lo = percentile(sorted, 0.02);
-  const hi = percentile(sorted, 0.98);
+  const lo = percentile(v, 0.02);
+  const hi = percentile(v, 0.98);
   if (hi - lo < 8) return fail('flat image');
   // First try a threshold low on the way up (keeps the dim, vignetted rim inside the FOV);
   // if flare around the aperture (amplified in over-exposed photos) spoils the rim, retry

@@ -6,6 +6,7 @@
 import type { FieldOfView, RgbImage } from '../types';
 import { makeTransform, photoToModel } from '../preprocess/transform';
 import { resampleArea } from '../preprocess/resample';
+import { kthSmallest } from '../preprocess/select';
 
 /** Side of the fixed-scale working copy; equals the default model input (paper: 512²). */
 export const QUALITY_SIZE = 512;
@@ -52,31 +53,48 @@ function gaussKernel(sigma: number): Float32Array {
   return k;
 }
 
-/** Separable Gaussian blur with clamped borders. */
+/**
+ * Separable Gaussian blur with clamped borders. The clamping is done only within `r` of the
+ * edges; the interior loop has no index arithmetic beyond the tap offset. Each output is the
+ * same sum in the same order as the plain clamped loop, so the values are bit-identical.
+ */
 function blur(src: Float32Array, W: number, H: number, sigma: number): Float32Array {
   const k = gaussKernel(sigma);
   const r = (k.length - 1) / 2;
   const tmp = new Float32Array(W * H);
   const out = new Float32Array(W * H);
-  for (let y = 0; y < H; y++)
+  for (let y = 0; y < H; y++) {
+    const row = y * W;
     for (let x = 0; x < W; x++) {
       let s = 0;
-      for (let i = -r; i <= r; i++) s += k[i + r] * src[y * W + Math.min(W - 1, Math.max(0, x + i))];
-      tmp[y * W + x] = s;
+      if (x >= r && x < W - r) {
+        const o = row + x - r;
+        for (let i = 0; i <= 2 * r; i++) s += k[i] * src[o + i];
+      } else {
+        for (let i = -r; i <= r; i++) s += k[i + r] * src[row + Math.min(W - 1, Math.max(0, x + i))];
+      }
+      tmp[row + x] = s;
     }
-  for (let y = 0; y < H; y++)
+  }
+  for (let y = 0; y < H; y++) {
+    const inner = y >= r && y < H - r;
     for (let x = 0; x < W; x++) {
       let s = 0;
-      for (let i = -r; i <= r; i++) s += k[i + r] * tmp[Math.min(H - 1, Math.max(0, y + i)) * W + x];
+      if (inner) {
+        const o = (y - r) * W + x;
+        for (let i = 0; i <= 2 * r; i++) s += k[i] * tmp[o + i * W];
+      } else {
+        for (let i = -r; i <= r; i++) s += k[i + r] * tmp[Math.min(H - 1, Math.max(0, y + i)) * W + x];
+      }
       out[y * W + x] = s;
     }
+  }
   return out;
 }
 
+/** Median as the element at ⌊n/2⌋ of the ascending sort (upper median), as before. */
 function median(values: Float32Array, n: number): number {
-  if (n === 0) return 0;
-  const a = values.subarray(0, n).slice().sort();
-  return a[Math.floor(n / 2)];
+  return n === 0 ? 0 : kthSmallest(values, Math.floor(n / 2), n);
 }
 
 /**
@@ -101,7 +119,8 @@ export function measureQuality(img: RgbImage, fov: FieldOfView): QualityMeasures
       const r = rgb[i * 3], g = rgb[i * 3 + 1], b = rgb[i * 3 + 2];
       green[i] = g;
       // One pixel of slack so the clamped-border filters below never straddle the frame edge.
-      if (Math.hypot(u + 0.5 - cu, v + 0.5 - cv) > rIn || v < v0 + 3 || v + 1 > v1 - 3) continue;
+      const du = u + 0.5 - cu, dv = v + 0.5 - cv;
+      if (Math.sqrt(du * du + dv * dv) > rIn || v < v0 + 3 || v + 1 > v1 - 3) continue;
       mask[i] = 1;
       n++;
       const y = 0.299 * r + 0.587 * g + 0.114 * b;
