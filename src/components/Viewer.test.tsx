@@ -1,0 +1,113 @@
+/**
+ * Lazy Guided Grad-CAM in the viewer: choosing a view that needs guided backprop asks the
+ * runner for it once, shows a status line with Cancel while it runs, offers to compute again
+ * after a cancel/failure, and Grad-CAM never asks.
+ */
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
+import type { AnalysisResult, LabelSpec } from '../core/types';
+import { initI18n } from '../i18n';
+import { appStore, type PhotoItem } from '../store';
+
+const runner = vi.hoisted(() => ({ details: vi.fn(async () => {}), cancel: vi.fn() }));
+vi.mock('../services/instance', () => ({ getRunner: () => runner }));
+const { Viewer } = await import('./Viewer');
+
+const labels: LabelSpec[] = [
+  { id: 'ma', name: 'BP/MA', plainName: 'microaneurysms', colour: '#ff4fd8', threshold: 0.5 },
+  { id: 'hex', name: 'HEX', plainName: 'hard exudates', colour: '#ffd500', threshold: 0.3 },
+];
+
+function result(over: Partial<AnalysisResult> = {}): AnalysisResult {
+  return {
+    quality: { gradable: true, score: 0.9, reasons: [], codes: [], measures: {} },
+    forced: false,
+    probabilities: { ma: 0.1, hm: 0.1, hex: 0.8, cws: 0.1, healthy: 0.1 },
+    positive: { ma: false, hm: false, hex: true, cws: false, healthy: false },
+    summary: 'dr-signs',
+    outlines: [],
+    transform: { inputSize: 4, photoWidth: 4, photoHeight: 4, scale: 1, offsetX: 0, offsetY: 0 },
+    fov: { found: true, cx: 2, cy: 2, radius: 2, bbox: [0, 0, 4, 4], circleVisibleFraction: 1, coverage: 0.7 },
+    timingsMs: { total: 5 },
+    backend: 'wasm',
+    model: 'demo@1',
+    maps: { gradCam: [{ label: 'hex', width: 4, height: 4, data: new Float32Array(16).fill(0.5) }] },
+    ...over,
+  };
+}
+
+function addPhoto(r: AnalysisResult, patch: Partial<PhotoItem> = {}): string {
+  const [id] = appStore.getState().addPhotos([{ name: 'eye.jpg', file: new Blob(['x'], { type: 'image/jpeg' }) }]);
+  appStore.getState().updatePhoto(id, { status: 'done', result: r, ...patch });
+  return id;
+}
+const photo = (id: string) => appStore.getState().photos.find((p) => p.id === id)!;
+
+beforeAll(() => {
+  initI18n('en');
+  appStore.getState().setCard({ status: 'ready', metadata: { labels, name: 'demo' } as never });
+});
+afterEach(() => {
+  cleanup();
+  appStore.getState().clearPhotos();
+  appStore.getState().setOverlay('gradcam');
+  vi.clearAllMocks();
+});
+
+describe('Viewer — Guided Grad-CAM on demand', () => {
+  it('Grad-CAM needs nothing; Guided Grad-CAM asks the runner once and shows "computing" with Cancel until the maps are there', () => {
+    const id = addPhoto(result());
+    const { rerender } = render(<Viewer photo={photo(id)} />);
+    const section = document.querySelector('[data-overlay-ready]')!;
+    expect(section.getAttribute('data-overlay-ready')).toBe('gradcam');
+    expect(screen.queryByTestId('details-status')).toBeNull();
+    expect(runner.details).not.toHaveBeenCalled();
+
+    act(() => fireEvent.click(screen.getByRole('radio', { name: 'Guided Grad-CAM' })));
+    act(() => appStore.getState().updatePhoto(id, { details: { status: 'computing', progress: 0.4 } }));
+    rerender(<Viewer photo={photo(id)} />);
+    expect(runner.details).toHaveBeenCalledWith(id);
+    expect(section.getAttribute('data-overlay-ready')).toBe('');
+    expect(within(screen.getByTestId('details-status')).getByRole('status').textContent).toMatch(/Computing the fine-grained maps.*40%/);
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    expect(runner.cancel).toHaveBeenCalledWith(id);
+
+    // maps arrive: status gone, the view is ready; switching to combined asks nothing more
+    const r = photo(id).result!;
+    act(() =>
+      appStore.getState().updatePhoto(id, {
+        result: { ...r, maps: { ...r.maps!, guidedGradCam: [{ label: 'hex', width: 4, height: 4, data: new Float32Array(16) }], combined: new Float32Array(16) } },
+        details: { status: 'done' },
+      }),
+    );
+    rerender(<Viewer photo={photo(id)} />);
+    expect(screen.queryByTestId('details-status')).toBeNull();
+    expect(section.getAttribute('data-overlay-ready')).toBe('guided');
+    const calls = runner.details.mock.calls.length;
+    act(() => fireEvent.click(screen.getByRole('radio', { name: 'Combined (all positive labels)' })));
+    rerender(<Viewer photo={photo(id)} />);
+    expect(section.getAttribute('data-overlay-ready')).toBe('combined');
+    expect(runner.details).toHaveBeenCalledTimes(calls);
+  });
+
+  it('after a cancel or a failure it does not restart by itself: it says why and offers to compute them', () => {
+    appStore.getState().setOverlay('combined');
+    const id = addPhoto(result(), { details: { status: 'error', error: { code: 'backend-failed', message: 'GPU lost' } } });
+    const { rerender } = render(<Viewer photo={photo(id)} />);
+    expect(runner.details).not.toHaveBeenCalled();
+    expect(within(screen.getByTestId('details-status')).getByRole('status').textContent).toBe('The fine-grained maps could not be computed: GPU lost');
+    fireEvent.click(screen.getByRole('button', { name: 'Compute them' }));
+    expect(runner.details).toHaveBeenCalledWith(id);
+    act(() => appStore.getState().updatePhoto(id, { details: { status: 'cancelled' } }));
+    rerender(<Viewer photo={photo(id)} />);
+    expect(within(screen.getByTestId('details-status')).getByRole('status').textContent).toBe('The fine-grained maps were not computed.');
+  });
+
+  it('an ungradable photo analysed without force ran no model: nothing to compute', () => {
+    appStore.getState().setOverlay('guided');
+    const id = addPhoto(result({ summary: 'ungradable', maps: undefined, quality: { gradable: false, score: 0.2, reasons: ['x'], codes: ['blurred'], measures: {} } }));
+    render(<Viewer photo={photo(id)} />);
+    expect(runner.details).not.toHaveBeenCalled();
+    expect(screen.queryByTestId('details-status')).toBeNull();
+  });
+});
