@@ -1,9 +1,11 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, render, screen, within } from '@testing-library/react';
 import type { EvaluationSummary, LabelSpec, LocalizationTable, ModelMetadata } from '../core/types';
+import i18next from 'i18next';
 import { initI18n } from '../i18n';
 import { appStore } from '../store';
 import { ModelCard } from './ModelCard';
+import { evaluationSource, localizationViews } from '../services/model-card';
 
 const labels: LabelSpec[] = [
   { id: 'ma', name: 'BP/MA', plainName: 'small spots of bleeding (microaneurysms)', colour: '#ff5ccd', threshold: 0.546 },
@@ -96,8 +98,9 @@ function show(meta: ModelMetadata) {
 beforeAll(() => {
   initI18n('en');
 });
-afterEach(() => {
+afterEach(async () => {
   cleanup();
+  await i18next.changeLanguage('en');
   appStore.getState().setCard({ status: 'idle' });
 });
 
@@ -106,5 +109,113 @@ describe('ModelCard', () => {
     const { container } = show(OLD);
     await expect(container.innerHTML).toMatchFileSnapshot('./__snapshots__/ModelCard.no-localization.html');
     expect(screen.queryByText(/Where the model looks/)).toBeNull();
+  });
+
+  it('the same evaluations with localization: Table I unchanged, then one table per map, Grad-CAM first', () => {
+    const { container } = show(NEW);
+    // Table I is still there for every evaluation, with the same caption
+    expect(screen.getByRole('table', { name: /synth-2000:test — FundusLens synthetic test split/ })).toBeTruthy();
+    expect(screen.getByRole('table', { name: /idrid:test — IDRiD segmentation set/ })).toBeTruthy();
+    const sections = container.querySelectorAll('[data-testid="localization"]');
+    expect([...sections].map((s) => s.getAttribute('data-dataset'))).toEqual(['synth-2000:test', 'codras-idrid:test']);
+    const headings = within(sections[0] as HTMLElement).getAllByRole('heading').map((h) => h.textContent);
+    expect(headings).toEqual(['Where the model looks: Grad-CAM heat map (16×16 grid)', 'Where the model looks: Guided Grad-CAM (fine-detail map)']);
+    // the localization of synth-2000 comes right after its Table I, before the next evaluation's table
+    const synthTable = screen.getByRole('table', { name: /synth-2000:test — FundusLens/ });
+    const codrasTable = screen.getByRole('table', { name: /codras-idrid:test — CODRAS/ });
+    expect(synthTable.compareDocumentPosition(sections[0]) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    expect(sections[0].compareDocumentPosition(codrasTable) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+  });
+
+  it('Grad-CAM table: colour chip + name, n, pointing game with hits/n, chance, ideal-cell bound, AUPR beside its no-information value', () => {
+    show(NEW);
+    const table = screen.getByRole('table', { name: 'Grad-CAM heat map (16×16 grid) — synth-2000:test' });
+    const cols = within(table).getAllByRole('columnheader').map((c) => c.textContent);
+    expect(cols).toEqual(['Lesion', 'Marked as', 'Images (n)', 'Pointing game (hits/n)', 'Chance', 'Best possible on this grid', 'AUPR (no-information value)']);
+    const ma = within(table).getByRole('row', { name: /BP\/MA/ });
+    const cells = within(ma).getAllByRole('cell').map((c) => c.textContent);
+    expect(cells).toEqual(['outline', '30', '16.7% (5/30)', '4.6%', '100% (30/30)', '0.006 (0.001)']);
+    const cws = within(table).getByRole('row', { name: /CWS/ });
+    expect(within(cws).getAllByRole('cell').map((c) => c.textContent)).toEqual(['outline', '25', '36% (9/25)', '0.9%', '84% (21/25)', '0.145 (0.002)']);
+    // the chip carries the bundle's outline colour and is decorative (the name is the text)
+    const chip = ma.querySelector('th .swatch') as HTMLElement;
+    expect(chip.style.background).toBe('rgb(255, 92, 205)');
+    expect(chip.getAttribute('aria-hidden')).toBe('true');
+    expect(within(ma).getByRole('rowheader').textContent).toBe('BP/MA');
+    // the explanation is tied to the table for screen readers, and says where it was measured
+    const desc = document.getElementById(table.getAttribute('aria-describedby')!)!;
+    expect(desc.textContent).toContain('within 7.6 px of a marked lesion (in the 512×512 px model input');
+    expect(desc.textContent).toContain('Chance = a random point on the retina');
+    expect(desc.textContent).toContain('Measured on synthetic test images (synth-2000:test), not on real photographs.');
+    expect(desc.textContent).toContain('one value per 32 px cell');
+    expect(desc.textContent).not.toContain('fewer than');
+  });
+
+  it('Guided Grad-CAM table has no grid bound; real-photo set with boxes: red row with both chips, no AUPR column, n = 0 as dashes', () => {
+    show(NEW);
+    const guidedTable = screen.getByRole('table', { name: 'Guided Grad-CAM (fine-detail map) — synth-2000:test' });
+    expect(within(guidedTable).queryByRole('columnheader', { name: 'Best possible on this grid' })).toBeNull();
+    expect(within(within(guidedTable).getByRole('row', { name: /CWS/ })).getAllByRole('cell').map((c) => c.textContent)).toEqual(['outline', '25', '96% (24/25)', '0.9%', '0.544 (0.002)']);
+
+    const codras = screen.getByRole('table', { name: 'Grad-CAM heat map (16×16 grid) — codras-idrid:test' });
+    expect(within(codras).queryByRole('columnheader', { name: /AUPR/ })).toBeNull();
+    const red = within(codras).getByRole('row', { name: /Red lesions \(BP\/MA or HM\)/ });
+    expect([...red.querySelectorAll('.swatch')].map((c) => (c as HTMLElement).style.background)).toEqual(['rgb(255, 92, 205)', 'rgb(232, 32, 42)']);
+    expect(within(red).getAllByRole('cell').map((c) => c.textContent)).toEqual(['box', '40', '30% (12/40)', '8%', '95% (38/40)']);
+    const hex = within(codras).getByRole('row', { name: /HEX/ });
+    expect(within(hex).getAllByRole('cell').map((c) => c.textContent)).toEqual(['box', '0', '—', '—', '—']);
+    const desc = document.getElementById(codras.getAttribute('aria-describedby')!)!.textContent!;
+    expect(desc).toContain('Measured on real test photographs (codras-idrid:test).');
+    expect(desc).not.toContain('synthetic');
+    expect(desc).not.toContain('AUPR');
+    // n = 40 is the smallest n with images here: no warning; the 6-photo case below gets one
+    expect(desc).not.toContain('fewer than 20 images');
+  });
+
+  it('few images: a warning; an unrecognised dataset is not called real or synthetic', () => {
+    const few: LocalizationTable = { ...guided, rows: [{ ...guided.rows[0], n: 6, hits: 0, pointingGame: 0 }] };
+    show(metadata([{ ...evaluation('clinic-x', 'in-house photos'), localization: [few] }]));
+    const table = screen.getByRole('table', { name: 'Guided Grad-CAM (fine-detail map) — clinic-x' });
+    const desc = document.getElementById(table.getAttribute('aria-describedby')!)!.textContent!;
+    expect(desc).toContain('Rows with fewer than 20 images are uncertain');
+    expect(desc).toContain('Measured on the test images of clinic-x.');
+    expect(within(table).getByRole('row', { name: /BP\/MA/ }).textContent).toContain('0% (0/6)');
+  });
+
+  it('renders in Chinese and Spanish with locale number formats', async () => {
+    await i18next.changeLanguage('es');
+    show(NEW);
+    const table = screen.getByRole('table', { name: 'Mapa de calor Grad-CAM (cuadrícula 16×16) — synth-2000:test' });
+    const ma = within(table).getByRole('row', { name: /BP\/MA/ });
+    expect(within(ma).getAllByRole('cell')[2].textContent).toMatch(/^16,7\s?% \(5\/30\)$/);
+    expect(screen.getAllByText(/Medido en imágenes de prueba sintéticas/).length).toBe(2);
+    cleanup();
+    await i18next.changeLanguage('zh');
+    show(NEW);
+    expect(screen.getByRole('table', { name: 'Guided Grad-CAM（细节图）——synth-2000:test' })).toBeTruthy();
+    expect(screen.getAllByText(/在真实测试照片（codras-idrid:test）上测得/).length).toBe(1);
+  });
+});
+
+describe('model-card localization helpers', () => {
+  it('evaluationSource reads the dataset name and never calls an unknown set real', () => {
+    expect(evaluationSource({ dataset: 'synth-2000:test' })).toBe('synthetic');
+    expect(evaluationSource({ dataset: 'codras-idrid:test' })).toBe('real');
+    expect(evaluationSource({ dataset: 'idrid:test' })).toBe('real');
+    expect(evaluationSource({ dataset: 'messidor' })).toBe('real');
+    expect(evaluationSource({ dataset: 'clinic-x' })).toBe('unknown');
+    expect(evaluationSource({ dataset: 'hybrid' })).toBe('unknown');
+  });
+  it('localizationViews: none for older summaries; maps ordered, nulls and NaN sanitised, Guided has no bound', () => {
+    expect(localizationViews(OLD.evaluation[0], labels, 512)).toEqual([]);
+    const v = localizationViews(NEW.evaluation[0], labels, 512);
+    expect(v.map((x) => [x.map, x.grid, x.cellPx, x.hasAupr, x.minN])).toEqual([
+      ['gradcam', 16, 32, true, 25],
+      ['guided-gradcam', null, null, true, 25],
+    ]);
+    const odd: LocalizationTable = { ...guided, rows: [{ ...guided.rows[0], pointingGame: Number.NaN, upperBound: 0.5, meanAp: null as never }] };
+    const [g] = localizationViews({ ...OLD.evaluation[0], localization: [odd] }, labels, 512);
+    expect(g.rows[0]).toMatchObject({ pointingGame: null, upperBound: null, meanAp: null, colours: ['#ff5ccd'] });
+    expect(g.hasAupr).toBe(false);
   });
 });

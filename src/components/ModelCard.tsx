@@ -1,8 +1,8 @@
-import { useEffect } from 'react';
+import { Fragment, useEffect, useId } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { LabelMetrics } from '../core/types';
+import type { EvaluationSummary, LabelMetrics, LabelSpec } from '../core/types';
 import { useApp } from '../store';
-import { isPlaceholder } from '../services/model-card';
+import { evaluationSource, isPlaceholder, localizationViews, type LocalizationRowView, type LocalizationView } from '../services/model-card';
 import { loadModelCard } from '../services/instance';
 
 const f3 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(3));
@@ -67,37 +67,40 @@ export function ModelCard() {
           const rows = Object.entries(ev.perLabel) as [string, LabelMetrics][];
           const pg = rows.some(([, x]) => x.pointingGame !== undefined);
           return (
-            <div className="table-wrap" key={i}>
-              <table className="metrics">
-                <caption>{t('model.metricsCaption', { dataset: ev.dataset, description: ev.description })}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">{t('model.label')}</th>
-                    <th scope="col">{t('model.sensitivity')}</th>
-                    <th scope="col">{t('model.specificity')}</th>
-                    <th scope="col">{t('model.accuracy')}</th>
-                    <th scope="col">{t('model.auc')}</th>
-                    <th scope="col">{t('model.n')}</th>
-                    <th scope="col">{t('model.positives')}</th>
-                    {pg && <th scope="col">{t('model.pointing')}</th>}
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.map(([id, x]) => (
-                    <tr key={id}>
-                      <th scope="row">{m.labels.find((l) => l.id === id)?.name ?? id}</th>
-                      <td>{f3(x.sensitivity)}</td>
-                      <td>{f3(x.specificity)}</td>
-                      <td>{f3(x.accuracy)}</td>
-                      <td>{f3(x.auc)}</td>
-                      <td>{x.n}</td>
-                      <td>{x.positives}</td>
-                      {pg && <td>{f3(x.pointingGame)}</td>}
+            <Fragment key={i}>
+              <div className="table-wrap">
+                <table className="metrics">
+                  <caption>{t('model.metricsCaption', { dataset: ev.dataset, description: ev.description })}</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">{t('model.label')}</th>
+                      <th scope="col">{t('model.sensitivity')}</th>
+                      <th scope="col">{t('model.specificity')}</th>
+                      <th scope="col">{t('model.accuracy')}</th>
+                      <th scope="col">{t('model.auc')}</th>
+                      <th scope="col">{t('model.n')}</th>
+                      <th scope="col">{t('model.positives')}</th>
+                      {pg && <th scope="col">{t('model.pointing')}</th>}
                     </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+                  </thead>
+                  <tbody>
+                    {rows.map(([id, x]) => (
+                      <tr key={id}>
+                        <th scope="row">{m.labels.find((l) => l.id === id)?.name ?? id}</th>
+                        <td>{f3(x.sensitivity)}</td>
+                        <td>{f3(x.specificity)}</td>
+                        <td>{f3(x.accuracy)}</td>
+                        <td>{f3(x.auc)}</td>
+                        <td>{x.n}</td>
+                        <td>{x.positives}</td>
+                        {pg && <td>{f3(x.pointingGame)}</td>}
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+              <Localization ev={ev} labels={m.labels} inputSize={m.inputSize} />
+            </Fragment>
           );
         })
       )}
@@ -158,5 +161,108 @@ export function ModelCard() {
         </ul>
       </details>
     </article>
+  );
+}
+
+/** Below this many images a share is too uncertain to read without a warning. */
+const FEW_IMAGES = 20;
+
+/**
+ * "Where the model looks": one table per explanation map scored by `npm run evaluate`
+ * (training/src/report). Renders nothing for evaluations written before localization existed,
+ * so older bundles keep their card unchanged.
+ */
+function Localization({ ev, labels, inputSize }: { ev: EvaluationSummary; labels: LabelSpec[]; inputSize: number }) {
+  const { t } = useTranslation();
+  const views = localizationViews(ev, labels, inputSize);
+  if (!views.length) return null;
+  const source = evaluationSource(ev);
+  const measured =
+    source === 'synthetic'
+      ? t('model.locMeasuredSynthetic', { dataset: ev.dataset })
+      : source === 'real'
+        ? t('model.locMeasuredReal', { dataset: ev.dataset })
+        : t('model.locMeasuredUnknown', { dataset: ev.dataset });
+  return (
+    <section className="localization" data-testid="localization" data-dataset={ev.dataset}>
+      {views.map((v) => (
+        <LocalizationTableView key={v.map} view={v} dataset={ev.dataset} measured={measured} labels={labels} inputSize={inputSize} />
+      ))}
+    </section>
+  );
+}
+
+function LocalizationTableView({ view: v, dataset, measured, labels, inputSize }: { view: LocalizationView; dataset: string; measured: string; labels: LabelSpec[]; inputSize: number }) {
+  const { t, i18n } = useTranslation();
+  const id = useId();
+  const pctFmt = new Intl.NumberFormat(i18n.language, { style: 'percent', maximumFractionDigits: 1 });
+  const numFmt = new Intl.NumberFormat(i18n.language, { maximumFractionDigits: 1 });
+  const pct = (x: number | null) => (x === null ? '—' : pctFmt.format(x));
+  const cam = v.map === 'gradcam';
+  const mapName = cam ? (v.grid ? t('model.locMapGradcamGrid', { grid: v.grid }) : t('model.locMapGradcam')) : t('model.locMapGuided');
+  const name = (r: LocalizationRowView) => {
+    if (r.label === 'red') {
+      const n = (lid: string) => labels.find((l) => l.id === lid)?.name ?? lid;
+      return t('model.locRed', { ma: n('ma'), hm: n('hm') });
+    }
+    return labels.find((l) => l.id === r.label)?.name ?? r.label;
+  };
+  const score = (x: number | null, hits: number | null, n: number) => (x === null || hits === null || n === 0 ? '—' : t('model.locHitsOf', { pct: pct(x), hits, n }));
+  const few = v.minN !== null && v.minN < FEW_IMAGES;
+  return (
+    <div className="loc-map">
+      <h4>{t('model.locHeading', { map: mapName })}</h4>
+      <div id={id}>
+        <p>
+          {v.tolerancePx === null
+            ? t('model.locIntroNoTolerance')
+            : t('model.locIntro', { tolerance: numFmt.format(v.tolerancePx), size: inputSize })}{' '}
+          <strong>{measured}</strong>
+        </p>
+        <p className="muted">
+          {cam ? (v.cellPx ? t('model.locGradcamNote', { cell: numFmt.format(v.cellPx) }) : t('model.locGradcamNoteNoGrid')) : t('model.locGuidedNote')}
+          {v.hasAupr ? ` ${t('model.locAuprNote')}` : ''}
+          {few ? ` ${t('model.locFewImages', { min: FEW_IMAGES })}` : ''}
+        </p>
+      </div>
+      {v.rows.length === 0 ? (
+        <p className="muted">{t('model.locNoRows')}</p>
+      ) : (
+        <div className="table-wrap">
+          <table className="metrics" aria-describedby={id}>
+            <caption>{t('model.locCaption', { map: mapName, dataset })}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t('model.locLesion')}</th>
+                <th scope="col">{t('model.locMarked')}</th>
+                <th scope="col">{t('model.locImages')}</th>
+                <th scope="col">{t('model.locPointing')}</th>
+                <th scope="col">{t('model.locChance')}</th>
+                {cam && <th scope="col">{t('model.locBound')}</th>}
+                {v.hasAupr && <th scope="col">{t('model.locAupr')}</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {v.rows.map((r) => (
+                <tr key={r.label}>
+                  <th scope="row">
+                    {r.colours.map((c) => (
+                      <span key={c} className="swatch" aria-hidden="true" style={{ background: c, marginRight: '0.3em' }} />
+                    ))}
+                    {name(r)}
+                  </th>
+                  <td>{r.source === 'boxes' ? t('model.locSourceBoxes') : t('model.locSourceMask')}</td>
+                  <td>{r.n}</td>
+                  <td>{score(r.pointingGame, r.hits, r.n)}</td>
+                  <td>{r.n === 0 ? '—' : pct(r.chance)}</td>
+                  {cam && <td>{score(r.upperBound, r.upperBoundHits, r.n)}</td>}
+                  {v.hasAupr && <td>{r.meanAp === null ? '—' : t('model.locAuprValue', { ap: r.meanAp.toFixed(3), chance: r.prevalence === null ? '—' : r.prevalence.toFixed(3) })}</td>}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
   );
 }

@@ -1,4 +1,4 @@
-import type { ModelMetadata } from '../core/types';
+import type { EvaluationSummary, LabelSpec, LocalizationTable, ModelMetadata } from '../core/types';
 import type { ModelCardData } from '../store';
 
 /**
@@ -44,4 +44,102 @@ export async function fetchModelCard(modelUrl: string, fetchFn: typeof fetch = f
 
 export function isPlaceholder(meta: ModelMetadata | undefined): boolean {
   return !!meta && (meta.training as { placeholder?: unknown } | undefined)?.placeholder === true;
+}
+
+/** What an evaluation set consists of, read from its dataset name (the report names its data; nothing is guessed beyond that). */
+export type EvaluationSource = 'synthetic' | 'real' | 'unknown';
+
+const REAL_SETS = /\b(idrid|codras|messidor|eyepacs|aptos|ddr|drive|stare|e-?ophtha|real)\b/i;
+
+/**
+ * 'synthetic' when the dataset field names the synthetic generator, 'real' when it names a set of
+ * real photographs, else 'unknown' (the card then just names the dataset). The card must not call
+ * synthetic numbers real, so an unrecognised name never counts as real.
+ */
+export function evaluationSource(ev: Pick<EvaluationSummary, 'dataset'>): EvaluationSource {
+  const d = ev.dataset ?? '';
+  if (/synth/i.test(d)) return 'synthetic';
+  if (REAL_SETS.test(d.replace(/[_:/-]+/g, ' '))) return 'real';
+  return 'unknown';
+}
+
+/** One row of a localization table as the card shows it; null = not measured / undefined (report.json writes null). */
+export interface LocalizationRowView {
+  /** label id, or 'red' (ma or hm, CODRAS boxes) */
+  label: string;
+  /** the label's outline colours from the bundle (two for 'red'), for the chip */
+  colours: string[];
+  source: 'mask' | 'boxes';
+  n: number;
+  hits: number;
+  pointingGame: number | null;
+  chance: number | null;
+  /** Grad-CAM only: the ideal cell map's pointing game and hits */
+  upperBound: number | null;
+  upperBoundHits: number | null;
+  meanAp: number | null;
+  prevalence: number | null;
+}
+
+export interface LocalizationView {
+  map: LocalizationTable['map'];
+  tolerancePx: number | null;
+  /** Grad-CAM's grid side in cells, and one cell's side in model px */
+  grid: number | null;
+  cellPx: number | null;
+  rows: LocalizationRowView[];
+  /** whether any row has an AUPR (masks only; box-only sets have none) */
+  hasAupr: boolean;
+  /** smallest n over the rows that have images */
+  minN: number | null;
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const MAP_ORDER: LocalizationTable['map'][] = ['gradcam', 'guided-gradcam'];
+
+/**
+ * The localization tables of one evaluation, ready to render: Grad-CAM first, then Guided
+ * Grad-CAM; numbers sanitised (JSON nulls, NaN -> null); colours from the bundle's labels.
+ * Empty when the evaluation predates localization (older bundles).
+ */
+export function localizationViews(ev: EvaluationSummary, labels: LabelSpec[], inputSize: number): LocalizationView[] {
+  if (!Array.isArray(ev.localization)) return [];
+  const colour = (id: string): string[] => {
+    const c = labels.find((l) => l.id === id)?.colour;
+    return c ? [c] : [];
+  };
+  return [...ev.localization]
+    .filter((t) => t && Array.isArray(t.rows))
+    .sort((a, b) => rank(a.map) - rank(b.map))
+    .map((t) => {
+      const grid = t.map === 'gradcam' ? num(t.grid) : null;
+      const rows: LocalizationRowView[] = t.rows.map((r) => ({
+        label: r.label,
+        colours: r.label === 'red' ? [...colour('ma'), ...colour('hm')] : colour(r.label),
+        source: r.source,
+        n: num(r.n) ?? 0,
+        hits: num(r.hits) ?? 0,
+        pointingGame: num(r.pointingGame),
+        chance: num(r.chance),
+        upperBound: t.map === 'gradcam' ? num(r.upperBound) : null,
+        upperBoundHits: t.map === 'gradcam' ? num(r.upperBoundHits) : null,
+        meanAp: num(r.meanAp),
+        prevalence: num(r.prevalence),
+      }));
+      const ns = rows.map((r) => r.n).filter((n) => n > 0);
+      return {
+        map: t.map,
+        tolerancePx: num(t.tolerancePx),
+        grid,
+        cellPx: grid && inputSize > 0 ? inputSize / grid : null,
+        rows,
+        hasAupr: rows.some((r) => r.meanAp !== null),
+        minN: ns.length ? Math.min(...ns) : null,
+      };
+    });
+}
+
+function rank(map: string): number {
+  const i = MAP_ORDER.indexOf(map as LocalizationTable['map']);
+  return i < 0 ? MAP_ORDER.length : i;
 }
