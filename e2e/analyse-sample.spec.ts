@@ -33,9 +33,16 @@ test('open a sample: verdict first, summary, probabilities with thresholds, mode
   await page.getByRole('radio', { name: 'None' }).check();
   await page.getByRole('checkbox', { name: 'Lesion outlines' }).uncheck();
   await expect.poll(() => overlayPixels(page)).toBe(0);
+  // the combined map is computed on demand (lazy guided backprop), then kept
   await page.getByRole('radio', { name: 'Combined (all positive labels)' }).check();
+  await expect(page.locator('[data-overlay-ready]')).toHaveAttribute('data-overlay-ready', 'combined', { timeout: 120_000 });
+  await expect(page.getByTestId('details-status')).toHaveCount(0);
   await page.getByRole('radio', { name: 'Grad-CAM', exact: true }).check();
   await expect.poll(() => overlayPixels(page)).toBeGreaterThan(500);
+  await page.getByRole('radio', { name: 'Guided Grad-CAM' }).check();
+  await expect(page.locator('[data-overlay-ready]')).toHaveAttribute('data-overlay-ready', 'guided');
+  await expect(page.getByTestId('details-status')).toHaveCount(0); // cached with the result: no second pass
+  await page.getByRole('radio', { name: 'Grad-CAM', exact: true }).check();
 
   // original vs preprocessed view changes the photo layer
   const photoSum = () =>
@@ -49,6 +56,32 @@ test('open a sample: verdict first, summary, probabilities with thresholds, mode
   await page.getByRole('radio', { name: 'Preprocessed (CLAHE)' }).check();
   await expect.poll(photoSum).not.toBe(before);
   expect(errors).toEqual([]);
+});
+
+test('lazy Guided Grad-CAM: the result shows without it; opening its view computes it (status, cancel, compute again), Grad-CAM needs none', async ({ page }) => {
+  await page.goto(APP);
+  await openSample(page, /Analyse sample: All four lesion types/);
+  await analyseAnywayIfNeeded(page);
+  const viewer = page.locator('[data-overlay-ready]');
+  // verdict, scores and the Grad-CAM overlay are there; no guided-backprop stage was run
+  await expect(viewer).toHaveAttribute('data-overlay-ready', 'gradcam');
+  await page.getByText('Timings per stage').click();
+  await expect(page.getByRole('row', { name: /Computing Grad-CAM maps/ })).toBeVisible();
+  await expect(page.getByRole('row', { name: /Computing fine-grained maps/ })).toHaveCount(0);
+
+  await page.getByRole('radio', { name: 'Guided Grad-CAM' }).check();
+  const status = page.getByTestId('details-status');
+  await expect(status.getByRole('status')).toHaveText(/Computing the fine-grained maps/);
+  await status.getByRole('button', { name: 'Cancel' }).click();
+  await expect(status.getByRole('status')).toHaveText('The fine-grained maps were not computed.');
+  await expect(viewer).toHaveAttribute('data-overlay-ready', '');
+  await status.getByRole('button', { name: 'Compute them' }).click();
+  await expect(viewer).toHaveAttribute('data-overlay-ready', 'guided', { timeout: 120_000 });
+  await expect(status).toHaveCount(0);
+  // the stage now shows up in the timings of this result
+  await expect(page.getByRole('row', { name: /Computing fine-grained maps/ })).toBeVisible();
+  await page.getByRole('radio', { name: 'Combined (all positive labels)' }).check();
+  await expect(viewer).toHaveAttribute('data-overlay-ready', 'combined');
 });
 
 test('several photos at once are queued and each gets a result', async ({ page }) => {
