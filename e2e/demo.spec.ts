@@ -1,5 +1,14 @@
 import { expect, test } from '@playwright/test';
+import { readFileSync } from 'node:fs';
 import { APP } from './helpers';
+
+/** The bundle the build serves: the card must show what its metadata.json holds, nothing more. */
+interface BundleEvaluation {
+  dataset: string;
+  localization?: { map: string; rows: { label: string; n: number; hits: number }[] }[];
+}
+const bundle = JSON.parse(readFileSync(new URL('../public/models/demo/metadata.json', import.meta.url), 'utf8')) as { evaluation: BundleEvaluation[] };
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 test('demo mode cycles hands-free (photo, then overlays with the verdict) and stops on a key', async ({ page }) => {
   await page.goto(APP);
@@ -22,4 +31,28 @@ test('model card shows intended use, thresholds and limitations from the bundle 
   await expect(page.getByRole('heading', { name: 'Labels and decision thresholds' })).toBeVisible();
   await expect(page.getByRole('row', { name: /HEX/ }).first()).toBeVisible();
   await expect(page.getByRole('heading', { name: 'Limitations' })).toBeVisible();
+});
+
+test('model card: "where the model looks" tables for exactly the evaluations the bundle scored, with hits/n per lesion', async ({ page }) => {
+  const scored = bundle.evaluation.filter((e) => e.localization?.length);
+  await page.goto(APP);
+  await page.getByRole('link', { name: 'Model card' }).click();
+  await expect(page.getByRole('heading', { name: 'Intended use' })).toBeVisible();
+  // Table I for every evaluation, as before
+  for (const ev of bundle.evaluation) await expect(page.getByRole('table', { name: new RegExp(`^${escapeRe(ev.dataset)} — `) })).toHaveCount(1);
+  // a bundle without localization shows none (the demo bundle before its re-evaluation)
+  await expect(page.getByTestId('localization')).toHaveCount(scored.length);
+  await expect(page.getByRole('heading', { name: /^Where the model looks — / })).toHaveCount(scored.length);
+  for (const ev of scored) {
+    const section = page.getByRole('region', { name: `Where the model looks — ${ev.dataset}` });
+    await expect(section).toContainText(/Measured on (synthetic test images|real test photographs|the test images of)/);
+    for (const t of ev.localization!) {
+      if (!t.rows.length) continue;
+      const name = t.map === 'gradcam' ? 'Grad-CAM heat map' : 'Guided Grad-CAM';
+      const table = section.getByRole('table', { name: new RegExp(`^${escapeRe(name)}.* — ${escapeRe(ev.dataset)}$`) });
+      await expect(table.getByRole('row')).toHaveCount(t.rows.length + 1);
+      const r = t.rows.find((x) => x.n > 0);
+      if (r) await expect(table.getByRole('cell', { name: new RegExp(`\\(${r.hits}/${r.n}\\)$`) }).first()).toBeVisible();
+    }
+  }
 });

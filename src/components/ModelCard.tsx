@@ -170,12 +170,16 @@ const FEW_IMAGES = 20;
 /**
  * "Where the model looks": one table per explanation map scored by `npm run evaluate`
  * (training/src/report). Renders nothing for evaluations written before localization existed,
- * so older bundles keep their card unchanged.
+ * so older bundles keep their card unchanged. The pointing-game definition and where it was
+ * measured are said once per evaluation; each table points at them with aria-describedby.
  */
 function Localization({ ev, labels, inputSize }: { ev: EvaluationSummary; labels: LabelSpec[]; inputSize: number }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
+  const headingId = useId();
+  const introId = useId();
   const views = localizationViews(ev, labels, inputSize);
   if (!views.length) return null;
+  const numFmt = new Intl.NumberFormat(i18n.language, { maximumFractionDigits: 1 });
   const source = evaluationSource(ev);
   const measured =
     source === 'synthetic'
@@ -183,18 +187,36 @@ function Localization({ ev, labels, inputSize }: { ev: EvaluationSummary; labels
       : source === 'real'
         ? t('model.locMeasuredReal', { dataset: ev.dataset })
         : t('model.locMeasuredUnknown', { dataset: ev.dataset });
+  const tolerance = views.find((v) => v.tolerancePx !== null)?.tolerancePx ?? null;
   return (
-    <section className="localization" data-testid="localization" data-dataset={ev.dataset}>
+    <section className="localization" aria-labelledby={headingId} data-testid="localization" data-dataset={ev.dataset}>
+      <h4 id={headingId}>{t('model.locHeading', { dataset: ev.dataset })}</h4>
+      <p id={introId}>
+        {tolerance === null ? t('model.locIntroNoTolerance') : t('model.locIntro', { tolerance: numFmt.format(tolerance), size: inputSize })}{' '}
+        <strong>{measured}</strong>
+      </p>
       {views.map((v) => (
-        <LocalizationTableView key={v.map} view={v} dataset={ev.dataset} measured={measured} labels={labels} inputSize={inputSize} />
+        <LocalizationTableView key={v.map} view={v} dataset={ev.dataset} introId={introId} sharedTolerance={tolerance} labels={labels} />
       ))}
     </section>
   );
 }
 
-function LocalizationTableView({ view: v, dataset, measured, labels, inputSize }: { view: LocalizationView; dataset: string; measured: string; labels: LabelSpec[]; inputSize: number }) {
+function LocalizationTableView({
+  view: v,
+  dataset,
+  introId,
+  sharedTolerance,
+  labels,
+}: {
+  view: LocalizationView;
+  dataset: string;
+  introId: string;
+  sharedTolerance: number | null;
+  labels: LabelSpec[];
+}) {
   const { t, i18n } = useTranslation();
-  const id = useId();
+  const noteId = useId();
   const pctFmt = new Intl.NumberFormat(i18n.language, { style: 'percent', maximumFractionDigits: 1 });
   const numFmt = new Intl.NumberFormat(i18n.language, { maximumFractionDigits: 1 });
   const pct = (x: number | null) => (x === null ? '—' : pctFmt.format(x));
@@ -209,27 +231,22 @@ function LocalizationTableView({ view: v, dataset, measured, labels, inputSize }
   };
   const score = (x: number | null, hits: number | null, n: number) => (x === null || hits === null || n === 0 ? '—' : t('model.locHitsOf', { pct: pct(x), hits, n }));
   const few = v.minN !== null && v.minN < FEW_IMAGES;
+  const notes = [
+    // a table scored at another tolerance than the one the intro states says so itself
+    v.tolerancePx !== null && v.tolerancePx !== sharedTolerance ? t('model.locOwnTolerance', { tolerance: numFmt.format(v.tolerancePx) }) : null,
+    cam ? (v.cellPx ? t('model.locGradcamNote', { cell: numFmt.format(v.cellPx) }) : t('model.locGradcamNoteNoGrid')) : t('model.locGuidedNote'),
+    v.hasAupr ? t('model.locAuprNote') : null,
+    few ? t('model.locFewImages', { min: FEW_IMAGES }) : null,
+  ].filter((x): x is string => x !== null);
   return (
     <div className="loc-map">
-      <h4>{t('model.locHeading', { map: mapName })}</h4>
-      <div id={id}>
-        <p>
-          {v.tolerancePx === null
-            ? t('model.locIntroNoTolerance')
-            : t('model.locIntro', { tolerance: numFmt.format(v.tolerancePx), size: inputSize })}{' '}
-          <strong>{measured}</strong>
-        </p>
-        <p className="muted">
-          {cam ? (v.cellPx ? t('model.locGradcamNote', { cell: numFmt.format(v.cellPx) }) : t('model.locGradcamNoteNoGrid')) : t('model.locGuidedNote')}
-          {v.hasAupr ? ` ${t('model.locAuprNote')}` : ''}
-          {few ? ` ${t('model.locFewImages', { min: FEW_IMAGES })}` : ''}
-        </p>
-      </div>
       {v.rows.length === 0 ? (
-        <p className="muted">{t('model.locNoRows')}</p>
+        <p className="muted">
+          <strong>{mapName}</strong>: {t('model.locNoRows')}
+        </p>
       ) : (
         <div className="table-wrap">
-          <table className="metrics" aria-describedby={id}>
+          <table className="metrics" aria-describedby={`${introId} ${noteId}`}>
             <caption>{t('model.locCaption', { map: mapName, dataset })}</caption>
             <thead>
               <tr>
@@ -245,7 +262,8 @@ function LocalizationTableView({ view: v, dataset, measured, labels, inputSize }
             <tbody>
               {v.rows.map((r) => (
                 <tr key={r.label}>
-                  <th scope="row">
+                  {/* one short name stays beside its chip; the longer 'red lesions (… or …)' may wrap */}
+                  <th scope="row" style={r.label === 'red' ? undefined : { whiteSpace: 'nowrap' }}>
                     {r.colours.map((c) => (
                       <span key={c} className="swatch" aria-hidden="true" style={{ background: c, marginRight: '0.3em' }} />
                     ))}
@@ -263,6 +281,10 @@ function LocalizationTableView({ view: v, dataset, measured, labels, inputSize }
           </table>
         </div>
       )}
+      {/* read after the numbers, as a table footnote; screen readers get it with the table */}
+      <p id={noteId} className="muted">
+        {notes.join(' ')}
+      </p>
     </div>
   );
 }
