@@ -168,6 +168,9 @@ describe('ModelCard', () => {
     expect(desc).toContain('one value per 32 px cell');
     expect(desc).not.toContain('fewer than');
     expect(desc).not.toContain('This map was scored within');
+    // per single lesion the grid's reach, from the rows that carry it (cws has no lesion counts here)
+    expect(desc).toContain('Single lesions within reach of the grid (close enough to a cell centre to be pointed at one by one): BP/MA 24.5% (293/1197).');
+    expect(describedBy(screen.getByRole('table', { name: 'Guided Grad-CAM (fine-detail map) — synth-2000:test' }))).not.toContain('Single lesions');
   });
 
   it('Guided Grad-CAM table has no grid bound; real-photo set with boxes: red row with both chips, no AUPR column, n = 0 as dashes', () => {

@@ -231,10 +231,15 @@ function LocalizationTableView({
   };
   const score = (x: number | null, hits: number | null, n: number) => (x === null || hits === null || n === 0 ? '—' : t('model.locHitsOf', { pct: pct(x), hits, n }));
   const few = v.minN !== null && v.minN < FEW_IMAGES;
+  const reach = v.rows
+    .filter((r) => r.lesions !== null && r.reachableLesions !== null)
+    .map((r) => t('model.locReachableItem', { label: name(r), pct: pct(r.reachableLesions! / r.lesions!), reachable: r.reachableLesions, lesions: r.lesions }));
   const notes = [
     // a table scored at another tolerance than the one the intro states says so itself
     v.tolerancePx !== null && v.tolerancePx !== sharedTolerance ? t('model.locOwnTolerance', { tolerance: numFmt.format(v.tolerancePx) }) : null,
     cam ? (v.cellPx ? t('model.locGradcamNote', { cell: numFmt.format(v.cellPx) }) : t('model.locGradcamNoteNoGrid')) : t('model.locGuidedNote'),
+    // the per-image bound is near 100 % when photos carry many lesions; per lesion the grid's limit shows
+    reach.length ? t('model.locReachable', { list: reach.join(', ') }) : null,
     v.hasAupr ? t('model.locAuprNote') : null,
     few ? t('model.locFewImages', { min: FEW_IMAGES }) : null,
   ].filter((x): x is string => x !== null);
@@ -261,7 +266,7 @@ function LocalizationTableView({
             </thead>
             <tbody>
               {v.rows.map((r) => (
-                <tr key={r.label}>
+                <tr key={`${r.label}:${r.source}`}>
                   {/* one short name stays beside its chip; the longer 'red lesions (… or …)' may wrap */}
                   <th scope="row" style={r.label === 'red' ? undefined : { whiteSpace: 'nowrap' }}>
                     {r.colours.map((c) => (

@@ -79,6 +79,9 @@ export interface LocalizationRowView {
   upperBoundHits: number | null;
   meanAp: number | null;
   prevalence: number | null;
+  /** Grad-CAM, masks: connected lesions over all images, and how many lie within the tolerance of a cell centre */
+  lesions: number | null;
+  reachableLesions: number | null;
 }
 
 export interface LocalizationView {
@@ -125,6 +128,8 @@ export function localizationViews(ev: EvaluationSummary, labels: LabelSpec[], in
         upperBoundHits: t.map === 'gradcam' ? num(r.upperBoundHits) : null,
         meanAp: num(r.meanAp),
         prevalence: num(r.prevalence),
+        lesions: t.map === 'gradcam' && num(r.lesions) ? num(r.lesions) : null,
+        reachableLesions: t.map === 'gradcam' && num(r.lesions) ? num(r.reachableLesions) : null,
       }));
       const ns = rows.map((r) => r.n).filter((n) => n > 0);
       return {

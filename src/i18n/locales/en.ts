@@ -154,6 +154,8 @@ const en = {
     locMeasuredReal: 'Measured on real test photographs ({{dataset}}).',
     locMeasuredUnknown: 'Measured on the test images of {{dataset}}.',
     locGradcamNote: 'Grad-CAM is coarse: one value per {{cell}} px cell, so its peak sits at a cell centre. "Best possible on this grid" is what a perfect map of the same coarseness would reach; read the pointing game against it, not against 100%.',
+    locReachable: 'Single lesions within reach of the grid (close enough to a cell centre to be pointed at one by one): {{list}}.',
+    locReachableItem: '{{label}} {{pct}} ({{reachable}}/{{lesions}})',
     locGradcamNoteNoGrid: 'Grad-CAM is a coarse map; small lesions between its cells cannot be pointed at exactly.',
     locGuidedNote: 'Guided Grad-CAM multiplies Grad-CAM by pixel-level detail (paper eq. 3), so it is sharper and has no grid limit.',
     locAuprNote: 'AUPR: how well the bright pixels of the map overlap the marked lesion pixels (1 = perfect); in brackets, the value of a map that carries no information.',

@@ -150,6 +150,8 @@ const es: DeepPartial<Messages> = {
     locMeasuredReal: 'Medido en fotografías de prueba reales ({{dataset}}).',
     locMeasuredUnknown: 'Medido en las imágenes de prueba de {{dataset}}.',
     locGradcamNote: 'Grad-CAM es grueso: un valor por celda de {{cell}} px, por lo que su pico cae en el centro de una celda. «Máximo posible en esta cuadrícula» es lo que alcanzaría un mapa perfecto de la misma resolución; compare el juego de señalar con ese valor, no con el 100 %.',
+    locReachable: 'Lesiones individuales al alcance de la cuadrícula (lo bastante cerca del centro de una celda para señalarlas una a una): {{list}}.',
+    locReachableItem: '{{label}} {{pct}} ({{reachable}}/{{lesions}})',
     locGradcamNoteNoGrid: 'Grad-CAM es un mapa grueso; las lesiones pequeñas entre sus celdas no se pueden señalar con exactitud.',
     locGuidedNote: 'Guided Grad-CAM multiplica Grad-CAM por el detalle a nivel de píxel (ecuación 3 del artículo), por lo que es más nítido y no tiene límite de cuadrícula.',
     locAuprNote: 'AUPR: cuánto coinciden los píxeles brillantes del mapa con los píxeles de lesión marcados (1 = perfecto); entre paréntesis, el valor de un mapa sin información.',

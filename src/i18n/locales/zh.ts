@@ -151,6 +151,8 @@ const zh: DeepPartial<Messages> = {
     locMeasuredReal: '在真实测试照片（{{dataset}}）上测得。',
     locMeasuredUnknown: '在 {{dataset}} 的测试图像上测得。',
     locGradcamNote: 'Grad-CAM 较粗：每个 {{cell}} 像素的格子只有一个值，因此峰值位于格子中心。"此网格下的最佳可能值"是同样粗细的完美热图能达到的结果；请将指向游戏结果与它比较，而不是与 100% 比较。',
+    locReachable: '单个病灶在网格可及范围内的比例（足够靠近格子中心、可逐个指向）：{{list}}。',
+    locReachableItem: '{{label}} {{pct}}（{{reachable}}/{{lesions}}）',
     locGradcamNoteNoGrid: 'Grad-CAM 是粗粒度热图；位于格子之间的小病灶无法被精确指向。',
     locGuidedNote: 'Guided Grad-CAM 将 Grad-CAM 与像素级细节相乘（论文公式 3），因此更清晰，没有网格限制。',
     locAuprNote: 'AUPR：热图亮像素与标注病灶像素的重合程度（1 = 完美）；括号内为不含任何信息的热图的数值。',
