@@ -25,17 +25,11 @@ export function OpenPhotos() {
   const input = useRef<HTMLInputElement>(null);
   const [dragging, setDragging] = useState(false);
 
-  // Start the analysis worker and load the model as soon as the page is idle: the first
-  // photo then waits for its own analysis only, not for the worker, tfjs and the weights.
+  // Start the analysis worker and load the model as soon as the analyse page is up: the
+  // first photo then waits for its own analysis only, not for the worker, tfjs and the
+  // weights (the worker fetches and compiles off the main thread).
   useEffect(() => {
-    const w = window as Window & { requestIdleCallback?: (cb: () => void, o?: { timeout: number }) => number; cancelIdleCallback?: (h: number) => void };
-    const go = () => getRunner().preload();
-    if (w.requestIdleCallback) {
-      const h = w.requestIdleCallback(go, { timeout: 1000 });
-      return () => w.cancelIdleCallback?.(h);
-    }
-    const h = setTimeout(go, 200);
-    return () => clearTimeout(h);
+    getRunner().preload();
   }, []);
 
   useEffect(() => {

@@ -247,4 +247,22 @@ describe('queue runner (fake bridge)', () => {
     expect(p.details).toBeUndefined();
     r.stop();
   });
+
+  it('preload: loads the model before any photo (once); the first photo then only decodes and analyses', async () => {
+    const store = createAppStore();
+    const bridge = fakeBridge();
+    const r = startRunner({ store, bridge, modelUrl: '/m/', wasmPaths: {} });
+    r.preload();
+    r.preload();
+    await vi.waitFor(() => expect(store.getState().model.status).toBe('ready'));
+    expect(bridge.ensureModel).toHaveBeenCalledTimes(1);
+    expect(bridge.calls).toEqual(['model']);
+    store.getState().addPhotos([{ name: 'a.jpg', file: img() }]);
+    await new Promise((res) => setTimeout(res, 0));
+    await r.whenIdle();
+    expect(store.getState().photos[0].status).toBe('done');
+    r.preload(); // a loaded model is not loaded again
+    expect(bridge.calls.filter((c) => c === 'model').length).toBe(2); // preload + the photo's (cheap) ensureModel, nothing more
+    r.stop();
+  });
 });

@@ -275,6 +275,7 @@ export function startRunner(o: RunnerOptions): Runner {
     details,
     preload() {
       if (stopped || store.getState().model.status !== 'idle') return;
+      mark('preload');
       void loadModel();
     },
     retryModel() {
