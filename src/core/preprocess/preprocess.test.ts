@@ -20,7 +20,7 @@ import {
   modelInputPixels,
   validateImage,
 } from './index';
-import { lightness8, replaceLightness, replaceLightnessArray } from './colour';
+import { lightness8, lightness8Reference, linearToSrgb, linearToSrgbFast, replaceLightness, replaceLightnessArray, srgbToLinearFast } from './colour';
 import { checkerboard, gradient, rng, syntheticFundus, syntheticIndoorScene } from './synthetic-photos';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -405,6 +405,27 @@ describe('colour step on plain arrays (replaced the tfjs ops)', () => {
     // the linear RGB handed over by lightness8 is the one replaceLightnessArray would compute itself
     const again = replaceLightnessArray((() => { const l = new Float32Array(n * 3); lightness8(px.rgb, n, l); return l; })(), px.equalised!, n, px.mask);
     expect(again).toEqual(ours);
+  });
+
+  it('gamma tables: within 3e-9 of Math.pow over [0, 1]; the 8-bit L* is EXACTLY the Math.pow one (rounding boundaries recomputed)', async () => {
+    const exactLin = (c: number) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+    let e1 = 0, e2 = 0;
+    for (let i = 0; i <= 200_000; i++) {
+      const c = i / 200_000;
+      e1 = Math.max(e1, Math.abs(srgbToLinearFast(c) - exactLin(c)));
+      e2 = Math.max(e2, Math.abs(linearToSrgbFast(c) - linearToSrgb(c)));
+    }
+    expect(e1).toBeLessThan(3e-9); // measured 2.3e-9
+    expect(e2).toBeLessThan(3e-9); // measured 2.0e-9
+    expect(e1).toBeGreaterThan(0); // really a table, not the formula
+    const rand = rng(11);
+    const n = 200_000;
+    const colours = new Float32Array(n * 3);
+    for (let i = 0; i < n * 3; i++) colours[i] = rand() * 255;
+    expect(lightness8(colours, n)).toEqual(lightness8Reference(colours, n));
+    const img = await decodeFile(join(IDRID, 'images', 'IDRiD_03.jpg'), 1072);
+    const px = preprocessPixels(img, { ...DEFAULT_PREPROCESS, clahe: null });
+    expect(lightness8(px.rgb, 512 * 512)).toEqual(lightness8Reference(px.rgb, 512 * 512));
   });
 
   it('green-channel CLAHE and no CLAHE: same values as the tfjs path', () => {
