@@ -100,6 +100,27 @@ async function candidateOrder(pref: WorkerInit['backend']): Promise<{ order: Bac
 const isModelProblem = (e: unknown) => isFundusLensError(e) && e.code.startsWith('model-');
 
 /**
+ * wasm/cpu have nothing to compile: a warm-up pass (~130 ms on wasm at 512², demo model)
+ * only makes the first forward ~40 ms faster. At load it would sit on the path to the first
+ * result whenever a photo is already waiting (the bench clicks a sample at once: measured
+ * 2.11 → 1.97 s navigation → result without it), so it runs a moment later, and only if
+ * no photo arrived meanwhile: decode/analyze/details cancel it.
+ */
+const WARMUP_DELAY_MS = 500;
+let warmTimer: ReturnType<typeof setTimeout> | null = null;
+function cancelWarmup(): void {
+  if (warmTimer) clearTimeout(warmTimer);
+  warmTimer = null;
+}
+function scheduleWarmup(m: FundusModel): void {
+  cancelWarmup();
+  warmTimer = setTimeout(() => {
+    warmTimer = null;
+    if (model === m) void m.warmup().catch(() => undefined); // a real failure shows in the first analysis
+  }, WARMUP_DELAY_MS);
+}
+
+/**
  * The model's own warm-up runs the forward pass; the first analysis also runs the Grad-CAM
  * backward pass through the head, whose kernels (WebGL/WebGPU: shaders, seconds on a software
  * GPU) would otherwise be compiled inside the first result. Warm them here, at load.
@@ -139,10 +160,14 @@ async function loadOn(order: BackendName[], skipped: ModelInfo['skipped']): Prom
       model = null;
       const m = await loadBundle(reader!);
       const w0 = performance.now();
-      await m.warmup();
-      // Shader backends compile the backward pass on first use (seconds on a software GPU);
-      // on wasm/cpu there is nothing to compile and it would only delay the first result.
-      if (chosen === 'webgl' || chosen === 'webgpu') await warmupGradCam(m);
+      cancelWarmup();
+      if (chosen === 'webgl' || chosen === 'webgpu') {
+        // Shader backends: the warm-up also proves the backend works (a failure falls back to
+        // the next one) and compiles the forward AND the Grad-CAM backward shaders, seconds on
+        // a software GPU that would otherwise land inside the first result.
+        await m.warmup();
+        await warmupGradCam(m);
+      } else scheduleWarmup(m);
       warmupMs = performance.now() - w0;
       model = m;
       backend = chosen;
@@ -320,6 +345,7 @@ const api: AnalysisWorkerApi = {
 
   decode: (id, file) =>
     guard(async () => {
+      cancelWarmup();
       const t0 = performance.now();
       const d = await decodeFile(file);
       remember(id, { rgb: d.rgb });
@@ -336,6 +362,7 @@ const api: AnalysisWorkerApi = {
 
   analyze: (id, file, o, onProgress) =>
     guard(async () => {
+      cancelWarmup();
       if (!model) throw new FundusLensError('backend-failed', 'The model is not loaded yet.');
       const signal = { aborted: false };
       signals.set(id, signal);
@@ -374,6 +401,7 @@ const api: AnalysisWorkerApi = {
 
   details: (id, file, result, onProgress) =>
     guard(async () => {
+      cancelWarmup();
       if (!model) throw new FundusLensError('backend-failed', 'The model is not loaded yet.');
       const signal = { aborted: false };
       signals.set(id, signal);

@@ -32,7 +32,7 @@ export interface ModelInfo {
   /** backends tried before the chosen one, with why they were skipped */
   skipped: { backend: BackendName; reason: string }[];
   loadMs: number;
-  /** of loadMs: the warm-up pass (kernels/shaders compiled on a zero input) */
+  /** of loadMs: the warm-up at load (WebGL/WebGPU: forward + Grad-CAM shaders; wasm/cpu: 0, deferred to idle time) */
   warmupMs?: number;
   notices: Notice[];
 }
