@@ -47,6 +47,7 @@ describe('relativisePaths', () => {
     expect(opts.out).toBe('.');
     expect(m.inputSize).toBe(64);
     expect(relativisePaths('/elsewhere/x', '/home/u/fl')).toBe('/elsewhere/x');
+    expect(relativisePaths('data: /home/u/shared/data/idrid', '/home/u/fl')).toBe('data: ../shared/data/idrid');
   });
 });
 

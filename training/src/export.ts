@@ -173,12 +173,20 @@ export function applyMetadataPatch<T extends Omit<ModelMetadata, 'weightsSha256'
   return out as T;
 }
 
-/** Replaces an absolute checkout path (e.g. /home/me/funduslens) with "." in every string of a JSON value. */
+/**
+ * Replaces an absolute checkout path (e.g. /home/me/funduslens) with "." and its parent with ".."
+ * (../shared/data lives beside the checkout) in every string of a JSON value.
+ */
 export function relativisePaths<T>(value: T, root: string): T {
   if (!root || root === '/') return value;
-  const rootSlash = root.endsWith('/') ? root : `${root}/`;
+  const trimmed = root.replace(/\/+$/, '');
+  const parent = path.dirname(trimmed);
+  const fixOne = (v: string, dir: string, rel: string): string => v.split(`${dir}/`).join(`${rel}/`).split(dir).join(rel);
   const fix = (v: unknown): unknown => {
-    if (typeof v === 'string') return v.split(rootSlash).join('./').split(root).join('.');
+    if (typeof v === 'string') {
+      const r = fixOne(v, trimmed, '.');
+      return parent === '/' ? r : fixOne(r, parent, '..');
+    }
     if (Array.isArray(v)) return v.map(fix);
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fix(x)]));
     return v;
