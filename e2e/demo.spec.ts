@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { APP } from './helpers';
 
 /** The bundle the build serves: the card must show what its metadata.json holds, nothing more. */
@@ -54,5 +54,23 @@ test('model card: "where the model looks" tables for exactly the evaluations the
       const r = t.rows.find((x) => x.n > 0);
       if (r) await expect(table.getByRole('cell', { name: new RegExp(`\\(${r.hits}/${r.n}\\)$`) }).first()).toBeVisible();
     }
+  }
+});
+
+test('model card: ROC plots of every evaluation the bundle carries, each set headed with its dataset', async ({ page }) => {
+  // export names evaluation k's charts eval<k>-roc-*.svg (k >= 2); the first keeps roc-*.svg
+  const files = readdirSync(new URL('../public/models/demo/', import.meta.url));
+  const sets = bundle.evaluation.map((e, i) => ({ dataset: e.dataset, n: files.filter((f) => new RegExp(`^${i ? `eval${i + 1}-` : ''}roc-[a-z]+\\.svg$`).test(f)).length }));
+  await page.goto(APP);
+  await page.getByRole('link', { name: 'Model card' }).click();
+  await expect(page.getByRole('heading', { name: 'Intended use' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'ROC curves', exact: true })).toHaveCount(sets.some((s) => s.n) ? 1 : 0);
+  if (sets.slice(1).some((s) => s.n)) {
+    for (const s of sets.filter((x) => x.n)) {
+      await expect(page.getByRole('heading', { name: `ROC curves — ${s.dataset}` })).toBeVisible();
+      await expect(page.getByRole('img', { name: new RegExp(`^ROC \\w+ \\(${escapeRe(s.dataset)}\\)$`) })).toHaveCount(s.n);
+    }
+  } else {
+    await expect(page.getByRole('heading', { name: /^ROC curves — / })).toHaveCount(0);
   }
 });

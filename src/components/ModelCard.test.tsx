@@ -6,7 +6,7 @@ import i18next from 'i18next';
 import { initI18n } from '../i18n';
 import { appStore } from '../store';
 import { ModelCard } from './ModelCard';
-import { evaluationSource, localizationViews } from '../services/model-card';
+import { evaluationSource, localizationViews, rocGroups } from '../services/model-card';
 
 const labels: LabelSpec[] = [
   { id: 'ma', name: 'BP/MA', plainName: 'small spots of bleeding (microaneurysms)', colour: '#ff5ccd', threshold: 0.546 },
@@ -100,8 +100,8 @@ function describedBy(el: HTMLElement): string {
     .join(' ');
 }
 
-function show(meta: ModelMetadata) {
-  appStore.getState().setCard({ status: 'ready', metadata: meta, rocs: [] });
+function show(meta: ModelMetadata, rocs: { name: string; url: string }[] = []) {
+  appStore.getState().setCard({ status: 'ready', metadata: meta, rocs });
   return render(<ModelCard />);
 }
 
@@ -228,6 +228,43 @@ describe('ModelCard', () => {
     show(NEW);
     expect(screen.getByRole('table', { name: 'Guided Grad-CAM（细节图）——synth-2000:test' })).toBeTruthy();
     expect(screen.getAllByText(/在真实测试照片（codras-idrid:test）上测得/).length).toBe(1);
+  });
+});
+
+describe('ModelCard ROC plots', () => {
+  const M = 'http://app.test/models/demo/';
+  it('first-evaluation plots only: the same markup as before', () => {
+    const { container } = show(NEW, [{ name: 'hex', url: `${M}roc-hex.svg` }, { name: 'dr', url: `${M}roc-dr.svg` }]);
+    expect(container.innerHTML).toContain(
+      `<h3>ROC curves</h3><div class="rocs"><figure><img alt="ROC hex" width="280" src="${M}roc-hex.svg"><figcaption>hex</figcaption></figure><figure><img alt="ROC dr" width="280" src="${M}roc-dr.svg"><figcaption>dr</figcaption></figure></div><h3>Labels and decision thresholds</h3>`,
+    );
+  });
+  it('plots of later evaluations: one headed set per dataset, alt text names the dataset', () => {
+    show(NEW, [
+      { name: 'hex', url: `${M}roc-hex.svg` },
+      { name: 'eval2-red', url: `${M}eval2-roc-red.svg` },
+      { name: 'eval2-hex', url: `${M}eval2-roc-hex.svg` },
+    ]);
+    expect(screen.getAllByRole('heading', { name: /^ROC curves/ }).map((h) => `${h.tagName} ${h.textContent}`)).toEqual([
+      'H3 ROC curves',
+      'H4 ROC curves — synth-2000:test',
+      'H4 ROC curves — codras-idrid:test',
+    ]);
+    expect(screen.getByRole('img', { name: 'ROC red (codras-idrid:test)' }).getAttribute('src')).toBe(`${M}eval2-roc-red.svg`);
+    expect(screen.getByRole('img', { name: 'ROC hex (synth-2000:test)' })).toBeTruthy();
+  });
+  it('rocGroups: unprefixed = first evaluation; unknown evaluation index keeps no dataset', () => {
+    const g = rocGroups(
+      [
+        { name: 'eval4-ma', url: 'u4' },
+        { name: 'ma', url: 'u1' },
+      ],
+      [{ dataset: 'a' }, { dataset: 'b' }],
+    );
+    expect(g).toEqual([
+      { evaluation: 0, dataset: 'a', rocs: [{ name: 'ma', label: 'ma', url: 'u1' }] },
+      { evaluation: 3, dataset: undefined, rocs: [{ name: 'eval4-ma', label: 'ma', url: 'u4' }] },
+    ]);
   });
 });
 

@@ -2,7 +2,7 @@ import { Fragment, useEffect, useId } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { EvaluationSummary, LabelMetrics, LabelSpec } from '../core/types';
 import { useApp } from '../store';
-import { evaluationSource, isPlaceholder, localizationViews, type LocalizationRowView, type LocalizationView } from '../services/model-card';
+import { evaluationSource, isPlaceholder, localizationViews, rocGroups, type LocalizationRowView, type LocalizationView } from '../services/model-card';
 import { loadModelCard } from '../services/instance';
 
 const f3 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(3));
@@ -104,19 +104,7 @@ export function ModelCard() {
           );
         })
       )}
-      {card.rocs && card.rocs.length > 0 && (
-        <>
-          <h3>{t('model.roc')}</h3>
-          <div className="rocs">
-            {card.rocs.map((r) => (
-              <figure key={r.name}>
-                <img src={r.url} alt={`ROC ${r.name}`} width={280} />
-                <figcaption>{r.name}</figcaption>
-              </figure>
-            ))}
-          </div>
-        </>
-      )}
+      {card.rocs && card.rocs.length > 0 && <Rocs rocs={card.rocs} evaluation={m.evaluation} />}
       <h3>{t('model.thresholds')}</h3>
       <div className="table-wrap">
         <table>
@@ -161,6 +149,51 @@ export function ModelCard() {
         </ul>
       </details>
     </article>
+  );
+}
+
+/**
+ * ROC plots. A bundle with the first evaluation's plots only (roc-*.svg) shows them as it always
+ * did; when later evaluations brought their own (eval<k>-roc-*.svg), each set is headed with its
+ * dataset so no curve is read as another data set's.
+ */
+function Rocs({ rocs, evaluation }: { rocs: { name: string; url: string }[]; evaluation: EvaluationSummary[] | undefined }) {
+  const { t } = useTranslation();
+  const groups = rocGroups(rocs, evaluation);
+  if (groups.length === 1 && groups[0].evaluation === 0)
+    return (
+      <>
+        <h3>{t('model.roc')}</h3>
+        <div className="rocs">
+          {rocs.map((r) => (
+            <figure key={r.name}>
+              <img src={r.url} alt={`ROC ${r.name}`} width={280} />
+              <figcaption>{r.name}</figcaption>
+            </figure>
+          ))}
+        </div>
+      </>
+    );
+  return (
+    <>
+      <h3>{t('model.roc')}</h3>
+      {groups.map((g) => {
+        const dataset = g.dataset ?? t('model.rocEvaluation', { index: g.evaluation + 1 });
+        return (
+          <Fragment key={g.evaluation}>
+            <h4>{t('model.rocDataset', { dataset })}</h4>
+            <div className="rocs">
+              {g.rocs.map((r) => (
+                <figure key={r.name}>
+                  <img src={r.url} alt={`ROC ${r.label} (${dataset})`} width={280} />
+                  <figcaption>{r.label}</figcaption>
+                </figure>
+              ))}
+            </div>
+          </Fragment>
+        );
+      })}
+    </>
   );
 }
 

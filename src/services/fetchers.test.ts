@@ -43,6 +43,34 @@ describe('model card metadata', () => {
     expect(card.metadata?.name).toBe('demo');
     expect(card.rocs).toEqual([{ name: 'hex', url: `${M}roc-hex.svg` }]);
   });
+  it('probes the later evaluations\' ROC plots under the eval<k>- prefix export gives them', async () => {
+    const three = { ...meta, evaluation: [{ dataset: 'a' }, { dataset: 'b' }, { dataset: 'c' }] };
+    const probed: string[] = [];
+    const base = fakeFetch({
+      [`${M}metadata.json`]: { body: JSON.stringify(three) },
+      [`${M}roc-hex.svg`]: { type: 'image/svg+xml', body: '<svg/>' },
+      [`${M}eval3-roc-red.svg`]: { type: 'image/svg+xml', body: '<svg/>' },
+    });
+    const f = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (init?.method === 'HEAD') probed.push(String(input).slice(M.length));
+      return base(input, init);
+    }) as typeof fetch;
+    const card = await fetchModelCard(M, f);
+    expect(card.rocs).toEqual([
+      { name: 'hex', url: `${M}roc-hex.svg` },
+      { name: 'eval3-red', url: `${M}eval3-roc-red.svg` },
+    ]);
+    expect(probed).toHaveLength(3 * 4);
+    expect(probed).toEqual(expect.arrayContaining(['roc-dr.svg', 'eval2-roc-ma.svg', 'eval3-roc-hex.svg']));
+    expect(probed).not.toContain('eval4-roc-dr.svg');
+    // a bundle without evaluations probes the first set only, as before
+    probed.length = 0;
+    await fetchModelCard(M, ((input: RequestInfo | URL, init?: RequestInit) => {
+      if (init?.method === 'HEAD') probed.push(String(input).slice(M.length));
+      return fakeFetch({ [`${M}metadata.json`]: { body: JSON.stringify(meta) } })(input, init);
+    }) as typeof fetch);
+    expect(probed.sort()).toEqual(['roc-dr.svg', 'roc-hex.svg', 'roc-ma.svg', 'roc-red.svg']);
+  });
   it('names the missing or broken file', async () => {
     expect(await fetchModelCard(M, fakeFetch({}))).toMatchObject({ status: 'error', error: { code: 'model-missing-file', file: 'metadata.json' } });
     expect(await fetchModelCard(M, fakeFetch({ [`${M}metadata.json`]: { body: 'nope' } }))).toMatchObject({ status: 'error', error: { code: 'model-bad-metadata' } });

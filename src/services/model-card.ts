@@ -27,10 +27,15 @@ export async function fetchModelCard(modelUrl: string, fetchFn: typeof fetch = f
     return { status: 'error', error: { code: 'model-bad-metadata', message: 'metadata.json lacks name or labels.', file: 'metadata.json' } };
   }
   // ROC plots are optional report files next to model.json; probe the conventional names.
-  const names = ['dr', 'red', ...meta.labels.map((l) => l.id)];
+  // training/src/export.ts keeps the first evaluation's chart names and prefixes the charts of
+  // evaluation k (k >= 2) with `eval<k>-`; the prefix stays in the name so the card can group them.
+  const labelNames = ['dr', 'red', ...meta.labels.map((l) => l.id)];
+  const evaluations = Array.isArray(meta.evaluation) ? meta.evaluation.length : 0;
+  const prefixes = ['', ...Array.from({ length: Math.max(0, evaluations - 1) }, (_, k) => `eval${k + 2}-`)];
+  const names = prefixes.flatMap((p) => labelNames.map((n) => ({ n: `${p}${n}`, file: `${p}roc-${n}.svg` })));
   const probes = await Promise.all(
-    names.map(async (n) => {
-      const u = new URL(`roc-${n}.svg`, modelUrl).href;
+    names.map(async ({ n, file }) => {
+      const u = new URL(file, modelUrl).href;
       try {
         const r = await fetchFn(u, { method: 'HEAD' });
         return r.ok && (r.headers.get('content-type') ?? '').includes('svg') ? { name: n, url: u } : null;
@@ -40,6 +45,31 @@ export async function fetchModelCard(modelUrl: string, fetchFn: typeof fetch = f
     }),
   );
   return { status: 'ready', metadata: meta, rocs: probes.filter((p): p is { name: string; url: string } => p !== null) };
+}
+
+/** ROC plots of one evaluation: `evaluation` is its index in metadata.evaluation, `label` the name without the `eval<k>-` prefix. */
+export interface RocGroup {
+  evaluation: number;
+  dataset: string | undefined;
+  rocs: { name: string; label: string; url: string }[];
+}
+
+/**
+ * The probed ROC plots grouped per evaluation, first evaluation first. Plots without a prefix
+ * belong to the first evaluation (bundles exported before several evaluations were carried
+ * only have those).
+ */
+export function rocGroups(rocs: readonly { name: string; url: string }[], evaluation: readonly Pick<EvaluationSummary, 'dataset'>[] | undefined): RocGroup[] {
+  const groups = new Map<number, RocGroup>();
+  for (const r of rocs) {
+    const m = /^eval(\d+)-(.+)$/.exec(r.name);
+    const index = m ? Number(m[1]) - 1 : 0;
+    const label = m ? m[2] : r.name;
+    let g = groups.get(index);
+    if (!g) groups.set(index, (g = { evaluation: index, dataset: evaluation?.[index]?.dataset, rocs: [] }));
+    g.rocs.push({ name: r.name, label, url: r.url });
+  }
+  return [...groups.values()].sort((a, b) => a.evaluation - b.evaluation);
 }
 
 export function isPlaceholder(meta: ModelMetadata | undefined): boolean {

@@ -143,6 +143,8 @@ const en = {
     preprocessing: 'Preprocessing',
     hashes: 'Weight files (SHA-256)',
     placeholder: 'UNTRAINED PLACEHOLDER — results from this model are meaningless.',
+    rocDataset: 'ROC curves — {{dataset}}',
+    rocEvaluation: 'evaluation {{index}}',
     locHeading: 'Where the model looks — {{dataset}}',
     locOwnTolerance: 'This map was scored within {{tolerance}} px.',
     locMapGradcam: 'Grad-CAM heat map',

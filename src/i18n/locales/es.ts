@@ -139,6 +139,8 @@ const es: DeepPartial<Messages> = {
     hashes: 'Archivos de pesos (SHA-256)',
     placeholder: 'MODELO DE RELLENO SIN ENTRENAR: sus resultados no tienen sentido.',
     colourValue: 'color {{colour}}',
+    rocDataset: 'Curvas ROC — {{dataset}}',
+    rocEvaluation: 'evaluación {{index}}',
     locHeading: 'Dónde mira el modelo — {{dataset}}',
     locOwnTolerance: 'Este mapa se puntuó a menos de {{tolerance}} px.',
     locMapGradcam: 'Mapa de calor Grad-CAM',

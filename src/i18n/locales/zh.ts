@@ -140,6 +140,8 @@ const zh: DeepPartial<Messages> = {
     hashes: '权重文件（SHA-256）',
     placeholder: '未训练的占位模型——其结果没有意义。',
     colourValue: '颜色 {{colour}}',
+    rocDataset: 'ROC 曲线——{{dataset}}',
+    rocEvaluation: '第 {{index}} 项评估',
     locHeading: '模型关注的位置——{{dataset}}',
     locOwnTolerance: '此热图按 {{tolerance}} 像素范围评分。',
     locMapGradcam: 'Grad-CAM 热图',
