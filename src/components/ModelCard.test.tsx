@@ -246,7 +246,6 @@ describe('ModelCard ROC plots', () => {
       { name: 'eval2-hex', url: `${M}eval2-roc-hex.svg` },
     ]);
     expect(screen.getAllByRole('heading', { name: /^ROC curves/ }).map((h) => `${h.tagName} ${h.textContent}`)).toEqual([
-      'H3 ROC curves',
       'H4 ROC curves — synth-2000:test',
       'H4 ROC curves — codras-idrid:test',
     ]);

@@ -155,7 +155,7 @@ export function ModelCard() {
 /**
  * ROC plots. A bundle with the first evaluation's plots only (roc-*.svg) shows them as it always
  * did; when later evaluations brought their own (eval<k>-roc-*.svg), each set is headed with its
- * dataset so no curve is read as another data set's.
+ * dataset (h4, beside the evaluation's tables) so no curve is read as another data set's.
  */
 function Rocs({ rocs, evaluation }: { rocs: { name: string; url: string }[]; evaluation: EvaluationSummary[] | undefined }) {
   const { t } = useTranslation();
@@ -174,9 +174,9 @@ function Rocs({ rocs, evaluation }: { rocs: { name: string; url: string }[]; eva
         </div>
       </>
     );
+  // each set carries its own h4 under the Evaluation heading; a plain 'ROC curves' h3 above them only repeated it
   return (
     <>
-      <h3>{t('model.roc')}</h3>
       {groups.map((g) => {
         const dataset = g.dataset ?? t('model.rocEvaluation', { index: g.evaluation + 1 });
         return (
