@@ -2,9 +2,13 @@
  * Where guided backprop spends its time on a backend: one warm pass of guided backprop (1 label)
  * and one forward pass under tf.profile, kernel times summed per kernel name.
  *
- *   npx tsx bench/profile-guided.ts [--backend wasm] [--model resnet50|demo] [--runs 2]
+ *   npx tsx bench/profile-guided.ts [--backend wasm] [--model resnet50|demo] [--runs 2] [--detail] [--k K] [--skip-profile]
  *
- * A diagnostic script (prints numbers, asserts nothing). Kernel times are wall-clock per kernel
+ * --k K also times the whole analysis (analyze(), maps 'all', K lesion labels forced positive,
+ * on bench/out/photo.jpg) and prints total ÷ F·(1 + 2K) in wall and CPU time. --detail lists every
+ * Conv2D kernel call (DETAIL=<regexp> picks other kernels).
+ *
+ * A diagnostic script (prints numbers, asserts nothing). It prints wall and CPU time (see timed). Kernel times are wall-clock per kernel
  * call (wasm is synchronous), so they add up to about the pass time on wasm/cpu; on GPU backends
  * they are submission times, not execution times. Our custom kernels (src/core/backends) call
  * other wasm kernels directly, so e.g. Conv2DBackpropInput appears as one entry.
@@ -20,6 +24,9 @@ import { guidedBackprop, guidedSaliency } from '../src/core/explain/guided-backp
 import { logitTargets } from '../src/core/explain/targets';
 import { fsBundleReader } from '../src/cli/fs-bundle';
 import { loadBundle } from '../src/core/model/bundle';
+import { analyze } from '../src/core/analyze';
+import { decodeImage } from '../src/cli/decode';
+import { withPositiveLabels } from './lib/measure';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: flags } = parseArgs({
@@ -29,6 +36,8 @@ const { values: flags } = parseArgs({
     model: { type: 'string', default: 'resnet50' },
     runs: { type: 'string', default: '2' },
     detail: { type: 'boolean', default: false },
+    k: { type: 'string', default: '0' },
+    'skip-profile': { type: 'boolean', default: false },
   },
 });
 const dir = flags.model === 'demo' ? join(ROOT, 'public', 'models', 'demo') : join(ROOT, 'bench', 'out', 'models', flags.model!);
@@ -41,11 +50,20 @@ const x = tf.tidy(() => tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7)
 const forward = () => tf.tidy(() => model.net.apply(x, { training: false }) as tf.Tensor);
 const guided = () => tf.tidy(() => guidedSaliency(guidedBackprop(model.net, x, logitTargets([0]), { labelsPerPass: 1 })));
 
+/**
+ * Wall time AND this process's CPU time (user + system): wasm in Node runs on one thread, so CPU
+ * time is the work done, nearly independent of how many other jobs share the cores — on this
+ * 2-core machine at load 5–9, wall-clock F varied 1.9–7.3 s between runs, CPU time by a few %.
+ */
+const cpu: number[] = [];
 async function timed(f: () => tf.Tensor): Promise<number> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const t = f();
   await t.data();
   t.dispose();
+  const c = process.cpuUsage(c0);
+  cpu.push((c.user + c.system) / 1000);
   return performance.now() - t0;
 }
 
@@ -55,14 +73,26 @@ await timed(guided);
 const runs = Number(flags.runs);
 const fs: number[] = [];
 const gs: number[] = [];
+const fc: number[] = [];
+const gc: number[] = [];
 for (let i = 0; i < runs; i++) {
   fs.push(await timed(forward));
+  fc.push(cpu.at(-1)!);
   gs.push(await timed(guided));
+  gc.push(cpu.at(-1)!);
 }
 const med = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor((a.length - 1) / 2)];
 const F = med(fs);
 const G = med(gs);
-console.log(`${flags.backend} ${flags.model}@${size}: load ${loadavg()[0].toFixed(2)}; forward F ${F.toFixed(0)} ms, guided backprop (1 label) ${G.toFixed(0)} ms = ${(G / F).toFixed(2)} F  [samples F ${fs.map((v) => v.toFixed(0)).join(', ')}; GB ${gs.map((v) => v.toFixed(0)).join(', ')}]`);
+// wasm's heap only grows: its size after the passes is the peak they needed
+const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
+console.log(
+  `${flags.backend} ${flags.model}@${size}: load ${loadavg()[0].toFixed(2)}; forward F ${F.toFixed(0)} ms, guided backprop (1 label) ${G.toFixed(0)} ms = ${(G / F).toFixed(2)} F` +
+    `  [samples F ${fs.map((v) => v.toFixed(0)).join(', ')}; GB ${gs.map((v) => v.toFixed(0)).join(', ')}]${heap ? `; wasm heap ${(heap / 2 ** 20).toFixed(0)} MiB` : ''}`,
+);
+console.log(
+  `  CPU time: F ${med(fc).toFixed(0)} ms, guided backprop ${med(gc).toFixed(0)} ms = ${(med(gc) / med(fc)).toFixed(2)} F  [samples F ${fc.map((v) => v.toFixed(0)).join(', ')}; GB ${gc.map((v) => v.toFixed(0)).join(', ')}]`,
+);
 
 async function profile(name: string, f: () => tf.Tensor): Promise<void> {
   const info = await tf.profile(async () => {
@@ -89,7 +119,32 @@ async function profile(name: string, f: () => tf.Tensor): Promise<void> {
   }
   if (detail.length) console.log(detail.join('\n'));
 }
-await profile('forward', forward);
-await profile('guided backprop, 1 label', guided);
+const k = Number(flags.k);
+if (k > 0) {
+  const img = await decodeImage(join(ROOT, 'bench', 'out', 'photo.jpg'));
+  const m = withPositiveLabels(model, k);
+  const wall: number[] = [];
+  const cpuT: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const r = await analyze(img, m, { force: true, maps: 'all' });
+    const c = process.cpuUsage(c0);
+    if ((r.maps?.guidedGradCam?.length ?? 0) !== k) throw new Error(`expected ${k} guided maps, got ${r.maps?.guidedGradCam?.length}`);
+    if (i === 0) continue; // warm-up
+    wall.push(performance.now() - t0);
+    cpuT.push((c.user + c.system) / 1000);
+  }
+  const floorW = F * (1 + 2 * k);
+  const floorC = med(fc) * (1 + 2 * k);
+  console.log(
+    `whole analysis, k = ${k}: wall ${med(wall).toFixed(0)} ms = ${(med(wall) / floorW).toFixed(2)} × floor; CPU ${med(cpuT).toFixed(0)} ms = ${(med(cpuT) / floorC).toFixed(2)} × floor` +
+      `  [wall ${wall.map((v) => v.toFixed(0)).join(', ')}; CPU ${cpuT.map((v) => v.toFixed(0)).join(', ')}]`,
+  );
+}
+if (!flags['skip-profile']) {
+  await profile('forward', forward);
+  await profile('guided backprop, 1 label', guided);
+}
 x.dispose();
 model.dispose();

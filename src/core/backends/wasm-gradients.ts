@@ -14,6 +14,11 @@
  *    channels swapped; stride > 1: the polyphase form in stridedInputGrad (no zero insertion).
  *    The flipped filters are cached per source filter (see filterCaches).
  *
+ * Also replaced, because they dominated a guided-backprop pass once the convolutions were fast:
+ * MaxPoolGrad (a JS pass, see maxPoolGrad) and Identity / same-dtype Cast (shared buffers instead
+ * of copies, see shareOrCopy). ResNet50 at 512², one guided-backprop pass on Node wasm, CPU time
+ * (bench/profile-guided.ts): 3.6 F before these changes, 1.9–2.0 F after (F = one forward pass).
+ *
  * Kernels call the other wasm kernels' functions directly (not through the engine), so nothing
  * is recorded on a gradient tape and every intermediate is released with backend.disposeData.
  */
