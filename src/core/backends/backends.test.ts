@@ -4,6 +4,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { clearWasmGradientCache, registerWasmGradientKernels, setupBackend, wasmGradientCacheSize, wasmGradientKernelsRegistered } from './index';
 import { applyLayers, buildCompactResNet } from '../model';
 import { isFundusLensError } from '../errors';
+import { guidedBackprop } from '../explain/guided-backprop';
+import { logitTargets } from '../explain/targets';
 
 /** Small deterministic PRNG so every run tests the same "random" cases. */
 function rng(seed: number): () => number {
@@ -64,6 +66,7 @@ function cases(): Case[] {
     { b: 1, h: 11, w: 10, ci: 12, co: 4, kh: 5, kw: 2, strides: [3, 2], pad: 'valid' }, // phases with 2/1/0 taps
     { b: 1, h: 10, w: 10, ci: 9, co: 3, kh: 1, kw: 1, strides: [3, 3], pad: 'valid' }, // 1×1 stride 3, leftover rows
     { b: 1, h: 7, w: 9, ci: 33, co: 7, kh: 1, kw: 1, strides: [1, 1], pad: 'same' }, // 1×1 stride 1: a GEMM
+    { b: 1, h: 10, w: 9, ci: 8, co: 3, kh: 2, kw: 2, strides: [3, 3], pad: 'same' }, // some phases without taps, not only (0, 0)
   ];
   const r = rng(42);
   const pick = <T,>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
@@ -125,7 +128,7 @@ describe('wasm gradient kernels', () => {
     expect(wasmGradientKernelsRegistered()).toBe(true);
   });
 
-  it('Conv2DBackpropFilter and Conv2DBackpropInput match cpu on 37 shapes/strides/paddings (rel err ≤ 1e-4)', async () => {
+  it('Conv2DBackpropFilter and Conv2DBackpropInput match cpu on 38 shapes/strides/paddings (rel err ≤ 1e-4)', async () => {
     const r = rng(7);
     let worst = 0;
     let count = 0;
@@ -271,6 +274,27 @@ describe('wasm gradient kernels', () => {
     expect(s.dataSync()).toEqual(['x', 'y']);
     tf.dispose([c, i, s, str]);
     expect(be.numDataIds()).toBe(before);
+  });
+
+  it('guided backprop (guided ReLU, max pool, strided and 1×1 convs, per-phase and combined) matches cpu, also on the second call from the cache, without leaks', async () => {
+    await tf.setBackend('cpu');
+    const net = buildCompactResNet({ inputSize: 32, width: 12, blocks: [1, 1, 1], seed: 21 });
+    const xVals = randArray(rng(8), 32 * 32 * 3).map((v) => (v + 1) / 2);
+    const run = () =>
+      tf.tidy(() => guidedBackprop(net, tf.tensor4d(xVals, [1, 32, 32, 3]), logitTargets([0, 3]), { labelsPerPass: 2 }).dataSync() as Float32Array);
+    const ref = run();
+    await tf.setBackend('wasm');
+    clearWasmGradientCache();
+    const before = tf.memory().numTensors;
+    const first = run();
+    expect(wasmGradientCacheSize()).toBeGreaterThan(0);
+    const second = run();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(relErr(first, ref)).toBeLessThanOrEqual(1e-4);
+    expect(Array.from(second)).toEqual(Array.from(first));
+    expect(ref.some((v) => v !== 0)).toBe(true);
+    net.dispose();
+    expect(wasmGradientCacheSize()).toBe(0);
   });
 
   it('a full tf.grad through the compact net (weights and input, training and inference BN) matches cpu', async () => {
