@@ -43,6 +43,24 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * A job that needs the model: stops a pending warm-up (the photo goes first), and registers a
+ * cancel signal for `id` for as long as the job runs.
+ */
+function modelJob<T>(id: string, fn: (signal: { aborted: boolean }) => Promise<T>): Promise<T> {
+  return guard(async () => {
+    cancelWarmup();
+    if (!model) throw new FundusLensError('backend-failed', 'The model is not loaded yet.');
+    const signal = { aborted: false };
+    signals.set(id, signal);
+    try {
+      return await fn(signal);
+    } finally {
+      signals.delete(id);
+    }
+  });
+}
+
 // ---------------------------------------------------------------- model and backend
 
 /** Fetches bundle files from our origin; keeps their bytes so a backend switch reloads without the network. */
@@ -361,65 +379,49 @@ const api: AnalysisWorkerApi = {
     }),
 
   analyze: (id, file, o, onProgress) =>
-    guard(async () => {
-      cancelWarmup();
-      if (!model) throw new FundusLensError('backend-failed', 'The model is not loaded yet.');
-      const signal = { aborted: false };
-      signals.set(id, signal);
-      try {
-        const d = await pixelsOf(id, file);
-        const notices: Notice[] = [];
-        let input: { data: Float32Array; size: number } | null = null;
-        const result = await withFallback(
-          () =>
-            analyze(d.rgb, model!, {
-              force: o.force,
-              maps: o.maps ?? 'all',
-              signal,
-              onInput: (data, size) => {
-                input = { data, size };
-              },
-              onProgress: (stage: StageName, fraction: number) => void onProgress?.(stage, fraction),
-            }),
-          notices,
-        );
-        result.backend = backend ?? result.backend;
-        const kept = input as { data: Float32Array; size: number } | null;
-        if (kept) keepInput(id, kept.data, result.model);
-        else inputs.delete(id);
-        const resp: AnalyzeResponse = {
-          result,
-          // the input analyze() just made: no second preprocessing pass for the view
-          preprocessed: o.preprocessed && kept ? preprocessedView(kept.data, kept.size) : null,
-          notices,
-        };
-        return Comlink.transfer(resp, transferables(resp));
-      } finally {
-        signals.delete(id);
-      }
+    modelJob(id, async (signal) => {
+      const d = await pixelsOf(id, file);
+      const notices: Notice[] = [];
+      let input: { data: Float32Array; size: number } | null = null;
+      const result = await withFallback(
+        () =>
+          analyze(d.rgb, model!, {
+            force: o.force,
+            maps: o.maps ?? 'all',
+            signal,
+            onInput: (data, size) => {
+              input = { data, size };
+            },
+            onProgress: (stage: StageName, fraction: number) => void onProgress?.(stage, fraction),
+          }),
+        notices,
+      );
+      result.backend = backend ?? result.backend;
+      const kept = input as { data: Float32Array; size: number } | null;
+      if (kept) keepInput(id, kept.data, result.model);
+      else inputs.delete(id);
+      const resp: AnalyzeResponse = {
+        result,
+        // the input analyze() just made: no second preprocessing pass for the view
+        preprocessed: o.preprocessed && kept ? preprocessedView(kept.data, kept.size) : null,
+        notices,
+      };
+      return Comlink.transfer(resp, transferables(resp));
     }),
 
   details: (id, file, result, onProgress) =>
-    guard(async () => {
-      cancelWarmup();
-      if (!model) throw new FundusLensError('backend-failed', 'The model is not loaded yet.');
-      const signal = { aborted: false };
-      signals.set(id, signal);
-      try {
-        const notices: Notice[] = [];
-        const kept = inputs.get(id);
-        const input = kept && kept.model === result.model ? kept.input : undefined;
-        const image = input ? null : (await pixelsOf(id, file)).rgb;
-        const maps = await withFallback(
-          () => explainDetails(image, model!, result, { input, signal, onProgress: (stage: StageName, fraction: number) => void onProgress?.(stage, fraction) }),
-          notices,
-        );
-        const resp: DetailsResponse = { ...maps, notices };
-        const buffers = [...maps.guidedGradCam.map((m) => m.data.buffer), maps.combined.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0);
-        return Comlink.transfer(resp, [...new Set(buffers)]);
-      } finally {
-        signals.delete(id);
-      }
+    modelJob(id, async (signal) => {
+      const notices: Notice[] = [];
+      const kept = inputs.get(id);
+      const input = kept && kept.model === result.model ? kept.input : undefined;
+      const image = input ? null : (await pixelsOf(id, file)).rgb;
+      const maps = await withFallback(
+        () => explainDetails(image, model!, result, { input, signal, onProgress: (stage: StageName, fraction: number) => void onProgress?.(stage, fraction) }),
+        notices,
+      );
+      const resp: DetailsResponse = { ...maps, notices };
+      const buffers = [...maps.guidedGradCam.map((m) => m.data.buffer), maps.combined.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0);
+      return Comlink.transfer(resp, [...new Set(buffers)]);
     }),
 
   cancel(id) {
