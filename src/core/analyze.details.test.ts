@@ -4,15 +4,13 @@
  * honour cancellation and refuse a result from another model.
  */
 import * as tf from '@tensorflow/tfjs';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, explainDetails } from './analyze';
 import { syntheticFundus, tinyModel, TINY_SIZE as S } from './analyze.test-fixtures';
 import { isFundusLensError } from './errors';
 import type { FundusModel } from './model/fundus-model';
 import { preprocess } from './preprocess/index';
-import { CODRAS, decodeFile } from '../test-utils/photos';
+import { codrasPhotos, decodeFile } from '../test-utils/photos';
 import type { RgbImage } from './types';
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
@@ -28,8 +26,7 @@ describe('explainDetails() — Guided Grad-CAM on demand', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu');
     model = tinyModel();
-    const first = readdirSync(join(CODRAS, 'images')).filter((f) => f.endsWith('.jpg')).sort()[0];
-    real = await decodeFile(join(CODRAS, 'images', first));
+    real = await decodeFile(codrasPhotos()[0]);
   });
   afterAll(() => model.dispose());
 

@@ -1,13 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from './analyze';
 import { syntheticFundus, tinyModel, TINY_SIZE as S } from './analyze.test-fixtures';
 import { buildCompactResNet } from './model/builders';
 import { wrapModel, type FundusModel } from './model/fundus-model';
 import { defaultLabels } from './model/labels';
-import { CODRAS, decodeFile } from '../test-utils/photos';
+import { codrasPhotos, decodeFile } from '../test-utils/photos';
 import { isFundusLensError } from './errors';
 import { LABEL_IDS, type RgbImage, type StageName } from './types';
 
@@ -25,9 +23,8 @@ describe('analyze()', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu');
     model = tinyModel();
-    const first = readdirSync(join(CODRAS, 'images')).filter((f) => f.endsWith('.jpg')).sort()[0];
     // full size (1072×712): the size the quality gate was calibrated on
-    real = await decodeFile(join(CODRAS, 'images', first));
+    real = await decodeFile(codrasPhotos()[0]);
   });
   afterAll(() => model.dispose());
 

@@ -3,7 +3,7 @@
  * core's RgbImage, downscaled when asked so tests stay fast on a 2-core machine.
  */
 import sharp from 'sharp';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RgbImage } from '../core/types';
@@ -19,6 +19,15 @@ export function sharedDataAvailable(): boolean {
 }
 
 /** Decode any image file sharp reads, EXIF-rotated, to 3-channel RGB; optional max side. */
+/** The CODRAS-IDRiD photos (full paths, sorted), every `every`-th one (the first is always included). */
+export function codrasPhotos(every = 1): string[] {
+  return readdirSync(join(CODRAS, 'images'))
+    .filter((f) => f.endsWith('.jpg'))
+    .sort()
+    .filter((_, i) => i % every === 0)
+    .map((f) => join(CODRAS, 'images', f));
+}
+
 export async function decodeFile(path: string, maxSide?: number): Promise<RgbImage> {
   let pipeline = sharp(readFileSync(path)).rotate();
   if (maxSide) pipeline = pipeline.resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true });

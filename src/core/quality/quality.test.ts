@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CODRAS, IDRID, decodeFile, sharedDataAvailable } from '../../test-utils/photos';
+import { IDRID, codrasPhotos, decodeFile, sharedDataAvailable } from '../../test-utils/photos';
 import { isFundusLensError } from '../errors';
 import { DEFAULT_PREPROCESS, detectFov, preprocess } from '../preprocess';
 import { checkerboard, gradient, syntheticFundus, syntheticIndoorScene } from '../preprocess/synthetic-photos';
@@ -24,8 +24,6 @@ function expectWellFormed(q: QualityResult) {
 }
 
 const idridFiles = () => readdirSync(join(IDRID, 'images')).filter((f) => f.endsWith('.jpg')).sort().map((f) => join(IDRID, 'images', f));
-const codrasSample = (every: number) =>
-  readdirSync(join(CODRAS, 'images')).filter((f) => f.endsWith('.jpg')).sort().filter((_, i) => i % every === 0).map((f) => join(CODRAS, 'images', f));
 
 describe('gradability on real photos', () => {
   it('shared data is present (CI always has it)', () => {
@@ -33,7 +31,7 @@ describe('gradability on real photos', () => {
   });
 
   it('all 20 IDRiD photos and a CODRAS sample (every 20th) are gradable', async () => {
-    const files = [...idridFiles(), ...codrasSample(20)];
+    const files = [...idridFiles(), ...codrasPhotos(20)];
     expect(files.length).toBeGreaterThan(40);
     const failed: string[] = [];
     for (const f of files) {
@@ -45,7 +43,7 @@ describe('gradability on real photos', () => {
   });
 
   it('each degradation is caught with the right reason (blur, dark, overexposed, noise)', async () => {
-    const files = [...idridFiles().filter((_, i) => i % 4 === 0), ...codrasSample(130)];
+    const files = [...idridFiles().filter((_, i) => i % 4 === 0), ...codrasPhotos(130)];
     expect(files.length).toBeGreaterThanOrEqual(8);
     for (const f of files) {
       const name = f.split('/').pop();
