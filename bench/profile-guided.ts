@@ -125,20 +125,22 @@ if (k > 0) {
   const m = withPositiveLabels(model, k);
   const wall: number[] = [];
   const cpuT: number[] = [];
+  let kActual = 0;
   for (let i = 0; i <= runs; i++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     const r = await analyze(img, m, { force: true, maps: 'all' });
     const c = process.cpuUsage(c0);
-    if ((r.maps?.guidedGradCam?.length ?? 0) !== k) throw new Error(`expected ${k} guided maps, got ${r.maps?.guidedGradCam?.length}`);
+    // the floor counts the guided maps really computed (a label the model is sure of stays positive at threshold 1)
+    kActual = r.maps?.guidedGradCam?.length ?? 0;
     if (i === 0) continue; // warm-up
     wall.push(performance.now() - t0);
     cpuT.push((c.user + c.system) / 1000);
   }
-  const floorW = F * (1 + 2 * k);
-  const floorC = med(fc) * (1 + 2 * k);
+  const floorW = F * (1 + 2 * kActual);
+  const floorC = med(fc) * (1 + 2 * kActual);
   console.log(
-    `whole analysis, k = ${k}: wall ${med(wall).toFixed(0)} ms = ${(med(wall) / floorW).toFixed(2)} × floor; CPU ${med(cpuT).toFixed(0)} ms = ${(med(cpuT) / floorC).toFixed(2)} × floor` +
+    `whole analysis, k = ${k} (guided maps computed: ${kActual}): wall ${med(wall).toFixed(0)} ms = ${(med(wall) / floorW).toFixed(2)} × floor; CPU ${med(cpuT).toFixed(0)} ms = ${(med(cpuT) / floorC).toFixed(2)} × floor` +
       `  [wall ${wall.map((v) => v.toFixed(0)).join(', ')}; CPU ${cpuT.map((v) => v.toFixed(0)).join(', ')}]`,
   );
 }

@@ -44,6 +44,13 @@ class Scope {
     return out;
   }
 
+  /** A new uninitialised float32 backend tensor, freed like the other intermediates. */
+  output(shape: number[]): Info {
+    const out = (this.backend as unknown as WasmBackend).makeOutput(shape, 'float32');
+    this.temps.push(out);
+    return out;
+  }
+
   /** Frees every intermediate except `keep`. */
   finish(keep: Info): Info {
     for (const t of this.temps) if (t !== keep) (this.backend as unknown as DisposingBackend).disposeData(t.dataId);
@@ -309,26 +316,59 @@ function stridedInputGrad(s: Scope, dy: Info, filter: Info, info: tf.backend_uti
   const combined = ci * sh * sw <= COMBINE_PHASES_MAX_CHANNELS;
   const filters = derivedFilters(s.backend, filter, sh, sw, combined);
   const phase = (f: Info) => paddedConv(s, dy, f, f.shape[0] - 1, qh - info.outHeight, f.shape[1] - 1, qw - info.outWidth); // [b, qh, qw, ci or sh·sw·ci]
-  let z: Info;
-  if (combined) {
-    let p = s.run('Reshape', { x: phase(filters[0]!) }, { shape: [b, qh, qw, sh, sw, ci] });
-    p = s.run('Transpose', { x: p }, { perm: [0, 1, 3, 2, 4, 5] });
-    z = s.run('Reshape', { x: p }, { shape: [b, qh * sh, qw * sw, ci] });
-  } else if (filters.every((f, i) => (i === 0) === (f !== null))) {
-    // only phase (0, 0) has taps (a 1×1 strided shortcut): the others are zeros, so interleaving
-    // is a zero padding of a [b, qh, 1, qw, 1, ci] view
-    let p = s.run('Reshape', { x: phase(filters[0]!) }, { shape: [b, qh, 1, qw, 1, ci] });
-    p = s.run('PadV2', { x: p }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
-    z = s.run('Reshape', { x: p }, { shape: [b, qh * sh, qw * sw, ci] });
-  } else {
-    const parts = filters.map((f) => (f ? phase(f) : s.run('Fill', {}, { shape: [b, qh, qw, ci], value: 0, dtype: 'float32' })));
-    let p = s.run('Concat', parts as unknown as Record<string, Info>, { axis: 3 }); // [b, qh, qw, sh·sw·ci]
-    p = s.run('Reshape', { x: p }, { shape: [b, qh, qw, sh, sw, ci] });
-    p = s.run('Transpose', { x: p }, { perm: [0, 1, 3, 2, 4, 5] });
-    z = s.run('Reshape', { x: p }, { shape: [b, qh * sh, qw * sw, ci] });
+  const parts = filters.map((f) => (f ? phase(f) : null));
+  return interleavePhases(s, parts, combined, inputShape, sh, sw, top, left, qh, qw);
+}
+
+/**
+ * dx[n, y, x, c] = dxpad[n, y + top, x + left, c] with dxpad[n, q·sh + rh, p·sw + rw, c] taken from
+ * phase (rh, rw) at [n, q, p] — in one JS pass over the heap, writing the final (cropped) dx. The
+ * same in wasm kernels (Concat of the phases, a 6-D Transpose, Slice) cost ~5 × a 5×5/2 stem's
+ * forward convolution on the demo model: its generic transpose is slow for 3 channels.
+ * `parts`: one [b, qh, qw, ci] per phase (null: no taps, zeros), or with `combined` one
+ * [b, qh, qw, sh·sw·ci].
+ */
+function interleavePhases(
+  s: Scope,
+  parts: (Info | null)[],
+  combined: boolean,
+  shape: number[],
+  sh: number,
+  sw: number,
+  top: number,
+  left: number,
+  qh: number,
+  qw: number,
+): Info {
+  const [nb, h, w, ci] = shape;
+  const b = s.backend as unknown as WasmBackend;
+  const out = s.output(shape);
+  // views only after the allocation above (it may have grown the heap)
+  const dst = b.typedArrayFromHeap(out);
+  const src = parts.map((p) => (p ? b.typedArrayFromHeap(p) : null));
+  const stride = combined ? sh * sw * ci : ci;
+  for (let n = 0; n < nb; n++) {
+    for (let y = 0; y < h; y++) {
+      const yy = y + top;
+      const q = Math.floor(yy / sh);
+      const rh = yy - q * sh;
+      for (let x = 0; x < w; x++) {
+        const xx = x + left;
+        const p = Math.floor(xx / sw);
+        const rw = xx - p * sw;
+        const d = ((n * h + y) * w + x) * ci;
+        const phase = rh * sw + rw;
+        const from = combined ? src[0] : src[phase];
+        if (!from) {
+          dst.fill(0, d, d + ci);
+          continue;
+        }
+        const o = ((n * qh + q) * qw + p) * stride + (combined ? phase * ci : 0);
+        for (let c = 0; c < ci; c++) dst[d + c] = from[o + c];
+      }
+    }
   }
-  if (top === 0 && left === 0 && qh * sh === h && qw * sw === w) return z;
-  return s.run('Slice', { x: z }, { begin: [0, top, left, 0], size: [b, h, w, ci] });
+  return out;
 }
 
 /** dx for y = conv2d(x, W): inputs {dy, filter}, attrs {strides, pad, dataFormat, dimRoundingMode, inputShape}. */
