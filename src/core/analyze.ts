@@ -1,7 +1,8 @@
 /**
  * The one analysis pipeline (Jiang et al. Fig. 1 and 3):
  *   quality gate -> preprocess (§II.B) -> forward (§II.C) -> Grad-CAM per label (§II.D eq. 1-2)
- *   -> [guided backprop, Guided Grad-CAM eq. 3, combined map eq. 4] -> lesion outlines (§III, Fig. 6c).
+ *   -> [guided backprop, Guided Grad-CAM eq. 3, combined map eq. 4] -> lesion outlines (§III, Fig. 6c),
+ *   kept off the optic disc (lesions/disc.ts).
  *
  * The expensive backbone runs ONCE: its output A feeds both the logits and every label's
  * Grad-CAM (one batched backward pass through the head). Guided backprop, which needs a full
@@ -14,6 +15,7 @@ import { gradCamFromFeatures } from './explain/grad-cam';
 import { guidedBackprop, guidedSaliency } from './explain/guided-backprop';
 import { guidedGradCam } from './explain/guided-grad-cam';
 import { logitTargets } from './explain/targets';
+import { detectOpticDisc, discExclusionWeights, outlineEnclosesPoint } from './lesions/disc';
 import { fovMaskOnGrid } from './lesions/geometry';
 import { traceOutlines, DEFAULT_MIN_OUTLINE_AREA, DEFAULT_OUTLINE_THRESHOLD } from './lesions/outlines';
 import type { FundusModel } from './model/fundus-model';
@@ -26,6 +28,7 @@ import {
   type LabelId,
   type LabelMap,
   type LesionLabelId,
+  type OpticDisc,
   type Outline,
   type RgbImage,
   type StageName,
@@ -49,6 +52,15 @@ export interface AnalyzeOptions {
   outlineThreshold?: number;
   /** smallest outline as a fraction of the model-input area (default 0.0005), see lesions/traceOutlines. */
   minOutlineArea?: number;
+  /**
+   * keep the lesion outlines off the optic disc (default true): the disc is found with
+   * lesions/detectOpticDisc and the maps the outlines are traced on — copies; `result.maps`
+   * are not changed — are zeroed within 0.6 disc diameters of it (fading back to 1 at 1 DD),
+   * and an outline that still encloses the disc centre is dropped. No lesion type of this
+   * product is called on the disc, yet Grad-CAM often peaks there. The disc found is reported
+   * as `result.opticDisc`. false = outlines from the unmodified maps (the earlier behaviour).
+   */
+  excludeOpticDisc?: boolean;
   /** guided backprop labels per backward pass (memory vs. speed), see explain/guidedBackprop. */
   guidedLabelsPerPass?: number;
   /** called when a stage starts, with the fraction of the work done so far (0..1); ('total', 1) at the end. */
@@ -210,15 +222,19 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
 
     await begin('outlines');
     const source = outlineSource === 'guided-gradcam' ? (ggcMaps ?? []) : camMaps;
+    // the disc only matters when there is something to outline
+    const opticDisc: OpticDisc | null = options.excludeOpticDisc !== false && positiveIdx.length > 0 ? detectOpticDisc(image, fov) : null;
+    // traceOutlines multiplies its `mask` into a copy, so the maps returned below stay as computed
+    const discWeights = opticDisc ? discExclusionWeights(opticDisc, transform, size) : undefined;
     const outlines: Outline[] = [];
     for (const map of source) {
       if (!positive[map.label]) continue;
-      outlines.push(
-        ...traceOutlines(map, transform, {
-          threshold: options.outlineThreshold ?? DEFAULT_OUTLINE_THRESHOLD,
-          minArea: options.minOutlineArea ?? DEFAULT_MIN_OUTLINE_AREA,
-        }),
-      );
+      const traced = traceOutlines(map, transform, {
+        threshold: options.outlineThreshold ?? DEFAULT_OUTLINE_THRESHOLD,
+        minArea: options.minOutlineArea ?? DEFAULT_MIN_OUTLINE_AREA,
+        mask: discWeights,
+      });
+      outlines.push(...(opticDisc ? traced.filter((o) => !outlineEnclosesPoint(o, opticDisc.x, opticDisc.y)) : traced));
     }
     end('outlines');
 
@@ -234,6 +250,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
       timingsMs,
       ...base,
     };
+    if (opticDisc) result.opticDisc = opticDisc;
     if (mapsWanted !== 'none') {
       result.maps = { gradCam: camMaps };
       if (mapsWanted === 'all') {

@@ -207,6 +207,17 @@ export interface ModelMetadata {
   createdAt: string;
 }
 
+/** The optic disc found on a photo (lesions/detectOpticDisc), in photo pixels. */
+export interface OpticDisc {
+  /** centre, photo pixels (continuous: pixel i covers [i, i + 1)) */
+  x: number;
+  y: number;
+  /** disc diameter, photo pixels (the typical size for this field of view, not measured) */
+  diameter: number;
+  /** peak contrast in units of the spread of window means; higher = clearer (≥ 2 when reported) */
+  confidence: number;
+}
+
 /** One lesion outline in original-photo pixels. */
 export interface Outline {
   label: LesionLabelId;
@@ -250,4 +261,9 @@ export interface AnalysisResult {
   timingsMs: Partial<Record<StageName, number>>;
   backend: string;
   model: string;
+  /**
+   * the optic disc the lesion outlines were kept off (absent when no disc was found, when the
+   * caller passed `excludeOpticDisc: false`, or when no model ran); the maps are not changed
+   */
+  opticDisc?: OpticDisc;
 }
