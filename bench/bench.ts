@@ -3,7 +3,7 @@
  * A script that prints numbers; it never passes or fails on time.
  *
  *   npm run bench -- [--node-only | --browser-only] [--backends cpu,wasm,tensorflow,webgl,webgpu]
- *                    [--models demo,resnet50] [--runs 10] [--budget-s 120] [--k 1] [--allow-slow] [--quick] [--skip-app]
+ *                    [--models demo,resnet50] [--runs 10] [--budget-s 450] [--k 1] [--allow-slow] [--quick] [--skip-app]
  *
  * Node: cpu, wasm and tensorflow (@tensorflow/tfjs-node, optional: skipped with a note when absent).
  * Chromium (Debian's /usr/bin/chromium through Playwright, headless): wasm, webgl, webgpu (SwiftShader
@@ -48,7 +48,7 @@ const { values: flags } = parseArgs({
     backends: { type: 'string' },
     models: { type: 'string', default: 'demo,resnet50' },
     runs: { type: 'string', default: '10' },
-    'budget-s': { type: 'string', default: '120' },
+    'budget-s': { type: 'string', default: '450' },
     k: { type: 'string', default: '1' },
     'allow-slow': { type: 'boolean', default: false },
     'skip-app': { type: 'boolean', default: false },
