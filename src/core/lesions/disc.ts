@@ -14,6 +14,7 @@
  * small and scattered, so a disc-sized window averages them away.
  */
 import type { FieldOfView, OpticDisc, Outline, PhotoTransform, RgbImage } from '../types';
+import { inRing } from './outlines';
 
 /** Optic-disc diameter as a fraction of the FOV diameter (median over IDRiD, lesion-stats.md). */
 export const DISC_FOV_FRACTION = 0.155;
@@ -183,12 +184,5 @@ export function discExclusionWeights(disc: OpticDisc, transform: PhotoTransform,
  * disc again, drawn as a ring — not a lesion.
  */
 export function outlineEnclosesPoint(outline: Outline, x: number, y: number): boolean {
-  const ring = outline.points;
-  let inside = false;
-  for (let i = 0, n = ring.length, j = n - 1; i < n; j = i++) {
-    const [xi, yi] = ring[i];
-    const [xj, yj] = ring[j];
-    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
+  return inRing(outline.points, x, y);
 }

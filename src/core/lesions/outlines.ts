@@ -55,8 +55,8 @@ function ringArea(ring: ArrayLike<ArrayLike<number>>): number {
   return a / 2;
 }
 
-/** Even-odd point-in-polygon test. */
-function inRing(ring: Ring, x: number, y: number): boolean {
+/** Even-odd point-in-polygon test (a ring of [x, y] points, closed implicitly). */
+export function inRing(ring: Ring, x: number, y: number): boolean {
   let inside = false;
   for (let i = 0, n = ring.length, j = n - 1; i < n; j = i++) {
     const [xi, yi] = ring[i];
