@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { RgbImage } from '../core/types';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** ../shared/data next to the checkout (CI lays shared/ beside the clone). */
-export const SHARED_DATA = resolve(here, '../../../shared/data');
+/** ../shared/data next to the checkout (CI lays shared/ beside the clone), or $FUNDUSLENS_DATA. */
+export const SHARED_DATA = process.env.FUNDUSLENS_DATA ? resolve(process.env.FUNDUSLENS_DATA) : resolve(here, '../../../shared/data');
 export const IDRID = join(SHARED_DATA, 'idrid');
 export const CODRAS = join(SHARED_DATA, 'codras-idrid');
 

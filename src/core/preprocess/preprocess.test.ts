@@ -149,7 +149,7 @@ function chordCircle(img: RgbImage, thresh = 25): { cx: number; cy: number; r: n
 
 describe('detectFov on real photos (IDRiD, CODRAS)', () => {
   it('shared data is present (CI always has it)', () => {
-    expect(sharedDataAvailable()).toBe(true);
+    expect(sharedDataAvailable(), 'real photos missing: put shared/data beside the checkout (../shared/data) or set FUNDUSLENS_DATA').toBe(true);
   });
   it('IDRiD 1–20: circle agrees with an independent rim estimate (centre and radius within 2% of r), optic disc inside', async () => {
     const files = readdirSync(join(IDRID, 'images')).filter((f) => f.endsWith('.jpg')).sort();

@@ -27,7 +27,7 @@ const idridFiles = () => readdirSync(join(IDRID, 'images')).filter((f) => f.ends
 
 describe('gradability on real photos', () => {
   it('shared data is present (CI always has it)', () => {
-    expect(sharedDataAvailable()).toBe(true);
+    expect(sharedDataAvailable(), 'real photos missing: put shared/data beside the checkout (../shared/data) or set FUNDUSLENS_DATA').toBe(true);
   });
 
   it('all 20 IDRiD photos and a CODRAS sample (every 20th) are gradable', async () => {

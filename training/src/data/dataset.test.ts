@@ -8,7 +8,8 @@ import { parseCsv } from './csv';
 import { isFundusLensError } from '../../../src/core/errors';
 
 // ../shared/data beside the checkout (CI lays it out the same way): these tests must fail, not skip, without it.
-const SHARED = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/data');
+// ../shared/data beside the checkout, or $FUNDUSLENS_DATA (as src/test-utils/photos.ts)
+const SHARED = process.env.FUNDUSLENS_DATA ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/data');
 
 let tmp: string;
 beforeAll(async () => {

@@ -14,7 +14,8 @@ import { DEFAULT_PREPROCESS, fovMask, preprocess } from '../../../src/core/prepr
 import { decodeImage } from '../pipeline/decode';
 import { maskToModel } from './localization';
 
-const IDRID = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/data/idrid');
+// ../shared/data beside the checkout, or $FUNDUSLENS_DATA (as src/test-utils/photos.ts)
+const IDRID = path.join(process.env.FUNDUSLENS_DATA ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/data'), 'idrid');
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
