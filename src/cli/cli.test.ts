@@ -12,7 +12,7 @@ import { parseCliArgs } from './args';
 import { fsBundleWriter } from './fs-bundle';
 import { expandInputs } from './inputs';
 import { overlaySvg } from './overlay';
-import { runCli } from './run';
+import { runCli, toResultLine } from './run';
 
 const root = mkdtempSync(join(tmpdir(), 'funduslens-cli-'));
 const bundle = join(root, 'bundle');
@@ -120,6 +120,26 @@ describe('npm run analyze', () => {
     const o = parseCliArgs(['--maps', 'x.jpg', 'dir']);
     expect(o).toMatchObject({ model: 'public/models/demo', modelIsDefault: true, out: 'funduslens-out', maps: true, backend: 'wasm', inputs: ['x.jpg', 'dir'] });
     expect(() => parseCliArgs(['--bogus'])).toThrow();
+  });
+
+  it('results.jsonl carries the optic disc that kept outlines away, or null', () => {
+    const base = {
+      quality: { gradable: true, score: 0.9, reasons: [], codes: [], measures: {} },
+      forced: false,
+      probabilities: { ma: 0.9, hm: 0.1, hex: 0.2, cws: 0.1, healthy: 0.05 },
+      positive: { ma: true, hm: false, hex: false, cws: false, healthy: false },
+      summary: 'dr-signs' as const,
+      outlines: [],
+      transform: { inputSize: 64, photoWidth: 100, photoHeight: 80, scale: 1, offsetX: 0, offsetY: 0 },
+      fov: { found: true, cx: 50, cy: 40, radius: 38, bbox: [12, 2, 88, 78] as [number, number, number, number], circleVisibleFraction: 1, coverage: 0.5 },
+      timingsMs: {},
+      backend: 'cpu',
+      model: 'm@1',
+    };
+    const withDisc = toResultLine('a.jpg', { ...base, opticDisc: { x: 20.04, y: 41.96, diameter: 11.76, confidence: 3.14159 } }, 1);
+    expect(withDisc.optic_disc).toEqual({ x: 20, y: 42, diameter: 11.8, confidence: 3.1416 });
+    expect(toResultLine('a.jpg', base, 1).optic_disc).toBeNull();
+    expect(JSON.parse(JSON.stringify(toResultLine('a.jpg', base, 1)))).toHaveProperty('optic_disc', null);
   });
 
   it('overlay SVG escapes text and draws each outline in its label colour', () => {

@@ -36,6 +36,11 @@ export interface ResultLine {
   summary: AnalysisResult['summary'];
   forced: boolean;
   outlines: { label: string; points: [number, number][]; area: number; score: number }[];
+  /**
+   * Where analyze() found the optic disc and kept outlines away from it (photo pixels), or null:
+   * not searched (no positive lesion label, or ungradable) or no clear disc found.
+   */
+  optic_disc: { x: number; y: number; diameter: number; confidence: number } | null;
   width: number;
   height: number;
   timings_ms: Partial<Record<StageName, number>>;
@@ -66,6 +71,9 @@ export function toResultLine(image: string, r: AnalysisResult, decodeMs: number)
     summary: r.summary,
     forced: r.forced,
     outlines: r.outlines.map((o) => ({ label: o.label, points: o.points, area: Math.round(o.area), score: r4(o.score) })),
+    optic_disc: r.opticDisc
+      ? { x: r1(r.opticDisc.x), y: r1(r.opticDisc.y), diameter: r1(r.opticDisc.diameter), confidence: r4(r.opticDisc.confidence) }
+      : null,
     width: r.transform.photoWidth,
     height: r.transform.photoHeight,
     timings_ms: timings,
