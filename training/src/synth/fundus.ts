@@ -63,16 +63,31 @@ export interface SynthFundus {
   caption: string;
 }
 
+/**
+ * The largest red spot, in DD, that belongs to the paper's BP/MA element ("small bleeding point or
+ * microaneurysm", §III): about 125 µm for a 1.8 mm disc, the classical microaneurysm limit, and the
+ * largest IDRiD microaneurysm component. Red spots up to this size are `ma`, larger ones `hm`.
+ *
+ * Why: IDRiD's experts mark small dot haemorrhages as haemorrhage, so its HM sizes start at 0.03 DD and
+ * a third of them are microaneurysm-sized. Drawn that way (generator ≤ 0.2.0), an image with only
+ * haemorrhages carries ~7 red dots that look exactly like microaneurysms, and no model can tell
+ * `ma` from `hm` there (0.2.0's ma AUC was 0.58 on ma-negative images with haemorrhages, 0.97 on the
+ * others). The paper's element annotation puts those small bleeding points in BP/MA.
+ */
+export const BP_MA_MAX_DD = 0.07;
+
 // ---- calibration from lesion-stats.md (sizes in DD: p50, p90; counts: median, max) ----
+// hm keeps the IDRiD log-normal fit but only its part above BP_MA_MAX_DD (drawn by rejection, not
+// clamped, so no sizes pile up at the limit); that is half of the fit, hence half the count.
 const SIZE = {
-  ma: { p50: 0.033, sigma: sigmaFromP90(0.033, 0.051), min: 0.014, max: 0.07 },
-  hm: { p50: 0.07, sigma: sigmaFromP90(0.07, 0.175), min: 0.03, max: 0.45 },
+  ma: { p50: 0.033, sigma: sigmaFromP90(0.033, 0.051), min: 0.014, max: BP_MA_MAX_DD },
+  hm: { p50: 0.07, sigma: sigmaFromP90(0.07, 0.175), min: BP_MA_MAX_DD, max: 0.45 },
   hex: { p50: 0.035, sigma: sigmaFromP90(0.035, 0.084), min: 0.012, max: 0.22 },
   cws: { p50: 0.185, sigma: 0.3, min: 0.09, max: 0.34 },
 } as const;
 const COUNT = {
   ma: { median: 40, max: 125 },
-  hm: { median: 23, max: 77 },
+  hm: { median: 12, max: 40 },
   hex: { median: 156, max: 476 },
   cws: { median: 3, max: 9 },
 } as const;
@@ -574,7 +589,11 @@ function lesionSite(c: Ctx, wMacula: number, wArcade: number): { x: number; y: n
 
 function lesionDiameter(c: Ctx, label: LesionLabelId): number {
   const s = SIZE[label];
-  return clamp(c.rng.logNormal(s.p50, s.sigma), s.min, s.max) * c.geo.dd;
+  let d = c.rng.logNormal(s.p50, s.sigma);
+  // hm's lower bound cuts its fit in half: redraw rather than clamp (see SIZE). 16 draws fail with
+  // probability 2^-16; the clamp below is only the backstop.
+  for (let k = 0; label === 'hm' && d < s.min && k < 16; k++) d = c.rng.logNormal(s.p50, s.sigma);
+  return clamp(d, s.min, s.max) * c.geo.dd;
 }
 
 function lesionCount(c: Ctx, label: LesionLabelId, severity: number): number {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import sharp from 'sharp';
 import { LESION_LABEL_IDS, type LesionLabelId } from '../../../src/core/types';
-import { renderFundus, conditionalRates, type FundusSpec, type SynthFundus } from './fundus';
+import { BP_MA_MAX_DD, renderFundus, conditionalRates, type FundusSpec, type SynthFundus } from './fundus';
 import { imageSpec, writeSynthDataset } from './writer';
 import { writeSamples } from './samples';
 import { connectedComponents, quantile } from './measure';
@@ -245,7 +245,9 @@ describe('lesion statistics vs shared/data/lesion-stats.md', () => {
     // real p50 size in DD and p50 distance from the disc (lesion-stats.md)
     const real: Record<LesionLabelId, { size: number; dist: number }> = {
       ma: { size: 0.033, dist: 3.1 },
-      hm: { size: 0.07, dist: 3.2 },
+      // the part of the IDRiD fit above the BP/MA limit (fundus.ts BP_MA_MAX_DD): its median is
+      // p50 · exp(σ · Φ⁻¹(0.75)) with σ = ln(0.175 / 0.07) / 1.2816
+      hm: { size: 0.07 * Math.exp((Math.log(0.175 / 0.07) / 1.2816) * 0.6745), dist: 3.2 },
       hex: { size: 0.035, dist: 2.8 },
       cws: { size: 0.205, dist: 2.7 },
     };
@@ -283,6 +285,26 @@ describe('lesion statistics vs shared/data/lesion-stats.md', () => {
     expect(quantile(contrast.cws, 0.5)).toBeGreaterThan(3);
     // exudates come in numbers, cotton wool spots are few
     expect(sizes.hex.length).toBeGreaterThan(3 * sizes.cws.length);
+  });
+
+  it('splits red spots at the BP/MA size limit, as the paper\'s element annotation does', () => {
+    let ma = 0;
+    let hm = 0;
+    for (let k = 0; k < 3; k++) {
+      const f = renderFundus({ width: 800, height: 600, lesions: { ...NONE, ma: true, hm: true }, ungradable: null, severity: 1 }, 400 + k);
+      const limit = BP_MA_MAX_DD * f.geometry.dd;
+      for (const r of f.lesions) {
+        if (r.label === 'ma') {
+          ma++;
+          expect(r.diameter).toBeLessThanOrEqual(limit + 1e-9);
+        } else if (r.label === 'hm') {
+          hm++;
+          expect(r.diameter).toBeGreaterThanOrEqual(limit - 1e-9);
+        }
+      }
+    }
+    expect(ma).toBeGreaterThan(20);
+    expect(hm).toBeGreaterThan(10);
   });
 });
 
