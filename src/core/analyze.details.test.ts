@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, explainDetails } from './analyze';
-import { syntheticFundus, tinyModel, TINY_SIZE as S } from './analyze.test-fixtures';
+import { syntheticFundus, tinyModelOnCpu, TINY_SIZE as S } from './analyze.test-fixtures';
 import { isFundusLensError } from './errors';
 import type { FundusModel } from './model/fundus-model';
 import { preprocess } from './preprocess/index';
@@ -24,9 +24,7 @@ describe('explainDetails() — Guided Grad-CAM on demand', () => {
   let model: FundusModel;
   let real: RgbImage;
   beforeAll(async () => {
-    await tf.setBackend('cpu');
-    model = tinyModel();
-    real = await decodeFile(codrasPhotos()[0]);
+    ({ model, photo: real } = await tinyModelOnCpu(() => decodeFile(codrasPhotos()[0])));
   });
   afterAll(() => model.dispose());
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from './analyze';
-import { tinyModel } from './analyze.test-fixtures';
+import { tinyModel, tinyModelOnCpu } from './analyze.test-fixtures';
 import { DISC_EXCLUSION_RADIUS, detectOpticDisc } from './lesions/disc';
 import { traceOutlines } from './lesions/outlines';
 import type { FundusModel } from './model/fundus-model';
@@ -24,11 +24,9 @@ function centroid(o: Outline): [number, number] {
 describe('analyze(): lesion outlines are kept off the optic disc', () => {
   let model: FundusModel;
   let photo: RgbImage;
+  // IDRiD_17: the photo whose Grad-CAM peaks on the disc in the app; 1024 px keeps it quick
   beforeAll(async () => {
-    await tf.setBackend('cpu');
-    model = tinyModel();
-    // IDRiD_17: the photo whose Grad-CAM peaks on the disc in the app; 1024 px keeps it quick
-    photo = await decodeFile(join(IDRID, 'images', 'IDRiD_17.jpg'), 1024);
+    ({ model, photo } = await tinyModelOnCpu(() => decodeFile(join(IDRID, 'images', 'IDRiD_17.jpg'), 1024)));
   });
   afterAll(() => model.dispose());
 

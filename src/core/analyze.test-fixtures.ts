@@ -33,6 +33,17 @@ export function tinyModel(): FundusModel {
   return wrapModel(net, metadata);
 }
 
+/**
+ * The tiny model on the cpu backend plus the photo a suite runs it on, for one beforeAll.
+ * The test passes the loader because reading real photos needs Node (sharp, fs), which this
+ * file may not import: it sits in src/core and is type-checked as core.
+ */
+export async function tinyModelOnCpu<P>(loadPhoto: () => Promise<P>): Promise<{ model: FundusModel; photo: P }> {
+  await tf.setBackend('cpu');
+  const photo = await loadPhoto();
+  return { model: tinyModel(), photo };
+}
+
 /** A synthetic "fundus": black frame, orange-red disc with a brighter optic disc and some texture. */
 export function syntheticFundus(w = 200, h = 150): RgbImage {
   const data = new Uint8Array(w * h * 3);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from './analyze';
-import { syntheticFundus, tinyModel, TINY_SIZE as S } from './analyze.test-fixtures';
+import { syntheticFundus, tinyModelOnCpu, TINY_SIZE as S } from './analyze.test-fixtures';
 import { buildCompactResNet } from './model/builders';
 import { wrapModel, type FundusModel } from './model/fundus-model';
 import { defaultLabels } from './model/labels';
@@ -20,11 +20,9 @@ function checkerboard(w = 120, h = 90): RgbImage {
 describe('analyze()', () => {
   let model: FundusModel;
   let real: RgbImage;
+  // full size (1072×712): the size the quality gate was calibrated on
   beforeAll(async () => {
-    await tf.setBackend('cpu');
-    model = tinyModel();
-    // full size (1072×712): the size the quality gate was calibrated on
-    real = await decodeFile(codrasPhotos()[0]);
+    ({ model, photo: real } = await tinyModelOnCpu(() => decodeFile(codrasPhotos()[0])));
   });
   afterAll(() => model.dispose());
 
