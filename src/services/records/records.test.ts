@@ -4,43 +4,14 @@ import { openRecordStore, newRecordId, storageError } from './db';
 import { exportRecords, parseExport, exportFileName } from './export';
 import { effectiveSummary, suggestedAction, type ExamRecord, type FullRecord } from './types';
 import { parseCsv, recordsCsv, csvCell } from '../csv';
+import { examRecord } from '../test-fixtures';
 
 let dbn = 0;
 const freshDb = () => openRecordStore(`test-records-${dbn++}`);
 
 function rec(p: Partial<ExamRecord> = {}): ExamRecord {
   const now = new Date().toISOString();
-  return {
-    id: newRecordId(),
-    patientId: 'P-001',
-    eye: 'OD',
-    captureDate: '2026-11-20',
-    photoName: 'a.jpg',
-    photoType: 'image/jpeg',
-    photoWidth: 10,
-    photoHeight: 8,
-    analysis: {
-      quality: { gradable: true, score: 0.8, reasons: [], codes: [], measures: {} },
-      forced: false,
-      probabilities: { ma: 0.7, hm: 0.1, hex: 0.05, cws: 0.02, healthy: 0.2 },
-      positive: { ma: true, hm: false, hex: false, cws: false, healthy: false },
-      summary: 'dr-signs',
-      outlines: [{ label: 'ma', points: [[1, 1], [3, 1], [3, 3]], area: 2, score: 0.9 }],
-      transform: { inputSize: 64, photoWidth: 10, photoHeight: 8, scale: 0.2, offsetX: 0, offsetY: -1 },
-      backend: 'cpu',
-      model: 'demo@1.0.0',
-      modelName: 'demo',
-      modelVersion: '1.0.0',
-      labels: [
-        { id: 'ma', name: 'BP/MA', plainName: 'tiny bulges', colour: '#f0f', threshold: 0.5 },
-        { id: 'healthy', name: 'Healthy', plainName: 'healthy', colour: null, threshold: 0.5 },
-      ],
-    },
-    createdAt: now,
-    updatedAt: now,
-    revision: 0,
-    ...p,
-  };
+  return examRecord({ id: newRecordId(), createdAt: now, updatedAt: now, ...p });
 }
 const bytes = (...b: number[]) => new Blob([new Uint8Array(b)], { type: 'image/jpeg' });
 const full = (r: ExamRecord, photo = bytes(1, 2, 3)): FullRecord => ({ record: r, photo, thumbnail: bytes(9) });

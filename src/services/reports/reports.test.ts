@@ -4,28 +4,18 @@ import { initI18n } from '../../i18n';
 import type { ExamRecord, FullRecord } from '../records/types';
 import { clinicianReportPdf } from './pdf';
 import { patientHtml, patientSheet } from './patient';
+import { examRecord } from '../test-fixtures';
 
+/** Haemorrhages (hm) positive, left eye, an id that needs HTML escaping, demo@2.1.0 on wasm. */
 function rec(p: Partial<ExamRecord> = {}): ExamRecord {
-  return {
-    id: 'r1',
-    patientId: 'PX-<b>&1',
-    eye: 'OS',
-    captureDate: '2026-11-20',
-    photoName: 'a.jpg',
-    photoType: 'image/jpeg',
-    photoWidth: 10,
-    photoHeight: 8,
-    analysis: {
-      quality: { gradable: true, score: 0.8, reasons: [], codes: [], measures: {} },
-      forced: false,
+  return examRecord(
+    { patientId: 'PX-<b>&1', eye: 'OS', revision: 1, ...p },
+    {
       probabilities: { ma: 0.1, hm: 0.72, hex: 0.05, cws: 0.02, healthy: 0.2 },
       positive: { ma: false, hm: true, hex: false, cws: false, healthy: false },
-      summary: 'dr-signs',
       outlines: [],
-      transform: { inputSize: 64, photoWidth: 10, photoHeight: 8, scale: 0.2, offsetX: 0, offsetY: -1 },
       backend: 'wasm',
       model: 'demo@2.1.0',
-      modelName: 'demo',
       modelVersion: '2.1.0',
       labels: [
         { id: 'ma', name: 'BP/MA', plainName: 'small spots of bleeding', colour: '#f0f', threshold: 0.5 },
@@ -33,11 +23,7 @@ function rec(p: Partial<ExamRecord> = {}): ExamRecord {
         { id: 'healthy', name: 'Healthy', plainName: 'no signs found', colour: null, threshold: 0.5 },
       ],
     },
-    createdAt: '2026-11-20T00:00:00Z',
-    updatedAt: '2026-11-20T00:00:00Z',
-    revision: 1,
-    ...p,
-  };
+  );
 }
 const full = (r: ExamRecord): FullRecord => ({ record: r, photo: new Blob([new Uint8Array([1, 2, 3])], { type: 'image/jpeg' }), thumbnail: null });
 

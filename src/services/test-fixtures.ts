@@ -1,0 +1,45 @@
+/**
+ * Fixtures shared by the services tests (not shipped code: only *.test.ts import this).
+ * One exam record with a gradable "demo" analysis; each suite overrides the fields it checks.
+ */
+import type { ExamRecord, RecordAnalysis } from './records/types';
+
+/**
+ * An exam record: microaneurysms (ma) positive with one small outline, cpu backend, demo@1.0.0.
+ * `p` replaces record fields (`analysis: null` for a record never analysed); `a` replaces
+ * fields of the analysis.
+ */
+export function examRecord(p: Partial<ExamRecord> = {}, a: Partial<RecordAnalysis> = {}): ExamRecord {
+  return {
+    id: 'r1',
+    patientId: 'P-001',
+    eye: 'OD',
+    captureDate: '2026-11-20',
+    photoName: 'a.jpg',
+    photoType: 'image/jpeg',
+    photoWidth: 10,
+    photoHeight: 8,
+    analysis: {
+      quality: { gradable: true, score: 0.8, reasons: [], codes: [], measures: {} },
+      forced: false,
+      probabilities: { ma: 0.7, hm: 0.1, hex: 0.05, cws: 0.02, healthy: 0.2 },
+      positive: { ma: true, hm: false, hex: false, cws: false, healthy: false },
+      summary: 'dr-signs',
+      outlines: [{ label: 'ma', points: [[1, 1], [3, 1], [3, 3]], area: 2, score: 0.9 }],
+      transform: { inputSize: 64, photoWidth: 10, photoHeight: 8, scale: 0.2, offsetX: 0, offsetY: -1 },
+      backend: 'cpu',
+      model: 'demo@1.0.0',
+      modelName: 'demo',
+      modelVersion: '1.0.0',
+      labels: [
+        { id: 'ma', name: 'BP/MA', plainName: 'tiny bulges', colour: '#f0f', threshold: 0.5 },
+        { id: 'healthy', name: 'Healthy', plainName: 'healthy', colour: null, threshold: 0.5 },
+      ],
+      ...a,
+    },
+    createdAt: '2026-11-20T00:00:00Z',
+    updatedAt: '2026-11-20T00:00:00Z',
+    revision: 0,
+    ...p,
+  };
+}
