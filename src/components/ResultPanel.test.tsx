@@ -1,9 +1,10 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, fireEvent, render, screen, within } from '@testing-library/react';
-import type { AnalysisResult, LabelSpec } from '../core/types';
-import { initI18n } from '../i18n';
-import { appStore, type PhotoItem } from '../store';
+import { describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, within } from '@testing-library/react';
+import type { LabelSpec } from '../core/types';
+import { appStore } from '../store';
+import { analysisResult as result } from '../services/test-fixtures';
 import { ResultPanel } from './ResultPanel';
+import { addPhoto, withDemoCard } from './test-fixtures';
 
 const labels: LabelSpec[] = [
   { id: 'ma', name: 'BP/MA', plainName: 'small spots of bleeding (microaneurysms)', colour: '#ff4fd8', threshold: 0.5 },
@@ -13,37 +14,7 @@ const labels: LabelSpec[] = [
   { id: 'healthy', name: 'Healthy', plainName: 'no signs found', colour: null, threshold: 0.5 },
 ];
 
-function result(over: Partial<AnalysisResult>): AnalysisResult {
-  return {
-    quality: { gradable: true, score: 0.91, reasons: [], codes: [], measures: { sharpness: 12.5 } },
-    forced: false,
-    probabilities: { ma: 0.1, hm: 0.2, hex: 0.82, cws: 0.05, healthy: 0.1 },
-    positive: { ma: false, hm: false, hex: true, cws: false, healthy: false },
-    summary: 'dr-signs',
-    outlines: [],
-    transform: { inputSize: 8, photoWidth: 10, photoHeight: 10, scale: 1, offsetX: 0, offsetY: 0 },
-    fov: { found: true, cx: 5, cy: 5, radius: 5, bbox: [0, 0, 10, 10], circleVisibleFraction: 1, coverage: 0.7 },
-    timingsMs: { quality: 12, forward: 210.4, total: 400 },
-    backend: 'wasm',
-    model: 'demo@1.0.0',
-    ...over,
-  };
-}
-
-function addPhoto(r: AnalysisResult | undefined, patch: Partial<PhotoItem> = {}): PhotoItem {
-  const [id] = appStore.getState().addPhotos([{ name: 'eye.jpg', file: new Blob(['x'], { type: 'image/jpeg' }) }]);
-  appStore.getState().updatePhoto(id, { status: r ? 'done' : 'analysing', result: r, ...patch });
-  return appStore.getState().photos.find((p) => p.id === id)!;
-}
-
-beforeAll(() => {
-  initI18n('en');
-  appStore.getState().setCard({ status: 'ready', metadata: { labels, name: 'demo' } as never });
-});
-afterEach(() => {
-  cleanup();
-  appStore.getState().clearPhotos();
-});
+withDemoCard(labels);
 
 describe('ResultPanel', () => {
   it('gradable DR photo: verdict first, summary names the lesions, bars with threshold and a non-colour positive marker', () => {

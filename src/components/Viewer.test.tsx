@@ -3,11 +3,12 @@
  * runner for it once, shows a status line with Cancel while it runs, offers to compute again
  * after a cancel/failure, and Grad-CAM never asks.
  */
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { act, fireEvent, render, screen, within } from '@testing-library/react';
 import type { AnalysisResult, LabelSpec } from '../core/types';
-import { initI18n } from '../i18n';
-import { appStore, type PhotoItem } from '../store';
+import { appStore } from '../store';
+import { analysisResult } from '../services/test-fixtures';
+import { addPhoto, withDemoCard } from './test-fixtures';
 
 const runner = vi.hoisted(() => ({ details: vi.fn(async () => {}), cancel: vi.fn() }));
 vi.mock('../services/instance', () => ({ getRunner: () => runner }));
@@ -18,45 +19,25 @@ const labels: LabelSpec[] = [
   { id: 'hex', name: 'HEX', plainName: 'hard exudates', colour: '#ffd500', threshold: 0.3 },
 ];
 
-function result(over: Partial<AnalysisResult> = {}): AnalysisResult {
-  return {
-    quality: { gradable: true, score: 0.9, reasons: [], codes: [], measures: {} },
-    forced: false,
-    probabilities: { ma: 0.1, hm: 0.1, hex: 0.8, cws: 0.1, healthy: 0.1 },
-    positive: { ma: false, hm: false, hex: true, cws: false, healthy: false },
-    summary: 'dr-signs',
-    outlines: [],
+/** A 4×4 photo with a Grad-CAM map for hex, so the viewer has a map to draw. */
+const result = (over: Partial<AnalysisResult> = {}): AnalysisResult =>
+  analysisResult({
     transform: { inputSize: 4, photoWidth: 4, photoHeight: 4, scale: 1, offsetX: 0, offsetY: 0 },
     fov: { found: true, cx: 2, cy: 2, radius: 2, bbox: [0, 0, 4, 4], circleVisibleFraction: 1, coverage: 0.7 },
-    timingsMs: { total: 5 },
-    backend: 'wasm',
-    model: 'demo@1',
     maps: { gradCam: [{ label: 'hex', width: 4, height: 4, data: new Float32Array(16).fill(0.5) }] },
     ...over,
-  };
-}
-
-function addPhoto(r: AnalysisResult, patch: Partial<PhotoItem> = {}): string {
-  const [id] = appStore.getState().addPhotos([{ name: 'eye.jpg', file: new Blob(['x'], { type: 'image/jpeg' }) }]);
-  appStore.getState().updatePhoto(id, { status: 'done', result: r, ...patch });
-  return id;
-}
+  });
 const photo = (id: string) => appStore.getState().photos.find((p) => p.id === id)!;
 
-beforeAll(() => {
-  initI18n('en');
-  appStore.getState().setCard({ status: 'ready', metadata: { labels, name: 'demo' } as never });
-});
+withDemoCard(labels);
 afterEach(() => {
-  cleanup();
-  appStore.getState().clearPhotos();
   appStore.getState().setOverlay('gradcam');
   vi.clearAllMocks();
 });
 
 describe('Viewer — Guided Grad-CAM on demand', () => {
   it('Grad-CAM needs nothing; Guided Grad-CAM asks the runner once and shows "computing" with Cancel until the maps are there', () => {
-    const id = addPhoto(result());
+    const id = addPhoto(result()).id;
     const { rerender } = render(<Viewer photo={photo(id)} />);
     const section = document.querySelector('[data-overlay-ready]')!;
     expect(section.getAttribute('data-overlay-ready')).toBe('gradcam');
@@ -92,7 +73,7 @@ describe('Viewer — Guided Grad-CAM on demand', () => {
 
   it('after a cancel or a failure it does not restart by itself: it says why and offers to compute them', () => {
     appStore.getState().setOverlay('combined');
-    const id = addPhoto(result(), { details: { status: 'error', error: { code: 'backend-failed', message: 'GPU lost' } } });
+    const id = addPhoto(result(), { details: { status: 'error', error: { code: 'backend-failed', message: 'GPU lost' } } }).id;
     const { rerender } = render(<Viewer photo={photo(id)} />);
     expect(runner.details).not.toHaveBeenCalled();
     expect(within(screen.getByTestId('details-status')).getByRole('status').textContent).toBe('The fine-grained maps could not be computed: GPU lost');
@@ -105,7 +86,7 @@ describe('Viewer — Guided Grad-CAM on demand', () => {
 
   it('an ungradable photo analysed without force ran no model: nothing to compute', () => {
     appStore.getState().setOverlay('guided');
-    const id = addPhoto(result({ summary: 'ungradable', maps: undefined, quality: { gradable: false, score: 0.2, reasons: ['x'], codes: ['blurred'], measures: {} } }));
+    const id = addPhoto(result({ summary: 'ungradable', maps: undefined, quality: { gradable: false, score: 0.2, reasons: ['x'], codes: ['blurred'], measures: {} } })).id;
     render(<Viewer photo={photo(id)} />);
     expect(runner.details).not.toHaveBeenCalled();
     expect(screen.queryByTestId('details-status')).toBeNull();

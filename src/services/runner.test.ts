@@ -5,25 +5,13 @@ import type { AnalysisBridge } from './bridge';
 import type { AnalyzeResponse, DecodedPhoto, DetailsResponse, ModelInfo } from './types';
 import type { AnalysisResult } from '../core/types';
 import { FundusLensError } from '../core/errors';
+import { analysisResult } from './test-fixtures';
 
 const meta = { name: 'demo', version: '0', labels: [] } as unknown as ModelInfo['metadata'];
 const info: ModelInfo = { metadata: meta, backend: 'wasm', skipped: [], loadMs: 1, notices: [] };
 
-function result(summary: AnalysisResult['summary'], forced = false): AnalysisResult {
-  return {
-    quality: { gradable: summary !== 'ungradable', score: 0.9, reasons: [], codes: [], measures: {} },
-    forced,
-    probabilities: { ma: 0.1, hm: 0.1, hex: 0.9, cws: 0.1, healthy: 0.1 },
-    positive: { ma: false, hm: false, hex: true, cws: false, healthy: false },
-    summary,
-    outlines: [],
-    transform: { inputSize: 8, photoWidth: 10, photoHeight: 10, scale: 1, offsetX: 0, offsetY: 0 },
-    fov: { found: true, cx: 5, cy: 5, radius: 5, bbox: [0, 0, 10, 10], circleVisibleFraction: 1, coverage: 0.7 },
-    timingsMs: { total: 5 },
-    backend: 'wasm',
-    model: 'demo@0',
-  };
-}
+const result = (summary: AnalysisResult['summary'], forced = false): AnalysisResult =>
+  analysisResult({ summary, forced, quality: { gradable: summary !== 'ungradable', score: 0.9, reasons: [], codes: [], measures: {} }, model: 'demo@0' });
 
 function fakeBridge(over: Partial<AnalysisBridge> = {}): AnalysisBridge & { calls: string[] } {
   const calls: string[] = [];

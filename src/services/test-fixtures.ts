@@ -1,7 +1,8 @@
 /**
- * Fixtures shared by the services tests (not shipped code: only *.test.ts import this).
- * One exam record with a gradable "demo" analysis; each suite overrides the fields it checks.
+ * Fixtures shared by the services and components tests (not shipped code: only tests import this).
+ * Plain data with a gradable "demo" analysis; each suite overrides the fields it checks.
  */
+import type { AnalysisResult } from '../core/types';
 import type { ExamRecord, RecordAnalysis } from './records/types';
 
 /**
@@ -41,5 +42,26 @@ export function examRecord(p: Partial<ExamRecord> = {}, a: Partial<RecordAnalysi
     updatedAt: '2026-11-20T00:00:00Z',
     revision: 0,
     ...p,
+  };
+}
+
+/**
+ * A gradable analysis result: hard exudates (hex) positive, demo@1.0.0 on wasm, no maps.
+ * `over` replaces whole fields.
+ */
+export function analysisResult(over: Partial<AnalysisResult> = {}): AnalysisResult {
+  return {
+    quality: { gradable: true, score: 0.91, reasons: [], codes: [], measures: { sharpness: 12.5 } },
+    forced: false,
+    probabilities: { ma: 0.1, hm: 0.2, hex: 0.82, cws: 0.05, healthy: 0.1 },
+    positive: { ma: false, hm: false, hex: true, cws: false, healthy: false },
+    summary: 'dr-signs',
+    outlines: [],
+    transform: { inputSize: 8, photoWidth: 10, photoHeight: 10, scale: 1, offsetX: 0, offsetY: 0 },
+    fov: { found: true, cx: 5, cy: 5, radius: 5, bbox: [0, 0, 10, 10], circleVisibleFraction: 1, coverage: 0.7 },
+    timingsMs: { quality: 12, forward: 210.4, total: 400 },
+    backend: 'wasm',
+    model: 'demo@1.0.0',
+    ...over,
   };
 }
