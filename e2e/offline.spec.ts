@@ -1,14 +1,19 @@
-import { expect, test } from '@playwright/test';
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { APP, openSample } from './helpers';
 
-test('after one visit the app works with the network off (service worker precache: app, wasm, model, samples)', async ({ page, context }) => {
-  test.setTimeout(240_000);
+/** One online visit until the service worker controls the page, then the network off and a reload from its cache. */
+async function visitOnceThenGoOffline(page: Page, context: BrowserContext): Promise<void> {
   await page.goto(APP);
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
   await page.reload();
   await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller), { timeout: 60_000 }).toBe(true);
   await context.setOffline(true);
   await page.reload();
+}
+
+test('after one visit the app works with the network off (service worker precache: app, wasm, model, samples)', async ({ page, context }) => {
+  test.setTimeout(240_000);
+  await visitOnceThenGoOffline(page, context);
   await expect(page.getByRole('heading', { level: 1 })).toContainText('FundusLens');
   await openSample(page, /Analyse sample: Hard exudates/);
   await expect(page.getByTestId('backend')).toHaveText('wasm');
@@ -17,12 +22,7 @@ test('after one visit the app works with the network off (service worker precach
 
 test('offline: save a record, reload with the network off, the record and its report are still there', async ({ page, context }) => {
   test.setTimeout(240_000);
-  await page.goto(APP);
-  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
-  await page.reload();
-  await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller), { timeout: 60_000 }).toBe(true);
-  await context.setOffline(true);
-  await page.reload();
+  await visitOnceThenGoOffline(page, context);
   await openSample(page, /Analyse sample: Healthy retina/);
   const form = page.locator('section.save-record');
   await form.getByLabel('Patient identifier').fill('OFFLINE-9');
