@@ -19,21 +19,7 @@ import { detectFov, photoToModel, preprocess } from '../core/preprocess/index';
 import { decodeImage } from './decode';
 import { fsBundleReader, fsBundleWriter } from './fs-bundle';
 import { runCli, type ErrorLine, type ResultLine } from './run';
-
-/** The part of scripts/make-bad-inputs.ts' manifest.json this test reads (that script is outside the TS projects). */
-interface BadInput {
-  kind: string;
-  file: string;
-  width: number;
-  height: number;
-  expect: 'error' | 'ok' | 'ungradable' | 'ok-or-error';
-  errorCode?: string;
-  fov?: { cx: number; cy: number; radius: number };
-  disc?: { x: number; y: number; diameter: number };
-}
-interface Manifest {
-  inputs: BadInput[];
-}
+import type { BadInput, Manifest } from '../../scripts/bad-inputs-manifest';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const root = mkdtempSync(join(tmpdir(), 'funduslens-robust-'));
