@@ -6,18 +6,7 @@ import { applyLayers, buildCompactResNet } from '../model';
 import { isFundusLensError } from '../errors';
 import { guidedBackprop } from '../explain/guided-backprop';
 import { logitTargets } from '../explain/targets';
-
-/** Small deterministic PRNG so every run tests the same "random" cases. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../preprocess/synthetic-photos';
 
 function randArray(r: () => number, n: number): Float32Array {
   const a = new Float32Array(n);

@@ -16,18 +16,7 @@ import {
   spearman,
   wilsonInterval,
 } from './index';
-
-/** mulberry32: deterministic test data */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../preprocess/synthetic-photos';
 
 // Hand-worked case with ties across classes (0.8 and 0.6 each hold one positive and one
 // negative) and an unknown label that would change every number if it were counted.
