@@ -1,12 +1,12 @@
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import i18next from 'i18next';
-import { LANGUAGES } from '../../i18n';
 import { downloadBlob } from '../../services/records';
 import { safeName } from '../../services/records/export';
 import { patientHtml, patientSheet } from '../../services/reports/patient';
+import { LanguageOptions } from '../records/LanguageSwitch';
 import { AnnotatedPhoto } from '../report/AnnotatedPhoto';
-import { useFullRecord, useHashId } from '../report/RecordView';
+import { RecordPending, useFullRecord, useHashId } from '../report/RecordView';
 import '../report/report.css';
 
 function canShareFiles(): boolean {
@@ -24,13 +24,7 @@ export function PatientView() {
   const { full, error } = useFullRecord(id);
   const [lang, setLang] = useState<string>(i18n.language);
   const pt = useMemo(() => i18next.getFixedT(lang), [lang]);
-  if (error)
-    return (
-      <p role="alert" className="error-box">
-        {error}
-      </p>
-    );
-  if (!full || full.record.id !== id) return <p className="muted">{t('records.loading')}</p>;
+  if (error || !full || full.record.id !== id) return <RecordPending error={error} />;
   const sh = patientSheet(full.record, pt, lang);
   const base = `funduslens-${safeName(full.record.patientId)}-${full.record.eye}-${full.record.captureDate}-${lang}`;
   return (
@@ -39,11 +33,7 @@ export function PatientView() {
         <label>
           {t('patient.language')}{' '}
           <select value={lang} onChange={(e) => setLang(e.currentTarget.value)} data-testid="patient-language">
-            {LANGUAGES.map((l) => (
-              <option key={l} value={l} lang={l}>
-                {t(`lang.${l}`)}
-              </option>
-            ))}
+            <LanguageOptions />
           </select>
         </label>
         <button type="button" onClick={() => window.print()}>

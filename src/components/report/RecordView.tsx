@@ -53,6 +53,18 @@ export function useFullRecord(id: string | null): { full: FullRecord | null; err
   return { full, error, reload: () => setN((x) => x + 1) };
 }
 
+/** A record page until its record is there: the load error, or "loading". */
+export function RecordPending({ error }: { error: string | null }) {
+  const { t } = useTranslation();
+  if (error)
+    return (
+      <p role="alert" className="error-box">
+        {error}
+      </p>
+    );
+  return <p className="muted">{t('records.loading')}</p>;
+}
+
 /** The clinician's view of one record: the printable report, the review with per-label overrides, the other eye and the patient's visits. */
 export function RecordView() {
   const { t } = useTranslation();
@@ -65,13 +77,7 @@ export function RecordView() {
       .then((db) => db.list({ patient: full.record.patientId }))
       .then((l) => setOthers(l.filter((r) => r.patientId === full.record.patientId)));
   }, [full]);
-  if (error)
-    return (
-      <p role="alert" className="error-box">
-        {error}
-      </p>
-    );
-  if (!full || full.record.id !== id) return <p className="muted">{t('records.loading')}</p>;
+  if (error || !full || full.record.id !== id) return <RecordPending error={error} />;
   const r = full.record;
   const a = r.analysis;
   const s = effectiveSummary(r);
