@@ -2,6 +2,16 @@ import { useTranslation } from 'react-i18next';
 import { LANGUAGES } from '../../i18n';
 import { appStore } from '../../store';
 
+/** One option per supported language, each named in the UI language and tagged with its own. */
+export function LanguageOptions() {
+  const { t } = useTranslation();
+  return LANGUAGES.map((l) => (
+    <option key={l} value={l} lang={l}>
+      {t(`lang.${l}`)}
+    </option>
+  ));
+}
+
 /** UI language; the choice is kept in the persisted settings (localStorage). */
 export function LanguageSwitch() {
   const { t, i18n } = useTranslation();
@@ -19,11 +29,7 @@ export function LanguageSwitch() {
           document.documentElement.lang = l === 'zh' ? 'zh-Hans' : l;
         }}
       >
-        {LANGUAGES.map((l) => (
-          <option key={l} value={l} lang={l}>
-            {t(`lang.${l}`)}
-          </option>
-        ))}
+        <LanguageOptions />
       </select>
     </label>
   );
