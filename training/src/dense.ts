@@ -22,14 +22,13 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
 import { detectFov, makeTransform } from '../../src/core/preprocess/index';
 import { LESION_LABEL_IDS, type LesionLabelId, type PhotoTransform, type PreprocessParams } from '../../src/core/types';
 import { transformRow, type AugmentParams } from './augment';
-import { decodeImage } from './pipeline/decode';
+import { decodeImage, decodeMask } from './pipeline/decode';
 import { Progress } from './pipeline/progress';
 import { Rng } from './pipeline/rng';
-import { maskToModel } from './report/localization';
+import { maskToModel, maskTransform } from './report/localization';
 
 /** Labels with a dense output, in this channel order. */
 export const DENSE_LABELS: readonly LesionLabelId[] = LESION_LABEL_IDS;
@@ -72,22 +71,6 @@ export function poolAny(mask: ArrayLike<number>, S: number, R: number): Uint8Arr
   return out;
 }
 
-/** Same geometry as `t` for a mask stored at another resolution than the decoded photo. */
-function scaleTo(t: PhotoTransform, w: number, h: number): PhotoTransform {
-  if (w === t.photoWidth && h === t.photoHeight) return t;
-  const sx = w / t.photoWidth;
-  const sy = h / t.photoHeight;
-  if (Math.abs(sx - sy) > 0.01) throw new Error(`mask ${w}×${h} does not have the photo's aspect ratio (${t.photoWidth}×${t.photoHeight})`);
-  return { ...t, photoWidth: w, photoHeight: h, scale: t.scale * sx, offsetX: t.offsetX * sx, offsetY: t.offsetY * sy };
-}
-
-async function readMask(file: string): Promise<{ width: number; height: number; data: Uint8Array }> {
-  const { data, info } = await sharp(file).greyscale().raw().toBuffer({ resolveWithObject: true });
-  const out = new Uint8Array(info.width * info.height);
-  for (let i = 0; i < out.length; i++) out[i] = data[i * info.channels] > 127 ? 1 : 0;
-  return { width: info.width, height: info.height, data: out };
-}
-
 /** Which channels an item supervises (see the file comment). */
 export function knownChannels(masks: Partial<Record<LesionLabelId, string>>, labels: Partial<Record<string, number>>): boolean[] {
   return DENSE_LABELS.map((l) => !!masks[l] || labels[l] === 0);
@@ -108,7 +91,7 @@ export function buildMaskGrid(
   DENSE_LABELS.forEach((l, c) => {
     const m = masks[l];
     if (!m || !known[c]) return;
-    const pooled = poolAny(maskToModel(m.data, m.width, m.height, scaleTo(t, m.width, m.height)), S, R);
+    const pooled = poolAny(maskToModel(m.data, m.width, m.height, maskTransform(t, m.width, m.height)), S, R);
     for (let i = 0; i < R * R; i++) data[i * K + c] = pooled[i];
   });
   return { size: R, data, known: [...known] };
@@ -177,7 +160,7 @@ export async function loadMaskGrids(items: MaskItem[], o: MaskCacheOptions): Pro
       const img = await decodeImage(it.image, maxSide);
       const t = makeTransform(detectFov(img), o.params, img.width, img.height);
       const masks: Partial<Record<LesionLabelId, { width: number; height: number; data: Uint8Array }>> = {};
-      for (const l of DENSE_LABELS) if (it.masks[l]) masks[l] = await readMask(it.masks[l]!);
+      for (const l of DENSE_LABELS) if (it.masks[l]) masks[l] = await decodeMask(it.masks[l]!);
       const g = buildMaskGrid(masks, known, t, R);
       grids[i] = g;
       computed++;

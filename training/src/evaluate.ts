@@ -13,18 +13,17 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { gradCam, guidedBackprop, guidedGradCam, guidedSaliency, logitTargets } from '../../src/core/explain/index';
 import { fovMaskOnGrid } from '../../src/core/lesions/geometry';
 import { loadBundle, type FundusModel } from '../../src/core/model/index';
 import { preprocess } from '../../src/core/preprocess/index';
-import type { EvaluationSummary, LabelId, LesionLabelId, PhotoTransform } from '../../src/core/types';
+import type { EvaluationSummary, LabelId, LesionLabelId } from '../../src/core/types';
 import { LESION_LABEL_IDS } from '../../src/core/types';
 import { pickBackend } from './backend';
 import { readDataset, type DatasetItem } from './data/dataset';
 import { fsBundle, writeJsonAtomic } from './io';
-import { decodeImage } from './pipeline/decode';
+import { decodeImage, decodeMask } from './pipeline/decode';
 import { Progress } from './pipeline/progress';
 import { classificationTable, labelCounts, toLabelMetrics, type ClassificationTable, type PredictionRow } from './report/classification';
 import {
@@ -32,6 +31,7 @@ import {
   defaultTolerancePx,
   MAP_KINDS,
   maskToModel,
+  maskTransform,
   scoreAgainstBoxes,
   scoreAgainstMask,
   summariseLocalization,
@@ -77,14 +77,6 @@ export interface EvaluateResult {
   localization: LocalizationSummary[];
   predictions: PredictionRow[];
   files: string[];
-}
-
-/** Reads a 0/255 mask PNG at its own size as 0/1. */
-async function readMask(file: string): Promise<{ width: number; height: number; data: Uint8Array }> {
-  const { data, info } = await sharp(file).greyscale().raw().toBuffer({ resolveWithObject: true });
-  const out = new Uint8Array(info.width * info.height);
-  for (let i = 0; i < out.length; i++) out[i] = data[i * info.channels] > 127 ? 1 : 0;
-  return { width: info.width, height: info.height, data: out };
 }
 
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
@@ -181,8 +173,8 @@ async function evaluateItem(
     for (const t of targets) {
       let maskModel: Uint8Array | null = null;
       if (t.mask) {
-        const m = await readMask(t.mask);
-        maskModel = maskToModel(m.data, m.width, m.height, scaleTo(transform, m.width, m.height));
+        const m = await decodeMask(t.mask);
+        maskModel = maskToModel(m.data, m.width, m.height, maskTransform(transform, m.width, m.height));
       }
       const boxes = t.boxes?.map((b) => boxToModel(b, transform));
       for (const kind of loc.maps) {
@@ -199,18 +191,6 @@ async function evaluateItem(
   } finally {
     tf.dispose(held);
   }
-}
-
-/**
- * The transform for a mask whose size differs from the decoded photo (e.g. a mask stored at a
- * different resolution): same geometry, photo coordinates rescaled.
- */
-function scaleTo(t: PhotoTransform, w: number, h: number): PhotoTransform {
-  if (w === t.photoWidth && h === t.photoHeight) return t;
-  const sx = w / t.photoWidth;
-  const sy = h / t.photoHeight;
-  if (Math.abs(sx - sy) > 0.01) throw new Error(`mask ${w}×${h} does not have the photo's aspect ratio (${t.photoWidth}×${t.photoHeight})`);
-  return { ...t, photoWidth: w, photoHeight: h, scale: t.scale * sx, offsetX: t.offsetX * sx, offsetY: t.offsetY * sy };
 }
 
 function rowColour(model: FundusModel, id: string, i: number): string {

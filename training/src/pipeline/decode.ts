@@ -24,3 +24,11 @@ export async function decodeImage(file: string, maxSide = 0): Promise<RgbImage> 
   const { data, info } = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, channels: 3, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
+
+/** Reads a 0/255 lesion mask PNG at its own size as 0/1. */
+export async function decodeMask(file: string): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const { data, info } = await sharp(file).greyscale().raw().toBuffer({ resolveWithObject: true });
+  const out = new Uint8Array(info.width * info.height);
+  for (let i = 0; i < out.length; i++) out[i] = data[i * info.channels] > 127 ? 1 : 0;
+  return { width: info.width, height: info.height, data: out };
+}

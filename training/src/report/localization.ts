@@ -11,6 +11,18 @@ import { photoToModel } from '../../../src/core/preprocess/index';
 import type { LocalizationMetrics, LocalizationTable, PhotoTransform } from '../../../src/core/types';
 
 /**
+ * The transform for a mask stored at another resolution than the decoded photo: same
+ * geometry, photo coordinates rescaled. Throws when the mask's aspect ratio is not the photo's.
+ */
+export function maskTransform(t: PhotoTransform, w: number, h: number): PhotoTransform {
+  if (w === t.photoWidth && h === t.photoHeight) return t;
+  const sx = w / t.photoWidth;
+  const sy = h / t.photoHeight;
+  if (Math.abs(sx - sy) > 0.01) throw new Error(`mask ${w}×${h} does not have the photo's aspect ratio (${t.photoWidth}×${t.photoHeight})`);
+  return { ...t, photoWidth: w, photoHeight: h, scale: t.scale * sx, offsetX: t.offsetX * sx, offsetY: t.offsetY * sy };
+}
+
+/**
  * A photo-size binary mask resampled onto the model grid by "any": a model pixel is lesion
  * when any lesion photo pixel's centre falls in it. Nearest-neighbour sampling would drop
  * most microaneurysms (2–3 px at 512², a photo pixel is ~1/7 of a model pixel on IDRiD).

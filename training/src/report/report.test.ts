@@ -8,6 +8,7 @@ import {
   cellCentreBound,
   defaultTolerancePx,
   maskToModel,
+  maskTransform,
   pointingChance,
   reachableLesions,
   scoreAgainstBoxes,
@@ -97,6 +98,17 @@ describe('localization helpers', () => {
     const outside = new Uint8Array(100 * 80);
     outside[79 * 100 + 99] = 1;
     expect(maskToModel(outside, 100, 80, tr).reduce((s, v) => s + v, 0)).toBe(0);
+  });
+
+  it('a mask stored at half the photo resolution lands on the same model pixels; another aspect ratio is refused', () => {
+    const half = new Uint8Array(50 * 40);
+    for (let y = 15; y < 17; y++) for (let x = 10; x < 12; x++) half[y * 50 + x] = 1; // photo 20..23 × 30..33
+    expect(maskTransform(tr, 100, 80)).toBe(tr);
+    const m = maskToModel(half, 50, 40, maskTransform(tr, 50, 40));
+    const fg: number[] = [];
+    m.forEach((v, i) => v && fg.push(i));
+    expect(fg).toEqual([15 * 50 + 15, 15 * 50 + 16, 16 * 50 + 15, 16 * 50 + 16]);
+    expect(() => maskTransform(tr, 50, 50)).toThrow(/aspect ratio/);
   });
 
   it('maps normalised boxes to model pixels', () => {
