@@ -17,7 +17,9 @@ import {
   augmentMasks,
   buildMaskGrid,
   createDenseHead,
+  createMapCalibration,
   denseLoss,
+  denseLossOnMaps,
   densePosWeights,
   disposeDenseHead,
   loadMaskGrids,
@@ -234,10 +236,78 @@ describe('denseLoss', () => {
   });
 });
 
+describe('denseLossOnMaps (--dense-on head)', () => {
+  it('each label\'s cell loss reads only that label\'s own map, through a positive scale and an offset', () => {
+    const before = tf.memory().numTensors;
+    const G = 3;
+    const cal = createMapCalibration(4);
+    // 5 maps: the 4 lesion labels, then healthy (never supervised)
+    const maps = tf.tidy(() => tf.variable(tf.randomNormal([2, G, G, 5], 0, 2, 'float32', 5), true, 'maps_under_test'));
+    const targets = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([2, G, G, 4], 0, 1, 'float32', 6), 0.6), 'float32') as tf.Tensor4D);
+    const known = tf.tensor2d([[1, 0, 1, 1], [1, 0, 0, 1]]);
+    const { value, grads } = tf.variableGrads(() => denseLossOnMaps(maps as unknown as tf.Tensor4D, cal, targets, known, [2, 2, 2, 2]), [maps, cal.kernel, cal.bias]);
+    const g = grads[maps.name].arraySync() as number[][][][];
+    expect(value.dataSync()[0]).toBeGreaterThan(0);
+    for (let b = 0; b < 2; b++) {
+      for (let y = 0; y < G; y++) {
+        for (let x = 0; x < G; x++) {
+          expect(g[b][y][x][1]).toBe(0); // hm unknown in both items
+          expect(g[b][y][x][4]).toBe(0); // healthy is not a lesion map
+          if (b === 1) expect(g[b][y][x][2]).toBe(0); // hex unknown in item 1
+          expect(g[b][y][x][0]).not.toBe(0);
+        }
+      }
+    }
+    // gradient sign: a positive cell pulls its map up, a negative cell pushes it down (scale > 0)
+    const t = targets.arraySync() as number[][][][];
+    for (let y = 0; y < G; y++) for (let x = 0; x < G; x++) expect(Math.sign(g[0][y][x][0])).toBe(t[0][y][x][0] ? -1 : 1);
+    // the calibration is per label: the unknown label's scale and offset get no gradient
+    expect(grads[cal.kernel.name].dataSync()[1]).toBe(0);
+    expect(grads[cal.bias.name].dataSync()[1]).toBe(0);
+    tf.dispose([value, ...Object.values(grads), maps, targets, known]);
+    disposeDenseHead(cal);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses maps without the four lesion channels', () => {
+    const cal = createMapCalibration(1);
+    const maps = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+    const t = tf.zeros([1, 2, 2, 4]) as tf.Tensor4D;
+    const k = tf.ones([1, 4]) as tf.Tensor2D;
+    expect(() => denseLossOnMaps(maps, cal, t, k, [1, 1, 1, 1])).toThrow(/4 lesion labels/);
+    tf.dispose([maps, t, k]);
+    disposeDenseHead(cal);
+  });
+});
+
 describe('train --mask-weight', () => {
   function opts(out: string, extra: Partial<TrainOptions> = {}): TrainOptions {
     return { ...DEFAULT_TRAIN, data, out, size: 64, width: 4, blocks: [1, 1], epochs: 2, stage1Epochs: 1, batch: 4, seed: 3, backend: 'wasm', limit: 12, ...extra };
   }
+
+  it('--dense-on head supervises the head\'s maps: trains, checkpoints the 2×4 calibration, exports the plain architecture', async () => {
+    expect(parseTrainArgs(['--data', 'd', '--out', 'o']).denseOn).toBe('features');
+    expect(parseTrainArgs(['--data', 'd', '--out', 'o', '--dense-on', 'head']).denseOn).toBe('head');
+    expect(() => parseTrainArgs(['--data', 'd', '--out', 'o', '--dense-on', 'logits'])).toThrow(/dense-on/);
+    const out = path.join(root, 'wh');
+    const lines: string[] = [];
+    const before = tf.memory().numTensors;
+    const r = await train(opts(out, { maskWeight: 1, denseOn: 'head', epochs: 1 }), { log: (l) => lines.push(l), progress: false });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(r.history[0].denseLoss).toBeGreaterThan(0);
+    expect(lines.join('\n')).toMatch(/the head's own maps \(head_conv3/);
+    const aux = await readJsonIfExists<{ shape: number[]; kernel: number[]; bias: number[] }>(path.join(out, 'checkpoint', 'aux.json'));
+    expect(aux!.shape).toEqual([4]);
+    // the offsets start at logit(positive-cell rate) − mean map, not at 0
+    expect(aux!.bias.some((b) => Math.abs(b) > 0.05)).toBe(true);
+    const m = await loadBundle(fsBundle(r.modelDir!));
+    try {
+      expect((m.metadata.training as unknown as { deepSupervision?: unknown }).deepSupervision).toMatchObject({ layer: 'head_conv3', on: 'head maps' });
+      expect(m.net.layers.some((l) => /dense_cal/i.test(l.name))).toBe(false);
+    } finally {
+      m.dispose();
+    }
+  }, 120_000);
 
   it('parses --mask-weight (default 0 = off)', () => {
     expect(parseTrainArgs(['--data', 'd', '--out', 'o']).maskWeight).toBe(0);

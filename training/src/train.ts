@@ -24,7 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_PREPROCESS } from '../../src/core/preprocess/index';
-import { GRADCAM_LAYER_DEFAULT, LOGITS_LAYER, buildCompactResNet, buildPaperResNet50, loadBundle } from '../../src/core/model/index';
+import { GRADCAM_LAYER_DEFAULT, HEAD_MAPS_LAYER, LOGITS_LAYER, buildCompactResNet, buildPaperResNet50, loadBundle } from '../../src/core/model/index';
 import { applyLayers } from '../../src/core/model/graph';
 import { auc, confusionAt, noisyOr, selectThreshold } from '../../src/core/metrics/index';
 import { LABEL_IDS, LESION_LABEL_IDS, type EvaluationSummary, type LabelId, type LabelMetrics, type ModelMetadata } from '../../src/core/types';
@@ -37,8 +37,10 @@ import { computeLossWeights, trainingLoss, type LossWeights } from './loss';
 import {
   augmentMasks,
   createDenseHead,
+  createMapCalibration,
   denseHeadToJson,
   denseLoss,
+  denseLossOnMaps,
   densePosWeights,
   disposeDenseHead,
   loadDenseHeadJson,
@@ -102,6 +104,12 @@ export interface TrainOptions {
    * loss. 0 / undefined = off (exactly the image loss; no masks are read).
    */
   maskWeight?: number;
+  /**
+   * what the dense loss supervises: 'features' = an aux 1×1 conv on the Grad-CAM layer (the
+   * default, 0.1.0/0.2.0); 'head' = the head's own per-label maps before pooling (dense.ts
+   * denseLossOnMaps). Part of the run's definition (kept on --resume).
+   */
+  denseOn?: 'features' | 'head';
 }
 
 export const DEFAULT_TRAIN: Omit<TrainOptions, 'data' | 'out'> = {
@@ -124,6 +132,7 @@ export const DEFAULT_TRAIN: Omit<TrainOptions, 'data' | 'out'> = {
   name: 'funduslens-demo',
   version: '0.1.0',
   maskWeight: 0,
+  denseOn: 'features',
 };
 
 const USAGE = `usage: npm run train -- --data <dir> --out <dir> [--val <dir>] [--arch compact|resnet50]
@@ -131,7 +140,7 @@ const USAGE = `usage: npm run train -- --data <dir> --out <dir> [--val <dir>] [-
   [--lr1 0.01] [--lr2 0.001] [--optimizer sgd|adam] [--seed 1] [--init <bundle>] [--resume] [--limit N]
   [--backend node-gpu|node|wasm|cpu] [--val-fraction 0.2] [--float16] [--no-augment] [--no-disk-cache]
   [--name funduslens-demo] [--version 0.1.0] [--data-name "synthetic (seed 1)"]
-  [--include-ungradable] [--mask-weight 0] (lesion-mask deep supervision; ~1 with masks) [--prep-workers 2] (parallel preprocessing into <out>/cache)  [--preprocess-only [--shard k/n]] (fill the cache, no training)`;
+  [--include-ungradable] [--mask-weight 0] (lesion-mask deep supervision; ~1 with masks) [--dense-on features|head] [--prep-workers 2] (parallel preprocessing into <out>/cache)  [--preprocess-only [--shard k/n]] (fill the cache, no training)`;
 
 function num(v: string | undefined, name: string, dflt: number, integer = false): number {
   if (v === undefined) return dflt;
@@ -176,6 +185,7 @@ export function parseTrainArgs(argv: string[]): TrainOptions {
       shard: { type: 'string' },
       'prep-workers': { type: 'string' },
       'mask-weight': { type: 'string' },
+      'dense-on': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -222,7 +232,13 @@ export function parseTrainArgs(argv: string[]): TrainOptions {
     shard: values.shard ? parseShard(values.shard) : undefined,
     prepWorkers: values['prep-workers'] ? num(values['prep-workers'], 'prep-workers', 1, true) : 1,
     maskWeight: num(values['mask-weight'], 'mask-weight', d.maskWeight ?? 0),
+    denseOn: parseDenseOn(values['dense-on']),
   };
+}
+
+function parseDenseOn(v: string | undefined): 'features' | 'head' {
+  if (v === undefined || v === 'features' || v === 'head') return v ?? 'features';
+  throw new Error(`--dense-on must be features or head, got "${v}"`);
 }
 
 function parseShard(v: string): [number, number] {
@@ -418,6 +434,24 @@ function disposeOptimizer(opt: tf.Optimizer | null): void {
 
 // ---------------------------------------------------------------------------------------------
 // Validation
+
+/**
+ * Starts the head-map calibration where the cell loss is sane: offset_c = logit(p_c) − mean map_c
+ * over a few training images, p_c the positive-cell rate that the positive weight implies
+ * (weight = negatives / positives). With offset 0, a map whose cells sit at the photo's logit
+ * (e.g. +3 on every cell of a positive photo) would start with a huge cell loss, and Adam moves an
+ * offset by only ~lr per step.
+ */
+function initMapCalibration(net: tf.LayersModel, cal: DenseHead, images: Uint8Array[], size: number, posWeight: number[]): void {
+  if (!images.length) return;
+  tf.tidy(() => {
+    const [maps] = applyLayers(net, toBatch(images, size), { training: false, outputs: [HEAD_MAPS_LAYER] });
+    const K = posWeight.length;
+    const m = tf.mean(tf.slice(maps as tf.Tensor4D, [0, 0, 0, 0], [-1, -1, -1, K]), [0, 1, 2]);
+    const prior = tf.tensor1d(posWeight.map((w) => Math.log(1 / w)));
+    cal.bias.assign(tf.sub(prior, m));
+  });
+}
 
 function predictLogits(net: tf.LayersModel, images: Uint8Array[], size: number, batch: number): Float32Array {
   const L = LABEL_IDS.length;
@@ -657,20 +691,29 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
     datasets.unshift(`init: ${m.name} ${m.version} (${(m.training?.datasets ?? []).join(', ')})`);
     log(`--init: weights from ${o.init} (${m.name} ${m.version})`);
   }
-  // -- deep supervision: aux 1×1 conv on the Grad-CAM layer (training only, see dense.ts)
-  let dense: { head: DenseHead; G: number; R: number; posWeight: number[] } | null = null;
+  // -- deep supervision (training only, see dense.ts): an aux 1×1 conv on the Grad-CAM layer, or
+  // the head's own per-label maps through a per-label scale and offset
+  let dense: { head: DenseHead; G: number; R: number; posWeight: number[]; layer: string; onMaps: boolean } | null = null;
   if (trMasks) {
-    const shape = net.getLayer(GRADCAM_LAYER_DEFAULT).outputShape as (number | null)[];
+    const onMaps = o.denseOn === 'head';
+    const layer = onMaps ? HEAD_MAPS_LAYER : GRADCAM_LAYER_DEFAULT;
+    const shape = net.getLayer(layer).outputShape as (number | null)[];
     const G = shape[1] as number;
     const C = shape[3] as number;
-    const head = createDenseHead(C, o.seed);
+    const head = onMaps ? createMapCalibration(o.seed) : createDenseHead(C, o.seed);
+    let restored = false;
     if (state && ck) {
       const j = await readJsonIfExists<DenseHeadJson>(path.join(ck, 'aux.json'));
-      log(j && loadDenseHeadJson(head, j) ? `resume: aux conv from ${path.join(ck, 'aux.json')}` : 'resume: no usable aux.json in the checkpoint; aux conv re-initialised');
+      restored = !!j && loadDenseHeadJson(head, j);
+      const what = onMaps ? 'head-map calibration' : 'aux conv';
+      log(restored ? `resume: ${what} from ${path.join(ck, 'aux.json')}` : `resume: no usable aux.json in the checkpoint; ${what} re-initialised`);
     }
     const posWeight = densePosWeights(trMasks, G);
-    dense = { head, G, R: maskCacheSize(o.size), posWeight };
-    log(`dense loss: weight ${maskWeight}, aux 1×1 conv ${C}→4 on ${GRADCAM_LAYER_DEFAULT} (${G}×${G} cells, not exported), positive-cell weights ${posWeight.map((w) => w.toFixed(1)).join('/')} (ma/hm/hex/cws)`);
+    if (onMaps && !restored) initMapCalibration(net, head, tr.images.slice(0, 16), o.size, posWeight);
+    dense = { head, G, R: maskCacheSize(o.size), posWeight, layer, onMaps };
+    log(
+      `dense loss: weight ${maskWeight}, ${onMaps ? `the head's own maps (${layer}, per-label scale + offset)` : `aux 1×1 conv ${C}→4 on ${layer}`} (${G}×${G} cells, not exported), positive-cell weights ${posWeight.map((w) => w.toFixed(1)).join('/')} (ma/hm/hex/cws)`,
+    );
   }
   const nParams = net.countParams();
   log(`model: ${arch.arch} ${JSON.stringify(arch)} at ${o.size}², ${nParams.toLocaleString('en')} parameters, backend ${backend}`);
@@ -722,7 +765,7 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
         schedule: { stage1Epochs: o.stage1Epochs, lr1: o.lr1, lr2: o.lr2, optimizer: o.optimizer, batch: o.batch, stage1: frozenStage1 ? 'backbone frozen (--init)' : 'all layers (no --init)' },
         augmentation: augOpts,
         lossWeights,
-        ...(dense ? { deepSupervision: { maskWeight, layer: GRADCAM_LAYER_DEFAULT, grid: dense.G, posWeight: dense.posWeight } } : {}),
+        ...(dense ? { deepSupervision: { maskWeight, layer: dense.layer, on: dense.onMaps ? 'head maps' : 'aux conv', grid: dense.G, posWeight: dense.posWeight } } : {}),
         bestEpoch: rec?.epoch,
         history: st.history.map((h) => ({ epoch: h.epoch, stage: h.stage, lr: h.lr, trainLoss: h.trainLoss, ...(h.denseLoss !== undefined ? { denseLoss: h.denseLoss } : {}), valLoss: h.valLoss, score: h.score })),
       },
@@ -789,10 +832,10 @@ export async function train(opts: TrainOptions, hooks: TrainHooks = {}): Promise
                 const logits = net.apply(xs, { training: !headOnly }) as tf.Tensor2D;
                 return trainingLoss(logits, ys, red, lossWeights, redIndex);
               }
-              // one pass for both: the Grad-CAM layer's output feeds the aux conv
-              const [feat, logits] = applyLayers(net, xs, { training: !headOnly, outputs: [GRADCAM_LAYER_DEFAULT, LOGITS_LAYER] });
+              // one pass for both: the Grad-CAM layer's output feeds the aux conv (or the head's maps are supervised)
+              const [feat, logits] = applyLayers(net, xs, { training: !headOnly, outputs: [dense.layer, LOGITS_LAYER] });
               const img = trainingLoss(logits as tf.Tensor2D, ys, red, lossWeights, redIndex);
-              const dl = denseLoss(feat as tf.Tensor4D, dense.head, targets!, known!, dense.posWeight);
+              const dl = (dense.onMaps ? denseLossOnMaps : denseLoss)(feat as tf.Tensor4D, dense.head, targets!, known!, dense.posWeight);
               imagePart = tf.keep(img);
               densePart = tf.keep(dl);
               return tf.add(img, tf.mul(dl, maskWeight)) as tf.Scalar;

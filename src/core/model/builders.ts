@@ -14,6 +14,8 @@ import * as tf from '@tensorflow/tfjs';
 
 /** Name of the layer whose output is A^k for Grad-CAM: the last residual block's ReLU. */
 export const GRADCAM_LAYER_DEFAULT = 'gradcam_features';
+/** Name of the head's last convolution: one map per label, before global average pooling. */
+export const HEAD_MAPS_LAYER = 'head_conv3';
 /** Name of the output layer (global average pooling of the per-label maps). */
 export const LOGITS_LAYER = 'logits';
 
@@ -78,7 +80,7 @@ class Builder {
     x = this.relu(x, 'head_relu1');
     x = this.conv(x, 'head_conv2', headMid, 1, 1, true);
     x = this.relu(x, 'head_relu2');
-    x = this.conv(x, 'head_conv3', numLabels, 1, 1, true);
+    x = this.conv(x, HEAD_MAPS_LAYER, numLabels, 1, 1, true);
     return tf.layers.globalAveragePooling2d({ name: LOGITS_LAYER }).apply(x) as tf.SymbolicTensor;
   }
 }

@@ -2,7 +2,7 @@
  * Public surface of the model package: builders, metadata, the FundusModel wrapper,
  * bundle load/save and the layer-by-layer graph walker.
  */
-export { GRADCAM_LAYER_DEFAULT, LOGITS_LAYER, buildPaperResNet50, buildCompactResNet, type CompactOptions } from './builders';
+export { GRADCAM_LAYER_DEFAULT, HEAD_MAPS_LAYER, LOGITS_LAYER, buildPaperResNet50, buildCompactResNet, type CompactOptions } from './builders';
 export { defaultLabels, DEFAULT_THRESHOLD } from './labels';
 export { validateMetadata, makeMetadata, METADATA_SCHEMA_VERSION } from './metadata';
 export { wrapModel, type FundusModel } from './fundus-model';
