@@ -25,7 +25,7 @@ import { readDataset, type DatasetItem } from './data/dataset';
 import { fsBundle, writeJsonAtomic } from './io';
 import { decodeImage, decodeMask } from './pipeline/decode';
 import { Progress } from './pipeline/progress';
-import { classificationTable, labelCounts, toLabelMetrics, type ClassificationTable, type PredictionRow } from './report/classification';
+import { classificationTable, crossLabelAuc, labelCounts, toLabelMetrics, type ClassificationTable, type PredictionRow } from './report/classification';
 import {
   boxToModel,
   defaultTolerancePx,
@@ -253,6 +253,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     if (predictions.length === 0) throw new Error(`every image failed to evaluate (first error: ${failed[0]?.error})`);
 
     const table = classificationTable(predictions, labelIds, thresholds);
+    const crossLabel = crossLabelAuc(predictions, labelIds);
     const locOrder = [...LESION_LABEL_IDS, 'red'];
     const localization = summariseLocalization(samples).sort(
       (a, b) => MAP_KINDS.indexOf(a.map) - MAP_KINDS.indexOf(b.map) || locOrder.indexOf(a.label) - locOrder.indexOf(b.label) || a.source.localeCompare(b.source),
@@ -333,6 +334,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
       rows: Object.fromEntries(Object.entries(table.rows).map(([k, r]) => [k, { ...r, sensitivityCi: r.sensitivityCi, specificityCi: r.specificityCi }])),
       localization,
       localizationSamples: samples,
+      crossLabel,
       predictions,
       failed,
     });
@@ -363,6 +365,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
           order,
           names,
           notes,
+          crossLabel,
         },
         table,
         localization,

@@ -179,3 +179,46 @@ export function labelCounts(rows: readonly PredictionRow[], ids: readonly (Label
     return { id, positives, negatives, unknown };
   });
 }
+
+/** One label's AUC against a subset of its negatives. */
+export interface SubsetAuc {
+  /** negatives in the subset */
+  n: number;
+  auc: number;
+}
+
+/** {@link crossLabelAuc}'s row for one lesion label. */
+export interface CrossLabelRow {
+  label: LesionLabelId;
+  positives: number;
+  /** positives against negatives that have no lesion at all (every lesion label known 0) */
+  lesionFree: SubsetAuc;
+  /** positives against the negatives that carry lesion `o` (o ≠ label) */
+  withOther: Partial<Record<LesionLabelId, SubsetAuc>>;
+}
+
+/**
+ * Does a lesion label's output answer for ITS lesion, or for "this eye is diseased"? For each
+ * lesion label, the AUC of its probability over its positives against (a) lesion-free negatives
+ * and (b) the negatives that carry each other lesion. A label that only detects its own lesion
+ * scores the same in every column; one that has learnt "diseased" scores ~1 against lesion-free
+ * photos and much lower against photos with other lesions (how 0.2.0's ma output was caught:
+ * 1.00 vs 0.70 with haemorrhages). Unknown truths are left out per label, as in Table I.
+ */
+export function crossLabelAuc(rows: readonly PredictionRow[], labelIds: readonly LabelId[]): CrossLabelRow[] {
+  const lesions = LESION_LABEL_IDS.filter((l) => labelIds.includes(l));
+  const subset = (l: LesionLabelId, pos: readonly PredictionRow[], neg: readonly PredictionRow[]): SubsetAuc => {
+    const scores = [...pos, ...neg].map((r) => num(r.probabilities[l]));
+    const labels = [...pos.map(() => 1), ...neg.map(() => 0)];
+    return { n: neg.length, auc: pos.length && neg.length ? auc(scores, labels) : Number.NaN };
+  };
+  return lesions.map((l) => {
+    const pos = rows.filter((r) => num(r.truth[l]) === 1);
+    const neg = rows.filter((r) => num(r.truth[l]) === 0);
+    const withOther: Partial<Record<LesionLabelId, SubsetAuc>> = {};
+    for (const o of lesions) if (o !== l) withOther[o] = subset(l, pos, neg.filter((r) => num(r.truth[o]) === 1));
+    const free = neg.filter((r) => lesions.every((o) => num(r.truth[o]) === 0));
+    return { label: l, positives: pos.length, lesionFree: subset(l, pos, free), withOther };
+  });
+}
+

@@ -1,7 +1,7 @@
 /**
  * report.md: the human-readable evaluation report (tables, chart links, honest notes).
  */
-import type { ClassificationTable, LabelRow } from './classification';
+import type { ClassificationTable, CrossLabelRow, LabelRow } from './classification';
 import { MAP_KINDS, mapName, type LocalizationSummary, type MapKind } from './localization';
 
 export interface ReportContext {
@@ -31,6 +31,8 @@ export interface ReportContext {
   order: string[];
   names: Record<string, string>;
   notes: string[];
+  /** per lesion label: AUC against lesion-free negatives vs negatives with each other lesion */
+  crossLabel?: CrossLabelRow[];
 }
 
 const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n/a');
@@ -77,6 +79,22 @@ export function renderMarkdown(ctx: ReportContext, table: ClassificationTable, l
     if (r) L.push(`- \`${id}\`: ${r.definition}.`);
   }
   L.push('');
+  const cross = (ctx.crossLabel ?? []).filter((r) => r.positives > 0 && Number.isFinite(r.lesionFree.auc) && Object.values(r.withOther).some((v) => v && Number.isFinite(v.auc)));
+  if (cross.length) {
+    // columns in the rows' own label order; a label's own column is '—'
+    const others = cross.map((r) => r.label as string);
+    L.push('### Does each lesion output answer for its own lesion?');
+    L.push('');
+    L.push(
+      'AUC of each lesion label over its positives against two kinds of negatives: photos without any lesion, and photos that carry another lesion (one column per lesion; n = negatives in that group). A label that detects its own lesion scores alike in every column; one that has learnt "this eye is diseased" scores near 1 against lesion-free photos and lower where other lesions are present.',
+    );
+    L.push('');
+    L.push(`| label | positives | vs lesion-free negatives | ${others.map((o) => `vs negatives with ${ctx.names[o] ?? o}`).join(' | ')} |`);
+    L.push(`|---|---:|---|${others.map(() => '---|').join('')}`);
+    const cell = (v: { n: number; auc: number } | undefined) => (v && Number.isFinite(v.auc) ? `${v.auc.toFixed(3)} (n = ${v.n})` : '—');
+    for (const r of cross) L.push(`| ${ctx.names[r.label] ?? r.label} (\`${r.label}\`) | ${r.positives} | ${cell(r.lesionFree)} | ${others.map((o) => cell(r.withOther[o as keyof typeof r.withOther])).join(' | ')} |`);
+    L.push('');
+  }
   L.push('For orientation only — the paper\'s Table I (Jiang et al., their own data, not comparable to this evaluation):');
   L.push('');
   L.push('| label | sensitivity | specificity | accuracy | AUC |');

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PhotoTransform } from '../../../src/core/types';
-import { classificationTable, drTruth, labelCounts, toLabelMetrics, type PredictionRow } from './classification';
+import { classificationTable, crossLabelAuc, drTruth, labelCounts, toLabelMetrics, type PredictionRow } from './classification';
 import * as tf from '@tensorflow/tfjs';
 import { upsampleAndNormalise } from '../../../src/core/explain/index';
 import {
@@ -74,6 +74,49 @@ describe('classification table', () => {
       { id: 'ma', positives: 1, negatives: 4, unknown: 1 },
       { id: 'red', positives: 1, negatives: 1, unknown: 4 },
     ]);
+  });
+});
+
+describe('cross-label AUC (does a lesion output answer for its own lesion?)', () => {
+  // ma output that has learnt "diseased": high on every photo with any lesion
+  const rows = [
+    row('p1', [1, 0, 0, 0, 0], [0.9, 0.1, 0.1, 0.1, 0]),
+    row('p2', [1, 1, 0, 0, 0], [0.6, 0.9, 0.1, 0.1, 0]),
+    row('h1', [0, 0, 0, 0, 1], [0.1, 0.1, 0.1, 0.1, 1]),
+    row('h2', [0, 0, 0, 0, 1], [0.2, 0.1, 0.1, 0.1, 1]),
+    row('n1', [0, 1, 0, 0, 0], [0.8, 0.9, 0.1, 0.1, 0]), // hm only: ma output fires
+    row('n2', [0, 0, 1, 0, 0], [0.5, 0.1, 0.9, 0.1, 0]), // hex only
+    row('u', [N, 1, 0, 0, 0], [0.95, 0.9, 0.1, 0.1, 0]), // ma unknown: left out of ma's row
+  ];
+  const cross = crossLabelAuc(rows, IDS);
+
+  it('separates lesion-free negatives from negatives with each other lesion', () => {
+    const ma = cross.find((r) => r.label === 'ma')!;
+    expect(ma.positives).toBe(2);
+    expect(ma.lesionFree).toEqual({ n: 2, auc: 1 });
+    // positives 0.9, 0.6 vs n1 0.8: one of two pairs ranked right
+    expect(ma.withOther.hm).toEqual({ n: 1, auc: 0.5 });
+    // vs n2 0.5: both right
+    expect(ma.withOther.hex).toEqual({ n: 1, auc: 1 });
+    expect(ma.withOther.cws!.n).toBe(0);
+    expect(ma.withOther.cws!.auc).toBeNaN();
+    expect(cross.map((r) => r.label)).toEqual(['ma', 'hm', 'hex', 'cws']);
+    // hm: positives p2, n1, u (truth 1) against lesion-free h1, h2
+    expect(cross.find((r) => r.label === 'hm')!.positives).toBe(3);
+  });
+
+  it('renders a report section naming each group and its size', () => {
+    const md = renderMarkdown(
+      {
+        modelName: 'm@1', architecture: 'a', inputSize: 64, preprocess: {}, backend: 'cpu', dataset: 'd', dataDir: 'd', split: 'test', images: 7, failed: [], date: 'now',
+        tolerancePx: 4, toleranceNote: 'x', maps: [], msPerImage: 1, charts: { rocAll: 'roc.svg', rocPerLabel: {}, distribution: 'd.svg' }, order: [], names: { hm: 'HM' }, notes: [], crossLabel: cross,
+      },
+      { rows: {}, unknownEverywhere: [] },
+      [],
+    );
+    expect(md).toContain('### Does each lesion output answer for its own lesion?');
+    expect(md).toContain('vs negatives with HM');
+    expect(md).toMatch(/\| ma \(`ma`\) \| 2 \| 1\.000 \(n = 2\) \| — \| 0\.500 \(n = 1\) \| 1\.000 \(n = 1\) \|$/m);
   });
 });
 
