@@ -332,9 +332,12 @@ export function denseLossOnMaps(maps: tf.Tensor4D, cal: DenseHead, targets: tf.T
   });
 }
 
+let calibrations = 0;
+
 /** Calibration variables for {@link denseLossOnMaps}: log-scale 0 (scale 1) and offset 0 per label. */
 export function createMapCalibration(seed: number): DenseHead {
-  const tag = `${seed}_${Date.now()}_${Math.floor(Math.random() * 1e9)}`;
+  // tfjs refuses a second live variable of the same name: a per-process counter keeps them apart
+  const tag = `${seed}_${++calibrations}`;
   return tf.tidy(() => ({
     kernel: tf.variable(tf.zeros([K]), true, `dense_cal_scale_${tag}`),
     bias: tf.variable(tf.zeros([K]), true, `dense_cal_bias_${tag}`),

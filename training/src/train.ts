@@ -387,6 +387,24 @@ function buildNet(a: ArchConfig, size: number, seed: number): tf.LayersModel {
 }
 
 /**
+ * Starts the head-map calibration where the cell loss is sane: offset_c = logit(p_c) − mean map_c
+ * over a few training images, p_c the positive-cell rate that the positive weight implies
+ * (weight = negatives / positives). With offset 0, a map whose cells sit at the photo's logit
+ * (e.g. +3 on every cell of a positive photo) would start with a huge cell loss, and Adam moves an
+ * offset by only ~lr per step.
+ */
+function initMapCalibration(net: tf.LayersModel, cal: DenseHead, images: Uint8Array[], size: number, posWeight: number[]): void {
+  if (!images.length) return;
+  tf.tidy(() => {
+    const [maps] = applyLayers(net, toBatch(images, size), { training: false, outputs: [HEAD_MAPS_LAYER] });
+    const K = posWeight.length;
+    const m = tf.mean(tf.slice(maps as tf.Tensor4D, [0, 0, 0, 0], [-1, -1, -1, K]), [0, 1, 2]);
+    const prior = tf.tensor1d(posWeight.map((w) => Math.log(1 / w)));
+    cal.bias.assign(tf.sub(prior, m));
+  });
+}
+
+/**
  * Copies weights from a bundle into `net` by layer name + shape, so an --init bundle may have a
  * different input size (the net is fully convolutional: no weight depends on it).
  */
@@ -434,24 +452,6 @@ function disposeOptimizer(opt: tf.Optimizer | null): void {
 
 // ---------------------------------------------------------------------------------------------
 // Validation
-
-/**
- * Starts the head-map calibration where the cell loss is sane: offset_c = logit(p_c) − mean map_c
- * over a few training images, p_c the positive-cell rate that the positive weight implies
- * (weight = negatives / positives). With offset 0, a map whose cells sit at the photo's logit
- * (e.g. +3 on every cell of a positive photo) would start with a huge cell loss, and Adam moves an
- * offset by only ~lr per step.
- */
-function initMapCalibration(net: tf.LayersModel, cal: DenseHead, images: Uint8Array[], size: number, posWeight: number[]): void {
-  if (!images.length) return;
-  tf.tidy(() => {
-    const [maps] = applyLayers(net, toBatch(images, size), { training: false, outputs: [HEAD_MAPS_LAYER] });
-    const K = posWeight.length;
-    const m = tf.mean(tf.slice(maps as tf.Tensor4D, [0, 0, 0, 0], [-1, -1, -1, K]), [0, 1, 2]);
-    const prior = tf.tensor1d(posWeight.map((w) => Math.log(1 / w)));
-    cal.bias.assign(tf.sub(prior, m));
-  });
-}
 
 function predictLogits(net: tf.LayersModel, images: Uint8Array[], size: number, batch: number): Float32Array {
   const L = LABEL_IDS.length;
