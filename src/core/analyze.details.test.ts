@@ -76,6 +76,26 @@ describe('explainDetails() — Guided Grad-CAM on demand', () => {
     }
   });
 
+  it('cam: hirescam — recorded on the result, different maps, and explainDetails() follows the result, not a default', async () => {
+    const grad = await analyze(real, model, { maps: 'all' });
+    const hires = await analyze(real, model, { maps: 'all', cam: 'hirescam' });
+    expect(grad.camMethod).toBe('gradcam');
+    expect(hires.camMethod).toBe('hirescam');
+    expect(hires.positive).toEqual(grad.positive); // the map never changes the verdict
+    // the tiny model's head gates per cell, so at least one label's map must differ
+    const diffs = hires.maps!.gradCam.map((m, i) => maxAbsDiff(m.data, grad.maps!.gradCam[i].data));
+    expect(Math.max(...diffs)).toBeGreaterThan(1e-3);
+    const lazy = await analyze(real, model, { maps: 'gradcam', cam: 'hirescam' });
+    const d = await explainDetails(real, model, lazy);
+    const want = hires.maps!.guidedGradCam!;
+    expect(d.guidedGradCam.map((m) => m.label)).toEqual(want.map((m) => m.label));
+    d.guidedGradCam.forEach((m, i) => expect(maxAbsDiff(m.data, want[i].data)).toBeLessThan(1e-6));
+    // a result stored before camMethod existed is a Grad-CAM result
+    const { camMethod: _drop, ...old } = { ...grad, maps: undefined };
+    const fromOld = await explainDetails(real, model, old);
+    fromOld.guidedGradCam.forEach((m, i) => expect(maxAbsDiff(m.data, grad.maps!.guidedGradCam![i].data)).toBeLessThan(1e-6));
+  });
+
   it('no positive lesion label, or an ungradable photo that was not forced: no maps, like analyze(maps: all)', async () => {
     const negative = { ...(await analyze(real, model, { maps: 'gradcam' })) };
     negative.positive = { ma: false, hm: false, hex: false, cws: false, healthy: true };

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FundusLensError } from './errors';
 import { combineMaps } from './explain/combine';
-import { gradCamFromFeatures } from './explain/grad-cam';
+import { classMapsFromFeatures } from './explain/class-maps';
 import { guidedBackprop, guidedSaliency } from './explain/guided-backprop';
 import { guidedGradCam } from './explain/guided-grad-cam';
 import { logitTargets } from './explain/targets';
@@ -25,6 +25,7 @@ import {
   LABEL_IDS,
   LESION_LABEL_IDS,
   type AnalysisResult,
+  type CamMethod,
   type LabelId,
   type LabelMap,
   type LesionLabelId,
@@ -46,7 +47,13 @@ export interface AnalyzeOptions {
    * - 'all': also Guided Grad-CAM (eq. 3) for the POSITIVE lesion labels and their combination (eq. 4).
    */
   maps?: 'none' | 'gradcam' | 'all';
-  /** map the outlines are traced on (default 'gradcam'; 'guided-gradcam' costs a guided-backprop pass). */
+  /**
+   * class-activation map (default 'gradcam', the paper's eq. 1–2; 'hirescam' keeps the
+   * gradient per cell, explain/hires-cam.ts). It is what `maps.gradCam` holds, what the outlines
+   * are traced on and what eq. 3 multiplies; the result records it as `camMethod`.
+   */
+  cam?: CamMethod;
+  /** map the outlines are traced on (default 'gradcam' = the class-activation map of `cam`; 'guided-gradcam' costs a guided-backprop pass). */
   outlineSource?: 'gradcam' | 'guided-gradcam';
   /** iso-level as a fraction of each map's peak (default 0.5), see lesions/traceOutlines. */
   outlineThreshold?: number;
@@ -124,6 +131,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
   const meta = model.metadata;
   const mapsWanted = options.maps ?? 'none';
   const outlineSource = options.outlineSource ?? 'gradcam';
+  const camMethod: CamMethod = options.cam ?? 'gradcam';
   let stageStart = start;
   const begin = async (stage: StageName): Promise<void> => {
     await yieldToEventLoop();
@@ -134,7 +142,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
   const end = (stage: StageName): void => {
     timingsMs[stage] = now() - stageStart;
   };
-  const base = { backend: tf.getBackend(), model: `${meta.name}@${meta.version}` };
+  const base = { backend: tf.getBackend(), model: `${meta.name}@${meta.version}`, camMethod };
 
   await begin('quality');
   const fov = detectFov(image);
@@ -199,7 +207,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     let camsT: tf.Tensor3D | null = null;
     if (camIdx.length > 0) {
       const names = camIdx.map((i) => ids[i]);
-      const { cams, peaks } = gradCamFromFeatures(model.head, a, logitTargets(camIdx, names), size);
+      const { cams, peaks } = classMapsFromFeatures(camMethod, model.head, a, logitTargets(camIdx, names), size);
       peaks.dispose();
       camsT = cams;
       held.push(cams);
@@ -396,7 +404,7 @@ export async function explainDetails(image: RgbImage | null, model: FundusModel,
     held.push(a);
     // The same Grad-CAM rows analyze(maps: 'all') computes (every lesion label), so the
     // product of eq. 3 is the same to the last bit.
-    const { cams, peaks } = gradCamFromFeatures(model.head, a, logitTargets(lesionIdx, lesionIdx.map((i) => ids[i])), size);
+    const { cams, peaks } = classMapsFromFeatures(result.camMethod ?? 'gradcam', model.head, a, logitTargets(lesionIdx, lesionIdx.map((i) => ids[i])), size);
     peaks.dispose();
     held.push(cams);
     timingsMs.gradcam = now() - t0;

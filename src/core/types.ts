@@ -239,6 +239,13 @@ export interface LabelMap {
 
 export type Summary = 'healthy' | 'dr-signs' | 'ungradable';
 
+/**
+ * The class-activation map behind `maps.gradCam`, the outlines and the guided product (eq. 3):
+ * 'gradcam' = the paper's eq. 1–2 (default); 'hirescam' = HiResCAM (explain/hires-cam.ts),
+ * the gradient kept per cell instead of averaged, which follows the head more closely.
+ */
+export type CamMethod = 'gradcam' | 'hirescam';
+
 export type StageName = 'decode' | 'quality' | 'preprocess' | 'forward' | 'gradcam' | 'guidedBackprop' | 'outlines' | 'total';
 
 /** Result of one analysis. Plain data: safe to post from a worker or write as JSON. */
@@ -250,7 +257,13 @@ export interface AnalysisResult {
   positive: Record<LabelId, boolean>;
   summary: Summary;
   outlines: Outline[];
+  /**
+   * which class-activation map `maps.gradCam`, the outlines and `maps.guidedGradCam` were
+   * built on; absent = 'gradcam' (results stored before HiResCAM existed)
+   */
+  camMethod?: CamMethod;
   maps?: {
+    /** the class-activation map of `camMethod` (Grad-CAM unless camMethod says otherwise) */
     gradCam: LabelMap[];
     guidedGradCam?: LabelMap[];
     /** eq. 4 over the positive lesion labels, normalised to 0..1 */

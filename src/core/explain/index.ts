@@ -13,3 +13,5 @@ export { gradCamWeightsFast } from './grad-cam-fast';
 export { guidedBackprop, guidedRelu, guidedSaliency, activationBytes, defaultLabelsPerPass, type GuidedBackpropOptions } from './guided-backprop';
 export { guidedGradCam } from './guided-grad-cam';
 export { combineMaps, combineArrays } from './combine';
+export { hiResCamFromFeatures, hiResCamMaps } from './hires-cam';
+export { classMapsFromFeatures } from './class-maps';
