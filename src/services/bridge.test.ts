@@ -95,4 +95,37 @@ describe('worker bridge', () => {
     expect(w.workers[0].terminated).toBe(true);
     vi.useRealTimers();
   });
+
+  it('cam: analyze and details pass the method through; switching it alone does not reload the model, a restarted worker warms the new one', async () => {
+    vi.useFakeTimers();
+    const analysed: unknown[] = [];
+    const detailed: unknown[] = [];
+    const w = fakeWorld(
+      async (_id, _file, o) => {
+        analysed.push(o);
+        return { result: {} as never, preprocessed: null, notices: [] };
+      },
+      async (_id, _file, result) => {
+        detailed.push(result);
+        return { guidedGradCam: [], combined: new Float32Array(4), timingsMs: {}, notices: [] };
+      },
+    );
+    const b = createBridge({ createWorker: w.createWorker, wrap: w.wrap, idleMs: 1000 });
+    await b.ensureModel({ ...init, cam: 'gradcam' });
+    await b.ensureModel({ ...init, cam: 'hirescam' });
+    expect(w.inits).toHaveLength(1); // no reload for a new explanation map
+    expect(w.inits[0].cam).toBe('gradcam');
+    await b.analyze('p1', new Blob(), { maps: 'gradcam', cam: 'hirescam' });
+    expect(analysed[0]).toMatchObject({ maps: 'gradcam', cam: 'hirescam' });
+    const result = { model: 'demo@1', camMethod: 'hirescam', maps: { gradCam: [] } } as never;
+    await b.details('p1', new Blob(), result);
+    expect(detailed[0]).toEqual({ model: 'demo@1', camMethod: 'hirescam' }); // explainDetails reads it
+    await vi.advanceTimersByTimeAsync(1500); // idle: the worker stops
+    expect(b.running).toBe(false);
+    await b.analyze('p2', new Blob(), { cam: 'hirescam' });
+    expect(w.inits).toHaveLength(2);
+    expect(w.inits[1].cam).toBe('hirescam'); // the fresh worker warms what the analyses now use
+    b.terminate();
+    vi.useRealTimers();
+  });
 });

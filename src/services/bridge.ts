@@ -107,7 +107,10 @@ export function createBridge(o: BridgeOptions = {}): AnalysisBridge {
   }
 
   function ensureModel(init: WorkerInit, onProgress?: ProgressCallback): Promise<ModelInfo> {
-    const key = JSON.stringify(init);
+    // `cam` only says which backward kernels to warm at load: switching the explanation map
+    // must not reload the model (each analyze() names its method itself)
+    const { cam: _cam, ...loadKey } = init;
+    const key = JSON.stringify(loadKey);
     lastInit = init;
     if (modelPromise && key === modelKey && api) return modelPromise;
     modelKey = key;

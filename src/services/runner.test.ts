@@ -253,4 +253,42 @@ describe('queue runner (fake bridge)', () => {
     expect(bridge.calls.filter((c) => c === 'model').length).toBe(2); // preload + the photo's (cheap) ensureModel, nothing more
     r.stop();
   });
+
+  it('cam: each analysis asks for the method set at the time; switching it keeps the model and the done results, re-analyse uses the new one', async () => {
+    const store = createAppStore();
+    const bridge = fakeBridge({
+      analyze: vi.fn(async (id: string, _f: Blob, o): Promise<AnalyzeResponse> => {
+        bridge.calls.push(`analyze:${id}:${o.cam}`);
+        return { result: { ...result('dr-signs'), camMethod: o.cam }, preprocessed: null, notices: [] };
+      }),
+    });
+    const r = startRunner({ store, bridge, modelUrl: '/m/', wasmPaths: {} });
+    const [a] = store.getState().addPhotos([{ name: 'a.jpg', file: img() }]);
+    await r.whenIdle();
+    expect(vi.mocked(bridge.ensureModel).mock.calls[0][0]).toMatchObject({ cam: 'gradcam' });
+    const by = (id: string) => store.getState().photos.find((p) => p.id === id)!;
+    expect(by(a).result?.camMethod).toBe('gradcam');
+
+    store.getState().setCam('hirescam');
+    expect(store.getState().model.status).toBe('ready'); // a new map needs no model reload
+    expect(by(a)).toMatchObject({ status: 'done', result: { camMethod: 'gradcam' } }); // done photos keep theirs
+    const [b] = store.getState().addPhotos([{ name: 'b.jpg', file: img() }]);
+    await new Promise((res) => setTimeout(res, 0));
+    await r.whenIdle();
+    expect(by(b).result?.camMethod).toBe('hirescam');
+    expect(vi.mocked(bridge.ensureModel).mock.calls.at(-1)?.[0]).toMatchObject({ cam: 'hirescam' });
+
+    // the guided maps of the old result are computed on ITS method (the result crosses with camMethod)
+    await r.details(a);
+    expect(vi.mocked(bridge.details).mock.calls[0][2].camMethod).toBe('gradcam');
+
+    store.getState().reanalyse(a);
+    await new Promise((res) => setTimeout(res, 0));
+    await r.whenIdle();
+    expect(by(a).result?.camMethod).toBe('hirescam');
+    expect(by(a).result?.maps?.guidedGradCam).toBeUndefined(); // the old guided maps are gone with the old result
+    expect(bridge.calls.filter((c) => c.startsWith('analyze'))).toEqual([`analyze:${a}:gradcam`, `analyze:${b}:hirescam`, `analyze:${a}:hirescam`]);
+    expect(bridge.calls.filter((c) => c.startsWith('decode'))).toHaveLength(2); // no second decode
+    r.stop();
+  });
 });

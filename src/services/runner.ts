@@ -71,7 +71,10 @@ export function startRunner(o: RunnerOptions): Runner {
   }
   const detailJobs = new Map<string, { promise: Promise<void>; cancelled: boolean }>();
 
-  const init = (): WorkerInit => ({ modelUrl: o.modelUrl, backend: store.getState().settings.backend, wasmPaths: o.wasmPaths });
+  const init = (): WorkerInit => {
+    const { backend, cam } = store.getState().settings;
+    return { modelUrl: o.modelUrl, backend, wasmPaths: o.wasmPaths, cam };
+  };
 
   async function loadModel(): Promise<boolean> {
     const s = store.getState();
@@ -128,9 +131,11 @@ export function startRunner(o: RunnerOptions): Runner {
       const cur = store.getState().photos.find((p) => p.id === id);
       if (!cur || cur.status === 'cancelled') return;
       store.getState().updatePhoto(id, { status: 'analysing', stage: 'quality', progress: 0 });
-      // Grad-CAM for every lesion label, no guided backprop: the result shows first, the
-      // Guided Grad-CAM / combined views compute theirs on demand (details()).
-      const res = await bridge.analyze(id, item.file, { force: cur.force, maps: 'gradcam', preprocessed: true }, (stage, progress) => {
+      // The class-activation map (Grad-CAM or HiResCAM, as set now) for every lesion label, no
+      // guided backprop: the result shows first, the Guided views compute theirs on demand
+      // (details(), on the method the result records).
+      const cam = store.getState().settings.cam;
+      const res = await bridge.analyze(id, item.file, { force: cur.force, maps: 'gradcam', cam, preprocessed: true }, (stage, progress) => {
         store.getState().updatePhoto(id, { stage, progress });
       });
       const after = store.getState().photos.find((p) => p.id === id);

@@ -6,7 +6,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { useStore as useZustand } from 'zustand';
 import { persist, createJSONStorage } from 'zustand/middleware';
-import type { AnalysisResult, LesionLabelId, ModelMetadata } from '../core/types';
+import type { AnalysisResult, CamMethod, LesionLabelId, ModelMetadata } from '../core/types';
 import type { BackendPreference, ModelInfo, Notice, ProgressStage } from '../services/types';
 import type { ColormapName } from '../render/colormap';
 import type { ViewTransform } from '../render/view';
@@ -75,6 +75,11 @@ export interface PhotosSlice {
   analyseAnyway(id: string): void;
   /** requeue after an error or a cancel */
   retry(id: string): void;
+  /**
+   * analyse a finished photo again with the current settings (e.g. after the explanation map
+   * changed); the old result stays on screen, with its own method's labels, until the new one lands
+   */
+  reanalyse(id: string): void;
   /** the next photo the runner should work on */
   nextQueued(): PhotoItem | undefined;
 }
@@ -120,11 +125,47 @@ export interface ViewSlice {
   setView(v: ViewTransform | null): void;
 }
 
+export interface Settings {
+  backend: BackendPreference;
+  colormap: ColormapName;
+  language: string;
+  /** class-activation map of the next analyses (the paper's Grad-CAM unless the user picks HiResCAM) */
+  cam: CamMethod;
+}
+
 export interface SettingsSlice {
-  settings: { backend: BackendPreference; colormap: ColormapName; language: string };
+  settings: Settings;
   setBackend(b: BackendPreference): void;
   setColormap(c: ColormapName): void;
   setLanguage(l: string): void;
+  setCam(c: CamMethod): void;
+}
+
+export const CAM_METHODS: readonly CamMethod[] = ['gradcam', 'hirescam'];
+export const DEFAULT_SETTINGS: Settings = { backend: 'auto', colormap: 'inferno', language: 'en', cam: 'gradcam' };
+
+/** The method a result's maps and outlines were made with: results from before HiResCAM have none and are Grad-CAM. */
+export const camOf = (r: Pick<AnalysisResult, 'camMethod'> | undefined | null): CamMethod => r?.camMethod ?? 'gradcam';
+
+/** Whether a finished photo's maps were made with another method than the one now chosen (offer to re-analyse). */
+export function camDiffers(p: PhotoItem | undefined, cam: CamMethod): boolean {
+  const r = p?.result;
+  if (!p || p.status !== 'done' || !r || (r.summary === 'ungradable' && !r.forced)) return false;
+  return camOf(r) !== cam;
+}
+
+/**
+ * Settings read back from localStorage, completed with the defaults: a field an older version
+ * did not store (cam before HiResCAM) or a value this version does not know falls back.
+ */
+export function restoreSettings(saved: unknown): Settings {
+  const o = (saved && typeof saved === 'object' ? saved : {}) as Partial<Record<keyof Settings, unknown>>;
+  const out: Settings = { ...DEFAULT_SETTINGS };
+  if (typeof o.backend === 'string') out.backend = o.backend as BackendPreference;
+  if (typeof o.colormap === 'string') out.colormap = o.colormap as ColormapName;
+  if (typeof o.language === 'string') out.language = o.language;
+  if ((CAM_METHODS as readonly unknown[]).includes(o.cam)) out.cam = o.cam as CamMethod;
+  return out;
 }
 
 export interface UpdateSlice {
@@ -181,6 +222,11 @@ const photosSlice: Slice<PhotosSlice> = (set, get) => ({
     get().updatePhoto(id, { force: true, status: 'queued', stage: undefined, progress: undefined, error: undefined, details: undefined });
   },
   retry(id) {
+    get().updatePhoto(id, { status: 'queued', stage: undefined, progress: undefined, error: undefined, details: undefined });
+  },
+  reanalyse(id) {
+    const p = get().photos.find((x) => x.id === id);
+    if (!p || p.status !== 'done') return;
     get().updatePhoto(id, { status: 'queued', stage: undefined, progress: undefined, error: undefined, details: undefined });
   },
   nextQueued() {
@@ -242,7 +288,7 @@ const viewSlice: Slice<ViewSlice> = (set) => ({
 });
 
 const settingsSlice: Slice<SettingsSlice> = (set) => ({
-  settings: { backend: 'auto', colormap: 'inferno', language: 'en' },
+  settings: { ...DEFAULT_SETTINGS },
   setBackend(backend) {
     set((s) => ({ settings: { ...s.settings, backend } }));
   },
@@ -251,6 +297,10 @@ const settingsSlice: Slice<SettingsSlice> = (set) => ({
   },
   setLanguage(language) {
     set((s) => ({ settings: { ...s.settings, language } }));
+  },
+  setCam(cam) {
+    if (!CAM_METHODS.includes(cam)) return;
+    set((s) => ({ settings: { ...s.settings, cam } }));
   },
 });
 
@@ -289,6 +339,11 @@ export function createAppStore(o: { persistSettings?: boolean } = {}): StoreApi<
       storage: createJSONStorage(() => localStorage),
       partialize: (s) => ({ settings: s.settings, opacity: s.opacity, overlay: s.overlay }) as unknown as AppState,
       version: 1,
+      // zustand's default merge replaces `settings` whole: a field added since (cam) would be lost
+      merge: (persisted, current) => {
+        const p = (persisted ?? {}) as Partial<AppState>;
+        return { ...current, ...p, settings: restoreSettings(p.settings) };
+      },
     }),
   );
 }

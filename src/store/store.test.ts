@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createAppStore, selectSelected } from './index';
+import { analysisResult } from '../services/test-fixtures';
+import { camDiffers, camOf, createAppStore, restoreSettings, selectSelected } from './index';
 
 const blob = (type = 'image/jpeg') => new Blob([new Uint8Array([1, 2, 3])], { type });
 
@@ -64,5 +65,53 @@ describe('app store slices', () => {
     expect(raw.state.settings).toMatchObject({ backend: 'wasm', colormap: 'viridis' });
     const b = createAppStore({ persistSettings: true });
     expect(b.getState().settings.backend).toBe('wasm');
+  });
+
+  it('explanation map: Grad-CAM by default, HiResCAM persists, unknown values are refused', () => {
+    localStorage.clear();
+    const a = createAppStore({ persistSettings: true });
+    expect(a.getState().settings.cam).toBe('gradcam');
+    a.getState().setCam('hirescam');
+    expect(JSON.parse(localStorage.getItem('funduslens.settings') ?? '{}').state.settings.cam).toBe('hirescam');
+    a.getState().setCam('scorecam' as never);
+    expect(a.getState().settings.cam).toBe('hirescam');
+    const b = createAppStore({ persistSettings: true });
+    expect(b.getState().settings.cam).toBe('hirescam');
+  });
+
+  it('settings stored before HiResCAM existed (no cam) load as Grad-CAM and keep the rest', () => {
+    localStorage.clear();
+    // exactly what the previous version wrote (version 1, settings without cam)
+    localStorage.setItem(
+      'funduslens.settings',
+      JSON.stringify({ state: { settings: { backend: 'wasm', colormap: 'viridis', language: 'es' }, opacity: 0.4, overlay: 'guided' }, version: 1 }),
+    );
+    const s = createAppStore({ persistSettings: true });
+    expect(s.getState().settings).toEqual({ backend: 'wasm', colormap: 'viridis', language: 'es', cam: 'gradcam' });
+    expect(s.getState().opacity).toBe(0.4);
+    expect(s.getState().overlay).toBe('guided');
+    expect(restoreSettings({ cam: 'bogus' }).cam).toBe('gradcam');
+    expect(restoreSettings(null)).toEqual({ backend: 'auto', colormap: 'inferno', language: 'en', cam: 'gradcam' });
+  });
+
+  it('a result without camMethod is Grad-CAM; re-analyse is offered when the setting differs, and requeues', () => {
+    expect(camOf(analysisResult())).toBe('gradcam');
+    expect(camOf(analysisResult({ camMethod: 'hirescam' }))).toBe('hirescam');
+    const s = createAppStore();
+    const [id] = s.getState().addPhotos([{ name: 'a.jpg', file: blob() }]);
+    const photo = () => s.getState().photos[0];
+    expect(camDiffers(photo(), 'hirescam')).toBe(false); // nothing to re-analyse yet
+    s.getState().reanalyse(id); // not finished: ignored
+    expect(photo().status).toBe('queued');
+    s.getState().updatePhoto(id, { status: 'done', result: analysisResult(), details: { status: 'done' } });
+    expect(camDiffers(photo(), 'gradcam')).toBe(false);
+    expect(camDiffers(photo(), 'hirescam')).toBe(true);
+    // an ungradable photo not analysed anyway has no maps: nothing to offer
+    s.getState().updatePhoto(id, { result: analysisResult({ summary: 'ungradable' }) });
+    expect(camDiffers(photo(), 'hirescam')).toBe(false);
+    s.getState().updatePhoto(id, { result: analysisResult() });
+    s.getState().reanalyse(id);
+    expect(photo()).toMatchObject({ status: 'queued', details: undefined });
+    expect(photo().result).toBeDefined(); // the old result stays on screen until the new one lands
   });
 });

@@ -11,11 +11,11 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { FundusLensError, isFundusLensError } from '../core/errors';
-import type { RgbImage, StageName } from '../core/types';
+import type { CamMethod, RgbImage, StageName } from '../core/types';
 import { analyze, explainDetails } from '../core/analyze';
 import { loadBundle, type FundusModel, type BundleReader } from '../core/model';
 import { setupBackend } from '../core/backends';
-import { gradCamFromFeatures } from '../core/explain/grad-cam';
+import { classMapsFromFeatures } from '../core/explain/class-maps';
 import { logitTargets } from '../core/explain/targets';
 import { LESION_LABEL_IDS } from '../core/types';
 import { BACKEND_ORDER, MAX_ANALYSIS_SIDE } from './api';
@@ -93,6 +93,8 @@ let backend: BackendName | null = null;
 /** backends still to try after the current one fails at run time */
 let fallbacks: BackendName[] = [];
 let warmupMs = 0;
+/** the class-activation map warmed at the latest load (a run-time fallback warms the same) */
+let warmCam: CamMethod = 'gradcam';
 
 async function webGpuAdapter(): Promise<boolean> {
   const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
@@ -139,11 +141,14 @@ function scheduleWarmup(m: FundusModel): void {
 }
 
 /**
- * The model's own warm-up runs the forward pass; the first analysis also runs the Grad-CAM
- * backward pass through the head, whose kernels (WebGL/WebGPU: shaders, seconds on a software
- * GPU) would otherwise be compiled inside the first result. Warm them here, at load.
+ * The model's own warm-up runs the forward pass; the first analysis also runs the backward
+ * pass through the head for its class-activation map, whose kernels (WebGL/WebGPU: shaders,
+ * seconds on a software GPU) would otherwise be compiled inside the first result. Warm them
+ * here, at load, for the method the analyses will use: Grad-CAM may take the exact window-sum
+ * shortcut (grad-cam-fast.ts) while HiResCAM always runs the full tiled ∂y/∂A, so warming one
+ * does not warm the other.
  */
-async function warmupGradCam(m: FundusModel): Promise<void> {
+async function warmupClassMaps(m: FundusModel, cam: CamMethod): Promise<void> {
   const s = m.metadata.inputSize;
   const ids = m.metadata.labels.map((l) => l.id);
   const lesionIdx = ids.map((id, i) => ((LESION_LABEL_IDS as readonly string[]).includes(id) ? i : -1)).filter((i) => i >= 0);
@@ -151,7 +156,7 @@ async function warmupGradCam(m: FundusModel): Promise<void> {
   const x = tf.zeros([1, s, s, 3]) as tf.Tensor4D;
   const a = tf.tidy(() => m.features.apply(x, { training: false }) as tf.Tensor4D);
   try {
-    const { cams, peaks } = gradCamFromFeatures(m.head, a, logitTargets(lesionIdx), s);
+    const { cams, peaks } = classMapsFromFeatures(cam, m.head, a, logitTargets(lesionIdx), s);
     try {
       await cams.data();
     } finally {
@@ -166,7 +171,7 @@ async function warmupGradCam(m: FundusModel): Promise<void> {
  * Bring up the first backend of `order` that can load and warm up the model. Errors about
  * the bundle itself (missing file, bad hash…) are not the backend's fault: rethrow them.
  */
-async function loadOn(order: BackendName[], skipped: ModelInfo['skipped']): Promise<BackendName> {
+async function loadOn(order: BackendName[], skipped: ModelInfo['skipped'], cam: CamMethod): Promise<BackendName> {
   for (let i = 0; i < order.length; i++) {
     const b = order[i];
     try {
@@ -181,10 +186,10 @@ async function loadOn(order: BackendName[], skipped: ModelInfo['skipped']): Prom
       cancelWarmup();
       if (chosen === 'webgl' || chosen === 'webgpu') {
         // Shader backends: the warm-up also proves the backend works (a failure falls back to
-        // the next one) and compiles the forward AND the Grad-CAM backward shaders, seconds on
+        // the next one) and compiles the forward AND the class-activation-map backward shaders, seconds on
         // a software GPU that would otherwise land inside the first result.
         await m.warmup();
-        await warmupGradCam(m);
+        await warmupClassMaps(m, cam);
       } else scheduleWarmup(m);
       warmupMs = performance.now() - w0;
       model = m;
@@ -212,7 +217,8 @@ async function init(o: WorkerInit, onProgress?: ProgressCallback): Promise<Model
     readerBase = o.modelUrl;
   }
   const { order, skipped } = await candidateOrder(o.backend);
-  const chosen = await loadOn(order, skipped);
+  warmCam = o.cam ?? 'gradcam';
+  const chosen = await loadOn(order, skipped, warmCam);
   onProgress?.('loading-model', 1);
   const notices: Notice[] = [];
   const requested = o.backend === 'auto' ? order[0] : o.backend;
@@ -337,7 +343,7 @@ async function withFallback<T>(run: () => Promise<T>, notices: Notice[]): Promis
     if (!fallbacks.length) throw e;
     const from = backend;
     const skipped: ModelInfo['skipped'] = [];
-    await loadOn(fallbacks, skipped);
+    await loadOn(fallbacks, skipped, warmCam);
     notices.push({
       code: 'backend-fallback',
       message: `${from} failed during the analysis (${e instanceof Error ? e.message : String(e)}); switched to ${backend}.`,
@@ -388,6 +394,7 @@ const api: AnalysisWorkerApi = {
           analyze(d.rgb, model!, {
             force: o.force,
             maps: o.maps ?? 'all',
+            cam: o.cam ?? 'gradcam',
             signal,
             onInput: (data, size) => {
               input = { data, size };

@@ -4,7 +4,7 @@
  * Everything here is plain, structured-cloneable data; pixel buffers and bitmaps are
  * transferred, never copied, and tensors never cross.
  */
-import type { AnalysisResult, LabelMap, ModelMetadata, StageName } from '../core/types';
+import type { AnalysisResult, CamMethod, LabelMap, ModelMetadata, StageName } from '../core/types';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendName;
@@ -16,6 +16,12 @@ export interface WorkerInit {
   backend: BackendPreference;
   /** file name -> absolute URL of tfjs-backend-wasm's .wasm binaries, served from our origin */
   wasmPaths: Record<string, string>;
+  /**
+   * the class-activation map the analyses will use: WebGL/WebGPU warm its backward kernels at
+   * load (default 'gradcam'). A hint only: analyze() takes the method per call, and the bridge
+   * does not reload the model when only this changes.
+   */
+  cam?: CamMethod;
 }
 
 /** Something the user should know that is not an error (e.g. a backend fallback). */
@@ -32,7 +38,7 @@ export interface ModelInfo {
   /** backends tried before the chosen one, with why they were skipped */
   skipped: { backend: BackendName; reason: string }[];
   loadMs: number;
-  /** of loadMs: the warm-up at load (WebGL/WebGPU: forward + Grad-CAM shaders; wasm/cpu: 0, deferred to idle time) */
+  /** of loadMs: the warm-up at load (WebGL/WebGPU: forward + class-activation-map shaders; wasm/cpu: 0, deferred to idle time) */
   warmupMs?: number;
   notices: Notice[];
 }
@@ -53,6 +59,8 @@ export type MapsRequest = 'none' | 'gradcam' | 'all';
 export interface AnalyzeOptions {
   force?: boolean;
   maps?: MapsRequest;
+  /** class-activation map behind the heat map, the outlines and eq. 3 (default 'gradcam'); the result records it */
+  cam?: CamMethod;
   /** also return the preprocessed (cropped, CLAHE) model input for the "preprocessed" view */
   preprocessed?: boolean;
 }
