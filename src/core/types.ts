@@ -161,10 +161,16 @@ export interface LocalizationMetrics {
   prevalence?: number;
 }
 
+/**
+ * An explanation map an evaluation scores: 'gradcam' = Grad-CAM (Jiang et al. eq. 1–2);
+ * 'guided-gradcam' = Guided Grad-CAM (eq. 3); 'hirescam' / 'guided-hirescam' = the same with
+ * HiResCAM (explain/hires-cam.ts) in place of Grad-CAM.
+ */
+export type LocalizationMapKind = 'gradcam' | 'guided-gradcam' | 'hirescam' | 'guided-hirescam';
+
 /** The localization of one explanation map over an evaluation set. */
 export interface LocalizationTable {
-  /** 'gradcam' = Grad-CAM (Jiang et al. eq. 1–2); 'guided-gradcam' = Guided Grad-CAM (eq. 3) */
-  map: 'gradcam' | 'guided-gradcam';
+  map: LocalizationMapKind;
   /** human-readable name, e.g. "Grad-CAM (eq. 1–2, 16×16 grid)" */
   name: string;
   /** the pointing-game tolerance in model pixels (0.1 optic-disc diameter unless stated otherwise) */

@@ -126,14 +126,24 @@ describe('evaluate (tiny end-to-end)', () => {
     // localization: ma truly present with a non-empty mask in p1, p2, p6
     expect(json.perLabel.ma!.pointingGameN).toBe(3);
     expect(r.localization.find((s) => s.label === 'ma')).toMatchObject({ map: 'gradcam', source: 'mask', n: 3 });
-    // both maps, each its own table; the bound and the coarse tolerance (half a cell: 64² over an 8×8 grid → 4 px)
+    // all four maps, each its own table; the bound and the coarse tolerance (half a cell: 64² over an 8×8 grid → 4 px)
+    const tol = r.summary.localization![0].tolerancePx;
     expect(json.localization!.map((t) => [t.map, t.tolerancePx, t.grid])).toEqual([
-      ['gradcam', r.summary.localization![0].tolerancePx, 8],
-      ['guided-gradcam', r.summary.localization![0].tolerancePx, undefined],
+      ['gradcam', tol, 8],
+      ['guided-gradcam', tol, undefined],
+      ['hirescam', tol, 8],
+      ['guided-hirescam', tol, undefined],
     ]);
-    const [camT, ggcT] = json.localization!;
+    const [camT, ggcT, hiT, ghiT] = json.localization!;
     expect(camT.name).toMatch(/^Grad-CAM \(eq\. 1–2, 8×8 grid\)$/);
     expect(ggcT.name).toMatch(/^Guided Grad-CAM \(eq\. 3/);
+    expect(hiT.name).toMatch(/^HiResCAM \(Draelos & Carin 2020, 8×8 grid\)$/);
+    expect(ghiT.name).toMatch(/^Guided HiResCAM/);
+    // HiResCAM tables carry the cell bound like Grad-CAM's; the guided one does not
+    expect(hiT.rows.find((x) => x.label === 'ma')).toMatchObject({ source: 'mask', n: 3, upperBoundHits: expect.any(Number) });
+    expect(ghiT.rows.find((x) => x.label === 'ma')!.upperBoundHits).toBeUndefined();
+    const mdAll = readFileSync(path.join(out, 'report.md'), 'utf8');
+    for (const h of ['### Grad-CAM', '### Guided Grad-CAM', '### HiResCAM', '### Guided HiResCAM']) expect(mdAll).toContain(h);
     const camMa = camT.rows.find((x) => x.label === 'ma')!;
     const ggcMa = ggcT.rows.find((x) => x.label === 'ma')!;
     expect(camMa).toMatchObject({ source: 'mask', n: 3, upperBoundHits: expect.any(Number), coarse: { tolerancePx: 4 } });
@@ -199,7 +209,7 @@ describe('evaluate (tiny end-to-end)', () => {
     // the reader infers healthy = 0 where a lesion (or red) is 1; c3 (cws unknown) stays unknown
     expect(r.summary.perLabel.healthy).toMatchObject({ n: 3, positives: 0 });
     expect(r.table.unknownEverywhere).toEqual(['cws']);
-    for (const map of ['gradcam', 'guided-gradcam'] as const) {
+    for (const map of ['gradcam', 'guided-gradcam', 'hirescam', 'guided-hirescam'] as const) {
       expect(r.localization.find((s) => s.map === map && s.label === 'red')).toMatchObject({ source: 'boxes', n: 2 });
       expect(r.localization.find((s) => s.map === map && s.label === 'hex')).toMatchObject({ source: 'boxes', n: 2 });
     }
@@ -224,6 +234,8 @@ describe('evaluate (tiny end-to-end)', () => {
     const base = ['--model', 'm', '--data', 'd', '--out', 'o'];
     expect(parseArgs([...base, '--maps', 'guided-gradcam'])).toMatchObject({ maps: ['guided-gradcam'] });
     expect(parseArgs([...base, '--maps', 'gradcam, guided-gradcam', '--coarse-tolerance', '12'])).toMatchObject({ maps: ['gradcam', 'guided-gradcam'], coarseTolerancePx: 12 });
+    expect(parseArgs([...base, '--maps', 'hirescam,guided-hirescam'])).toMatchObject({ maps: ['hirescam', 'guided-hirescam'] });
+    expect(() => parseArgs([...base, '--maps', 'hirescam,gradcam++'])).toThrow(/got gradcam\+\+/);
     expect(parseArgs([...base, '--coarse-tolerance', '0']).coarseTolerancePx).toBeNull();
     expect(parseArgs(base).maps).toBeUndefined();
     expect(() => parseArgs([...base, '--maps', 'gradcam,cam++'])).toThrow(/cam\+\+/);

@@ -1,7 +1,7 @@
 /**
  * `npm run evaluate -- --model <bundle dir> --data <dataset dir> --out <dir> [--split test]
  *    [--limit N] [--backend wasm|cpu|node|node-gpu] [--tolerance px] [--coarse-tolerance px]
- *    [--maps gradcam,guided-gradcam] [--no-localization]`
+ *    [--maps gradcam,guided-gradcam,hirescam,guided-hirescam] [--no-localization]`
  *
  * Scores a model bundle on a dataset the way the app would use it: preprocessing strictly via
  * src/core/preprocess with the bundle's own parameters, decisions at the bundle's thresholds,
@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { gradCam, guidedBackprop, guidedGradCam, guidedSaliency, logitTargets } from '../../src/core/explain/index';
+import { classMapsFromFeatures, gradCam, guidedBackprop, guidedGradCam, guidedSaliency, logitTargets } from '../../src/core/explain/index';
 import { fovMaskOnGrid } from '../../src/core/lesions/geometry';
 import { loadBundle, type FundusModel } from '../../src/core/model/index';
 import { preprocess } from '../../src/core/preprocess/index';
@@ -29,6 +29,7 @@ import { classificationTable, crossLabelAuc, labelCounts, toLabelMetrics, type C
 import {
   boxToModel,
   defaultTolerancePx,
+  isCellMap,
   MAP_KINDS,
   maskToModel,
   maskTransform,
@@ -59,7 +60,7 @@ export interface EvaluateOptions {
    * half a Grad-CAM cell (16 px at 512²); 0 or null = not scored
    */
   coarseTolerancePx?: number | null;
-  /** maps to score (default both): 'guided-gradcam' costs one guided-backprop pass per annotated label */
+  /** maps to score (default all four): a guided map costs one guided-backprop pass per annotated label (shared by both guided maps) */
   maps?: readonly MapKind[];
   /** false skips localization */
   localization?: boolean;
@@ -149,11 +150,30 @@ async function evaluateItem(
     held.push(g.cams, g.peaks, g.logits);
     const flat: Partial<Record<MapKind, Float32Array>> = {};
     if (loc.maps.includes('gradcam')) flat.gradcam = (await g.cams.data()) as Float32Array;
-    if (loc.maps.includes('guided-gradcam')) {
-      // eq. 3 exactly as analyze() builds it: guided saliency × the same Grad-CAM maps.
-      const ggc = tf.tidy(() => guidedGradCam(guidedSaliency(guidedBackprop(model.net, x, explainTargets)), g.cams));
-      held.push(ggc);
-      flat['guided-gradcam'] = (await ggc.data()) as Float32Array;
+    let hires: tf.Tensor3D | null = null;
+    if (loc.maps.includes('hirescam') || loc.maps.includes('guided-hirescam')) {
+      // through the same core switch as analyze({ cam: 'hirescam' }), from the same features
+      const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
+      held.push(a);
+      const h = classMapsFromFeatures('hirescam', model.head, a, explainTargets, S);
+      held.push(h.cams, h.peaks);
+      hires = h.cams;
+      if (loc.maps.includes('hirescam')) flat.hirescam = (await hires.data()) as Float32Array;
+    }
+    if (loc.maps.includes('guided-gradcam') || loc.maps.includes('guided-hirescam')) {
+      // eq. 3 exactly as analyze() builds it: one guided saliency, times each class map.
+      const sal = tf.tidy(() => guidedSaliency(guidedBackprop(model.net, x, explainTargets)));
+      held.push(sal);
+      if (loc.maps.includes('guided-gradcam')) {
+        const ggc = guidedGradCam(sal, g.cams);
+        held.push(ggc);
+        flat['guided-gradcam'] = (await ggc.data()) as Float32Array;
+      }
+      if (hires && loc.maps.includes('guided-hirescam')) {
+        const ghc = guidedGradCam(sal, hires);
+        held.push(ghc);
+        flat['guided-hirescam'] = (await ghc.data()) as Float32Array;
+      }
     }
     const probabilities = Array.from(await g.logits.data(), sigmoid);
     // The app multiplies every map by this FOV mask before showing it: a peak on the black
@@ -180,7 +200,7 @@ async function evaluateItem(
       for (const kind of loc.maps) {
         const map = mapOf(flat[kind]!, t);
         // The cell bound describes Grad-CAM's grid; Guided Grad-CAM is pixel-resolution.
-        const o = { map: kind, coarseTolerancePx: coarse, camGrid: kind === 'gradcam' ? loc.camGrid : undefined };
+        const o = { map: kind, coarseTolerancePx: coarse, camGrid: isCellMap(kind) ? loc.camGrid : undefined };
         let s: LocalizationSample | null = null;
         if (maskModel) s = scoreAgainstMask(item.stem, t.label, map, S, maskModel, loc.tolerancePx, fovWeights, o);
         else if (boxes) s = scoreAgainstBoxes(item.stem, t.label, map, S, boxes, loc.tolerancePx, fovWeights, o);
@@ -502,7 +522,7 @@ export function parseArgs(argv: string[]): EvaluateOptions {
 
 const USAGE = `usage: npm run evaluate -- --model <bundle dir> --data <dataset dir> --out <dir>
          [--split test] [--limit N] [--backend node-gpu|node|wasm|cpu] [--tolerance <model px>] [--coarse-tolerance <model px, 0 = off>]
-         [--maps gradcam,guided-gradcam] [--no-localization] [--include-ungradable]`;
+         [--maps gradcam,guided-gradcam,hirescam,guided-hirescam] [--no-localization] [--include-ungradable]`;
 
 async function main(): Promise<void> {
   let opts: EvaluateOptions;

@@ -8,7 +8,7 @@
  */
 import { averagePrecision, mapPeaks, pointingGame, pointingGameBoxes, type PixelBox } from '../../../src/core/metrics/index';
 import { photoToModel } from '../../../src/core/preprocess/index';
-import type { LocalizationMetrics, LocalizationTable, PhotoTransform } from '../../../src/core/types';
+import type { LocalizationMapKind, LocalizationMetrics, LocalizationTable, PhotoTransform } from '../../../src/core/types';
 
 /**
  * The transform for a mask stored at another resolution than the decoded photo: same
@@ -105,10 +105,17 @@ export function pointingChance(S: number, tol: number, target: { mask?: ArrayLik
 /**
  * Which explanation map a sample scores. 'gradcam' = Grad-CAM (paper eq. 1–2, on the coarse grid
  * of the last convolutional block, upsampled); 'guided-gradcam' = Guided Grad-CAM (eq. 3,
- * guided backprop × Grad-CAM, pixel resolution — the map the paper thresholds for Fig. 6).
+ * guided backprop × Grad-CAM, pixel resolution — the map the paper thresholds for Fig. 6);
+ * 'hirescam' / 'guided-hirescam' = the same two with HiResCAM (src/core/explain/hires-cam.ts)
+ * in place of Grad-CAM, the app's alternative class-activation map.
  */
-export type MapKind = 'gradcam' | 'guided-gradcam';
-export const MAP_KINDS: readonly MapKind[] = ['gradcam', 'guided-gradcam'];
+export type MapKind = LocalizationMapKind;
+export const MAP_KINDS: readonly MapKind[] = ['gradcam', 'guided-gradcam', 'hirescam', 'guided-hirescam'];
+
+/** true for the maps that live on the last block's coarse grid (one value per cell, upsampled). */
+export function isCellMap(map: MapKind): boolean {
+  return map === 'gradcam' || map === 'hirescam';
+}
 
 /**
  * The pointing game an IDEAL cell-level map could reach: true when the centre of some cell of a
@@ -393,7 +400,17 @@ export function summariseLocalization(samples: readonly LocalizationSample[]): L
 
 /** Display names of the map kinds (report.md headings, report.json `name`). */
 export function mapName(map: MapKind, grid?: number): string {
-  return map === 'gradcam' ? `Grad-CAM (eq. 1–2${grid ? `, ${grid}×${grid} grid` : ''})` : 'Guided Grad-CAM (eq. 3, pixel resolution)';
+  const g = grid ? `, ${grid}×${grid} grid` : '';
+  switch (map) {
+    case 'gradcam':
+      return `Grad-CAM (eq. 1–2${g})`;
+    case 'guided-gradcam':
+      return 'Guided Grad-CAM (eq. 3, pixel resolution)';
+    case 'hirescam':
+      return `HiResCAM (Draelos & Carin 2020${g})`;
+    case 'guided-hirescam':
+      return 'Guided HiResCAM (eq. 3 with HiResCAM, pixel resolution)';
+  }
 }
 
 /** report.json's localization tables: one per map kind scored, rows in the given order. */
@@ -402,7 +419,7 @@ export function toLocalizationTables(summaries: readonly LocalizationSummary[], 
     map,
     name: mapName(map, camGrid),
     tolerancePx,
-    ...(map === 'gradcam' && camGrid !== undefined ? { grid: camGrid } : {}),
+    ...(isCellMap(map) && camGrid !== undefined ? { grid: camGrid } : {}),
     rows: summaries
       .filter((s) => s.map === map)
       .map((s): LocalizationMetrics => {

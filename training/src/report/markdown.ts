@@ -2,7 +2,7 @@
  * report.md: the human-readable evaluation report (tables, chart links, honest notes).
  */
 import type { ClassificationTable, CrossLabelRow, LabelRow } from './classification';
-import { MAP_KINDS, mapName, type LocalizationSummary, type MapKind } from './localization';
+import { isCellMap, MAP_KINDS, mapName, type LocalizationSummary, type MapKind } from './localization';
 
 export interface ReportContext {
   modelName: string;
@@ -123,10 +123,14 @@ export function renderMarkdown(ctx: ReportContext, table: ClassificationTable, l
     L.push('');
     for (const map of MAP_KINDS.filter((m) => maps.includes(m))) {
       const rows = loc.filter((s) => (s.map ?? 'gradcam') === map);
-      const cam = map === 'gradcam';
+      const cam = isCellMap(map);
       L.push(`### ${mapName(map, cam ? ctx.camGrid : undefined)}`);
       L.push('');
-      if (cam) {
+      if (map === 'hirescam') {
+        L.push('HiResCAM (Draelos & Carin 2020): ReLU(Σ_k ∂y/∂A^k ⊙ A^k) on the same grid as Grad-CAM, the gradient kept per cell instead of averaged (src/core/explain/hires-cam.ts); the app offers it instead of Grad-CAM. The "ideal cell map" columns read as for Grad-CAM.');
+      } else if (map === 'guided-hirescam') {
+        L.push('Guided HiResCAM = guided backprop × HiResCAM (eq. 3 with HiResCAM in place of Grad-CAM): what the app shows as the guided map when HiResCAM is chosen.');
+      } else if (cam) {
         const cell = ctx.camGrid ? ctx.inputSize / ctx.camGrid : undefined;
         L.push(
           `Grad-CAM of the last convolutional block${cell ? ` (one cell = ${cell} model px)` : ''}, upsampled bilinearly. "Ideal cell map": the pointing game a perfect map on the same grid would reach — its peak at the centre of the best cell — at the same tolerance. It is the resolution limit of Grad-CAM, not of the model: read the pointing game against it. A sample is one image and label and a hit on ANY of its lesions counts, so with several lesions per image the bound is often near 100 %: the gap to it is then the map's, not the grid's. "Lesions near a cell centre" counts single lesions (connected on the model grid) within the tolerance of some cell centre: the share a cell-level map could point at one by one.`,
