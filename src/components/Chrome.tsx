@@ -1,8 +1,9 @@
 import { useTranslation } from 'react-i18next';
-import { appStore, useApp } from '../store';
+import { appStore, CAM_METHODS, useApp } from '../store';
 import { getRunner, modelUrl } from '../services/instance';
 import { BACKENDS, type BackendPreference } from '../services/types';
 import type { ColormapName } from '../render/colormap';
+import type { CamMethod } from '../core/types';
 
 /** Model loading / load failure with how to fix it. */
 export function ModelStatus() {
@@ -93,6 +94,19 @@ export function Settings() {
             ))}
           </select>
         </label>
+        <label>
+          {t('settings.cam')}
+          <select value={settings.cam} onChange={(e) => st.setCam(e.currentTarget.value as CamMethod)} data-testid="cam-select" aria-describedby="cam-help">
+            {CAM_METHODS.map((c) => (
+              <option key={c} value={c}>
+                {t(`settings.cams.${c}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <p id="cam-help" className="small muted">
+          {t('settings.camHelp')}
+        </p>
       </div>
     </details>
   );

@@ -64,4 +64,16 @@ describe('ResultPanel', () => {
     render(<ResultPanel photo={p} />);
     expect(screen.getByRole('alert').textContent).toMatch(/Could not open the image: The file is corrupt\./);
   });
+
+  it('names the explanation map of the result: HiResCAM in the model line and the timings, Grad-CAM when the result does not say', () => {
+    const { unmount } = render(<ResultPanel photo={addPhoto(result({ camMethod: 'hirescam', timingsMs: { forward: 100, gradcam: 30, total: 200 } }))} />);
+    expect(screen.getByTestId('cam-method').textContent).toBe('HiResCAM');
+    expect(screen.getByRole('row', { name: /Computing HiResCAM maps/ })).toBeTruthy();
+    expect(screen.queryByRole('row', { name: /Grad-CAM/ })).toBeNull();
+    unmount();
+    render(<ResultPanel photo={addPhoto(result({ timingsMs: { forward: 100, gradcam: 30, total: 200 } }))} />);
+    expect(screen.getByTestId('cam-method').textContent).toBe('Grad-CAM');
+    expect(screen.getByRole('row', { name: /Computing Grad-CAM maps/ })).toBeTruthy();
+  });
 });
+

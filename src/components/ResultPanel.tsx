@@ -1,6 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import type { AnalysisResult, LabelSpec, StageName } from '../core/types';
-import { appStore, useApp, type PhotoItem } from '../store';
+import { appStore, camOf, useApp, type PhotoItem } from '../store';
 import { getRunner } from '../services/instance';
 
 const pct = (v: number) => `${Math.round(v * 100)}%`;
@@ -103,6 +103,8 @@ export function ProbabilityBars({ result, labels }: { result: AnalysisResult; la
 export function ResultPanel({ photo }: { photo: PhotoItem | undefined }) {
   const { t } = useTranslation();
   const labels = useApp(labelsOf);
+  // the map a running analysis computes: the one set now (the runner read it when it started)
+  const cam = useApp((s) => s.settings.cam);
   if (!photo) return <p className="muted">{t('result.select')}</p>;
   const r = photo.result;
   if (photo.status === 'error' && photo.error) {
@@ -125,7 +127,7 @@ export function ResultPanel({ photo }: { photo: PhotoItem | undefined }) {
       {!r ? (
         <div className="waiting">
           <p className="muted" role="status">
-            {photo.status === 'cancelled' ? t('errors.cancelled') : `${photo.stage ? t(`stage.${photo.stage}`) : t('result.waiting')}…`}
+            {photo.status === 'cancelled' ? t('errors.cancelled') : `${photo.stage ? t(`stage.${photo.stage === 'gradcam' ? cam : photo.stage}`) : t('result.waiting')}…`}
           </p>
           {(photo.status === 'analysing' || photo.status === 'decoding') && (
             <button type="button" onClick={() => getRunner().cancel(photo.id)}>
@@ -154,6 +156,12 @@ export function ResultPanel({ photo }: { photo: PhotoItem | undefined }) {
               <dt>{t('result.backend')}</dt>
               <dd data-testid="backend">{r.backend}</dd>
             </div>
+            {(r.summary !== 'ungradable' || r.forced) && (
+              <div>
+                <dt>{t('result.camMethod')}</dt>
+                <dd data-testid="cam-method">{t(`viewer.cam.${camOf(r)}`)}</dd>
+              </div>
+            )}
           </dl>
           <details>
             <summary>{t('result.timings')}</summary>
@@ -161,7 +169,7 @@ export function ResultPanel({ photo }: { photo: PhotoItem | undefined }) {
               <tbody>
                 {STAGES.filter((s) => r.timingsMs[s] !== undefined).map((s) => (
                   <tr key={s}>
-                    <th scope="row">{t(`stage.${s}`)}</th>
+                    <th scope="row">{t(`stage.${s === 'gradcam' ? camOf(r) : s}`)}</th>
                     <td>{t('result.ms', { value: Math.round(r.timingsMs[s]!) })}</td>
                   </tr>
                 ))}

@@ -32,6 +32,7 @@ const photo = (id: string) => appStore.getState().photos.find((p) => p.id === id
 withDemoCard(labels);
 afterEach(() => {
   appStore.getState().setOverlay('gradcam');
+  appStore.getState().setCam('gradcam');
   vi.clearAllMocks();
 });
 
@@ -92,3 +93,38 @@ describe('Viewer — Guided Grad-CAM on demand', () => {
     expect(screen.queryByTestId('details-status')).toBeNull();
   });
 });
+
+describe('Viewer — the overlay is named after the map the result carries', () => {
+  const radios = () => screen.getAllByRole('radio').filter((r) => (r as HTMLInputElement).name === 'overlay').map((r) => r.closest('label')!.textContent);
+
+  it('camMethod hirescam: HiResCAM / Guided HiResCAM, whatever the setting says', () => {
+    const id = addPhoto(result({ camMethod: 'hirescam' })).id;
+    render(<Viewer photo={photo(id)} />);
+    expect(radios()).toEqual(['HiResCAM', 'Guided HiResCAM', 'Combined (all positive labels)', 'None']);
+    expect(document.querySelector('[data-cam]')?.getAttribute('data-cam')).toBe('hirescam');
+  });
+
+  it('a result stored without camMethod (before HiResCAM) is Grad-CAM; switching the setting offers a re-analysis instead of relabelling', () => {
+    const id = addPhoto(result()).id;
+    const { rerender } = render(<Viewer photo={photo(id)} />);
+    expect(radios()).toEqual(['Grad-CAM', 'Guided Grad-CAM', 'Combined (all positive labels)', 'None']);
+    expect(screen.queryByTestId('cam-differs')).toBeNull();
+
+    act(() => appStore.getState().setCam('hirescam'));
+    rerender(<Viewer photo={photo(id)} />);
+    expect(radios()).toEqual(['Grad-CAM', 'Guided Grad-CAM', 'Combined (all positive labels)', 'None']); // still the result's maps
+    expect(screen.getByTestId('cam-differs').textContent).toMatch(/made with Grad-CAM; the settings now choose HiResCAM/);
+    act(() => fireEvent.click(screen.getByRole('button', { name: 'Re-analyse with HiResCAM' })));
+    expect(photo(id).status).toBe('queued'); // the runner picks it up with the new setting
+    rerender(<Viewer photo={photo(id)} />);
+    expect(screen.queryByTestId('cam-differs')).toBeNull(); // not offered twice while it runs
+  });
+
+  it('before a result the labels follow the setting (the analysis will use it)', () => {
+    appStore.getState().setCam('hirescam');
+    const id = addPhoto(undefined).id;
+    render(<Viewer photo={photo(id)} />);
+    expect(radios().slice(0, 2)).toEqual(['HiResCAM', 'Guided HiResCAM']);
+  });
+});
+

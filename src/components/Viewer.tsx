@@ -1,7 +1,8 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Outline } from '../core/types';
-import { appStore, detailsMissing, useApp, type OverlayKind, type PhotoItem } from '../store';
+import type { CamMethod } from '../core/types';
+import { appStore, camDiffers, camOf, detailsMissing, useApp, type OverlayKind, type PhotoItem } from '../store';
 import { getRunner } from '../services/instance';
 import { colorbar, colormapLut } from '../render/colormap';
 import { dashArray, legendItems } from '../render/legend';
@@ -38,6 +39,32 @@ function overlayReady(photo: PhotoItem, overlay: OverlayKind): string {
   if (overlay === 'gradcam') return 'gradcam';
   if (overlay === 'guided') return m.guidedGradCam ? 'guided' : '';
   return m.combined ? 'combined' : '';
+}
+
+/**
+ * The overlay choices' names: the class-activation map and its guided product are named after
+ * the method the shown maps were made with (the result's camMethod; before a result, the one
+ * the analysis will use), never after the current setting alone.
+ */
+export function overlayLabel(t: (k: string) => string, overlay: OverlayKind, cam: CamMethod): string {
+  if (overlay === 'gradcam') return t(`viewer.cam.${cam}`);
+  if (overlay === 'guided') return t(`viewer.camGuided.${cam}`);
+  return t(`viewer.overlays.${overlay}`);
+}
+
+/** The photo's maps were made with another method than the settings now choose: say so, offer to re-analyse. */
+function CamDiffers({ photo, cam }: { photo: PhotoItem; cam: CamMethod }) {
+  const { t } = useTranslation();
+  const method = t(`viewer.cam.${camOf(photo.result)}`);
+  const wanted = t(`viewer.cam.${cam}`);
+  return (
+    <div className="notice small cam-differs" data-testid="cam-differs">
+      <span>{t('viewer.camDiffers', { method, wanted })}</span>{' '}
+      <button type="button" onClick={() => appStore.getState().reanalyse(photo.id)}>
+        {t('viewer.reanalyseWith', { method: wanted })}
+      </button>
+    </div>
+  );
 }
 
 /**
@@ -98,8 +125,9 @@ export function Viewer({ photo }: { photo: PhotoItem }) {
   }, [missing, detailsStatus, photo.id]);
 
   const outlines = r?.outlines ?? [];
+  const cam = r ? camOf(r) : s.settings.cam;
   return (
-    <section className="panel viewer" aria-labelledby="viewer-heading" data-overlay-ready={overlayReady(photo, s.overlay)}>
+    <section className="panel viewer" aria-labelledby="viewer-heading" data-overlay-ready={overlayReady(photo, s.overlay)} data-cam={cam}>
       <h2 id="viewer-heading" className="visually-hidden">
         {t('viewer.heading')}
       </h2>
@@ -150,9 +178,10 @@ export function Viewer({ photo }: { photo: PhotoItem }) {
           {OVERLAYS.map((o) => (
             <label key={o} className="choice">
               <input type="radio" name="overlay" value={o} checked={s.overlay === o} onChange={() => st.setOverlay(o)} />
-              {t(`viewer.overlays.${o}`)}
+              {overlayLabel(t, o, cam)}
             </label>
           ))}
+          {camDiffers(photo, s.settings.cam) && <CamDiffers photo={photo} cam={s.settings.cam} />}
           {missing && <DetailsStatus photo={photo} />}
           <ColourBar />
           <label className="slider">

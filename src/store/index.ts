@@ -145,7 +145,8 @@ export const CAM_METHODS: readonly CamMethod[] = ['gradcam', 'hirescam'];
 export const DEFAULT_SETTINGS: Settings = { backend: 'auto', colormap: 'inferno', language: 'en', cam: 'gradcam' };
 
 /** The method a result's maps and outlines were made with: results from before HiResCAM have none and are Grad-CAM. */
-export const camOf = (r: Pick<AnalysisResult, 'camMethod'> | undefined | null): CamMethod => r?.camMethod ?? 'gradcam';
+export const camOf = (r: Pick<AnalysisResult, 'camMethod'> | undefined | null): CamMethod =>
+  r?.camMethod && CAM_METHODS.includes(r.camMethod) ? r.camMethod : 'gradcam';
 
 /** Whether a finished photo's maps were made with another method than the one now chosen (offer to re-analyse). */
 export function camDiffers(p: PhotoItem | undefined, cam: CamMethod): boolean {

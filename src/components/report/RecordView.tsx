@@ -8,6 +8,7 @@ import {
   effectiveSummary,
   getRecordStore,
   loadRecord,
+  recordCam,
   saveReview,
   suggestedAction,
   type ExamRecord,
@@ -169,7 +170,7 @@ export function RecordView() {
           </p>
           {a && (
             <p className="small">
-              {t('report.model')}: {a.modelName} {a.modelVersion} ({a.backend}); {t('report.thresholds')}: {a.labels.map((l) => `${l.name} ${l.threshold.toFixed(2)}`).join(', ')}
+              {t('report.model')}: {a.modelName} {a.modelVersion} ({a.backend}); <span data-testid="record-cam">{t('report.camMethod')}: {t(`viewer.cam.${recordCam(a)}`)}</span>; {t('report.thresholds')}: {a.labels.map((l) => `${l.name} ${l.threshold.toFixed(2)}`).join(', ')}
             </p>
           )}
           {a && <Review full={full} onSaved={reload} />}

@@ -2,7 +2,8 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { openRecordStore, newRecordId, storageError } from './db';
 import { exportRecords, parseExport, exportFileName } from './export';
-import { effectiveSummary, suggestedAction, type ExamRecord, type FullRecord } from './types';
+import { effectiveSummary, recordCam, suggestedAction, toRecordAnalysis, type ExamRecord, type FullRecord } from './types';
+import { analysisResult } from '../test-fixtures';
 import { parseCsv, recordsCsv, csvCell } from '../csv';
 import { examRecord } from '../test-fixtures';
 
@@ -183,3 +184,25 @@ describe('CSV', () => {
     expect(effectiveSummary(b)).toBe('not-analysed');
   });
 });
+
+describe('explanation map in records', () => {
+  it('a saved analysis keeps the method its outlines were traced on; records without it read as Grad-CAM', async () => {
+    const labels = [{ id: 'hex' as const, name: 'HEX', plainName: 'exudates', colour: '#ff0', threshold: 0.3 }];
+    const hires = toRecordAnalysis(analysisResult({ camMethod: 'hirescam' }), labels);
+    expect(hires.camMethod).toBe('hirescam');
+    expect(recordCam(hires)).toBe('hirescam');
+    const old = toRecordAnalysis(analysisResult(), labels);
+    expect('camMethod' in old).toBe(false);
+    expect(recordCam(old)).toBe('gradcam');
+    expect(recordCam({ camMethod: 'bogus' as never })).toBe('gradcam'); // an edited import file
+    expect(recordCam(null)).toBe('gradcam');
+
+    const db = await freshDb();
+    const r = rec({ analysis: { ...rec().analysis!, camMethod: 'hirescam' } });
+    await db.saveMany([full(r)]);
+    const text = await exportRecords([(await db.get(r.id))!]);
+    db.close();
+    expect(parseExport(text)[0].record.analysis?.camMethod).toBe('hirescam');
+  });
+});
+

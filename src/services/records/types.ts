@@ -2,7 +2,7 @@
  * An exam record as stored on this device (IndexedDB) and in export files. Plain data:
  * the photo travels as a Blob in IndexedDB and as base64 in an export file.
  */
-import type { AnalysisResult, LabelId, LabelSpec, PhotoTransform, Summary } from '../../core/types';
+import type { AnalysisResult, CamMethod, LabelId, LabelSpec, PhotoTransform, Summary } from '../../core/types';
 
 export type Eye = 'OD' | 'OS';
 
@@ -16,6 +16,13 @@ export interface RecordAnalysis extends Pick<AnalysisResult, 'quality' | 'forced
   modelVersion: string;
   /** the label specs (names, plain names, colours, thresholds) the result was judged with */
   labels: LabelSpec[];
+  /** the class-activation map the outlines were traced on; absent (records saved before HiResCAM) = Grad-CAM */
+  camMethod?: CamMethod;
+}
+
+/** The method a record's outlines were traced on: Grad-CAM when it does not say (older records) or says something unknown (an edited import). */
+export function recordCam(a: Pick<RecordAnalysis, 'camMethod'> | null | undefined): CamMethod {
+  return a?.camMethod === 'hirescam' ? 'hirescam' : 'gradcam';
 }
 
 export interface ClinicianReview {
@@ -125,5 +132,6 @@ export function toRecordAnalysis(res: AnalysisResult, labels: LabelSpec[], model
     modelName: modelVersion?.name ?? n,
     modelVersion: modelVersion?.version ?? v,
     labels: labels.map((l) => ({ ...l })),
+    ...(res.camMethod ? { camMethod: res.camMethod } : {}),
   };
 }

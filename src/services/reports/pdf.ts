@@ -6,7 +6,7 @@
  */
 import { jsPDF } from 'jspdf';
 import type { LabelId } from '../../core/types';
-import { effectivePositive, effectiveSummary, suggestedAction, type FullRecord } from '../records/types';
+import { effectivePositive, effectiveSummary, recordCam, suggestedAction, type FullRecord } from '../records/types';
 import { annotatedPhotoDataUrl } from './image';
 
 export type Translate = (key: string, o?: Record<string, unknown>) => string;
@@ -165,6 +165,7 @@ export async function clinicianReportPdf(full: FullRecord, t: Translate, now = n
   if (r.notes) line(t('records.fields.notes'), r.notes.slice(0, 90));
   if (a) {
     line(t('report.model'), `${a.modelName} ${a.modelVersion} (${a.backend})`);
+    line(t('report.camMethod'), t(`viewer.cam.${recordCam(a)}`));
     line(t('report.thresholds'), a.labels.map((l) => `${l.name} ${l.threshold.toFixed(2)}`).join(', '));
   }
   // footer on every page

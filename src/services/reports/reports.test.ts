@@ -74,4 +74,16 @@ describe('clinician PDF', () => {
     expect(text).toContain('(demo 2.1.0 \\(wasm\\))');
     expect(text).toContain('Screening aid, not a diagnosis.');
   });
+
+  it('names the explanation map the outlines were traced on: HiResCAM when the record says so, Grad-CAM for records saved before', async () => {
+    const pdfText = async (r: ExamRecord) => new TextDecoder('latin1').decode(await (await clinicianReportPdf(full(r), i18next.getFixedT('en'), new Date('2026-11-26T08:00:00Z'))).arrayBuffer());
+    const hires = await pdfText(rec({ analysis: { ...rec().analysis!, camMethod: 'hirescam' } }));
+    expect(hires).toContain('(Explanation map \\(outlines\\))');
+    expect(hires).toContain('(HiResCAM)');
+    const old = await pdfText(rec());
+    expect(rec().analysis?.camMethod).toBeUndefined();
+    expect(old).toContain('(Grad-CAM)');
+    expect(old).not.toContain('HiResCAM');
+  });
 });
+
