@@ -3,11 +3,13 @@
  * tested without loading tfjs.
  */
 import { parseArgs } from 'node:util';
+import type { CamMethod } from '../core/types';
 
 export const DEFAULT_MODEL_DIR = 'public/models/demo';
 export const DEFAULT_OUT_DIR = 'funduslens-out';
 export const BACKENDS = ['wasm', 'cpu', 'tensorflow'] as const;
 export type BackendName = (typeof BACKENDS)[number];
+export const CAM_METHODS: readonly CamMethod[] = ['gradcam', 'hirescam'];
 
 export interface CliOptions {
   model: string;
@@ -17,6 +19,8 @@ export interface CliOptions {
   maps: boolean;
   force: boolean;
   backend: BackendName;
+  /** class-activation map behind the outlines and the --maps PNGs (default gradcam, the paper's) */
+  cam: CamMethod;
   inputs: string[];
   help: boolean;
 }
@@ -28,7 +32,9 @@ Screens colour fundus photos for signs of diabetic retinopathy (a screening aid,
 Options:
   --model <dir>      model bundle folder (metadata.json, model.json, weight shards); default ${DEFAULT_MODEL_DIR}
   --out <dir>        output folder (results.jsonl, overlays, maps); default ./${DEFAULT_OUT_DIR}
-  --maps             also write each lesion label's Grad-CAM as <image>.<label>.cam.png (8-bit, photo size)
+  --maps             also write each lesion label's class-activation map (--cam) as <image>.<label>.cam.png (8-bit, photo size)
+  --cam <method>     gradcam (default, the paper's Grad-CAM) | hirescam (HiResCAM: gradient kept per cell;
+                     pointed at lesions more often on synthetic test photos). Outlines and --maps use it.
   --force            analyse photos the quality gate rejects (results are marked "forced")
   --backend <name>   wasm (default) | cpu | tensorflow (needs @tensorflow/tfjs-node installed)
   -h, --help         show this help
@@ -49,12 +55,17 @@ export function parseCliArgs(argv: string[]): CliOptions {
       maps: { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       backend: { type: 'string', default: 'wasm' },
+      cam: { type: 'string', default: 'gradcam' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   const backend = values.backend as string;
   if (!(BACKENDS as readonly string[]).includes(backend)) {
     throw new Error(`--backend must be one of ${BACKENDS.join(', ')}, got "${backend}"`);
+  }
+  const cam = values.cam as string;
+  if (!(CAM_METHODS as readonly string[]).includes(cam)) {
+    throw new Error(`--cam must be one of ${CAM_METHODS.join(', ')} (gradcam = the paper's Grad-CAM, hirescam = HiResCAM), got "${cam}"`);
   }
   return {
     model: values.model ?? DEFAULT_MODEL_DIR,
@@ -63,6 +74,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
     maps: values.maps as boolean,
     force: values.force as boolean,
     backend: backend as BackendName,
+    cam: cam as CamMethod,
     inputs: positionals,
     help: values.help as boolean,
   };

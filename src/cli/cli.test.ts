@@ -65,6 +65,7 @@ describe('npm run analyze', () => {
       expect(l.positive.ma).toBe(true); // threshold 0 in the tiny model's metadata
       expect(l.model).toBe('tiny@1.2.3');
       expect(l.backend).toBe('cpu');
+      expect(l.cam_method).toBe('gradcam'); // the default: the paper's Grad-CAM
       expect(l.timings_ms.decode).toBeGreaterThanOrEqual(0);
       expect(l.timings_ms.total).toBeGreaterThanOrEqual(l.timings_ms.decode);
       for (const o of l.outlines) {
@@ -118,8 +119,35 @@ describe('npm run analyze', () => {
 
   it('parses flags and explains the default model', () => {
     const o = parseCliArgs(['--maps', 'x.jpg', 'dir']);
-    expect(o).toMatchObject({ model: 'public/models/demo', modelIsDefault: true, out: 'funduslens-out', maps: true, backend: 'wasm', inputs: ['x.jpg', 'dir'] });
+    expect(o).toMatchObject({ model: 'public/models/demo', modelIsDefault: true, out: 'funduslens-out', maps: true, backend: 'wasm', cam: 'gradcam', inputs: ['x.jpg', 'dir'] });
     expect(() => parseCliArgs(['--bogus'])).toThrow();
+  });
+
+  it('--cam gradcam|hirescam: validated with a clear message; the run records cam_method in results.jsonl', async () => {
+    expect(parseCliArgs(['--cam', 'hirescam', 'x.jpg']).cam).toBe('hirescam');
+    expect(parseCliArgs(['--cam=gradcam', 'x.jpg']).cam).toBe('gradcam');
+    expect(() => parseCliArgs(['--cam', 'HiResCAM', 'x.jpg'])).toThrow(/--cam must be one of gradcam, hirescam .*got "HiResCAM"/);
+    const usage = capture();
+    expect(await runCli(['--cam', 'scorecam', 'x.jpg'], { stdout: capture().sink, stderr: usage.sink })).toBe(2);
+    expect(usage.text()).toMatch(/--cam must be one of gradcam, hirescam/);
+    expect(usage.text()).toMatch(/--cam <method>/); // the usage that follows documents it
+
+    const out = join(root, 'out-hires');
+    const err = capture();
+    const code = await runCli(['--model', bundle, '--out', out, '--maps', '--force', '--cam', 'hirescam', '--backend', 'cpu', join(photos, 'a.png')], { stdout: capture().sink, stderr: err.sink });
+    expect(code).toBe(0);
+    const [line] = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(line).toMatchObject({ ok: true, cam_method: 'hirescam' });
+    expect(line.outlines.length).toBeGreaterThan(0); // outlines traced on the HiResCAM maps
+    const m = await sharp(join(out, 'a.ma.cam.png')).metadata();
+    expect([m.width, m.height, m.channels]).toEqual([200, 150, 1]);
+    expect(err.text()).toMatch(/explanation map: HiResCAM/);
+    // the flag reaches analyze(), not only the line: the same photo's Grad-CAM map is another picture
+    const outGc = join(root, 'out-gradcam');
+    expect(await runCli(['--model', bundle, '--out', outGc, '--maps', '--force', '--backend', 'cpu', join(photos, 'a.png')], { stdout: capture().sink, stderr: capture().sink })).toBe(0);
+    const px = async (dir: string) => [...(await sharp(join(dir, 'a.ma.cam.png')).raw().toBuffer())];
+    const [hires, grad] = [await px(out), await px(outGc)];
+    expect(hires.filter((v, i) => Math.abs(v - grad[i]) > 8).length).toBeGreaterThan(100);
   });
 
   it('results.jsonl carries the optic disc that kept outlines away, or null', () => {

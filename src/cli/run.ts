@@ -1,7 +1,7 @@
 /**
  * `npm run analyze`: analyse photos from the command line with the same core pipeline as the
  * app. One JSON line per input in <out>/results.jsonl, an overlay PNG per photo and, with
- * --maps, each lesion label's Grad-CAM at the photo's size. A broken input is reported as
+ * --maps, each lesion label's class-activation map (--cam: Grad-CAM or HiResCAM) at the photo's size. A broken input is reported as
  * {"ok": false} and the run goes on; exit code 1 when any input failed.
  */
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { FundusLensError, isFundusLensError } from '../core/errors';
 import { warpMapToPhoto } from '../core/lesions/geometry';
 import { loadBundle } from '../core/model/bundle';
 import type { FundusModel } from '../core/model/fundus-model';
-import type { AnalysisResult, StageName } from '../core/types';
+import type { AnalysisResult, CamMethod, StageName } from '../core/types';
 import { parseCliArgs, USAGE, type CliOptions } from './args';
 import { chooseBackend } from './backend';
 import { decodeImage } from './decode';
@@ -46,6 +46,8 @@ export interface ResultLine {
   timings_ms: Partial<Record<StageName, number>>;
   backend: string;
   model: string;
+  /** the class-activation map the outlines (and --maps PNGs) were made from */
+  cam_method: CamMethod;
 }
 export interface ErrorLine {
   image: string;
@@ -79,6 +81,7 @@ export function toResultLine(image: string, r: AnalysisResult, decodeMs: number)
     timings_ms: timings,
     backend: r.backend,
     model: r.model,
+    cam_method: r.camMethod ?? 'gradcam',
   };
 }
 
@@ -134,7 +137,7 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
     return 2;
   }
   const meta = model.metadata;
-  err(`model: ${meta.name}@${meta.version} from ${resolve(o.model)}`);
+  err(`model: ${meta.name}@${meta.version} from ${resolve(o.model)}; explanation map: ${o.cam === 'hirescam' ? 'HiResCAM' : 'Grad-CAM'}`);
 
   const items = expandInputs(o.inputs, [o.out]);
   if (items.length === 0) {
@@ -167,6 +170,7 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
         const result = await analyze(img, model, {
           force: o.force,
           maps: o.maps ? 'gradcam' : 'none',
+          cam: o.cam,
           onProgress: (stage, f) => bar.update(`${item.path} ${stage}`, f),
         });
         line = toResultLine(item.path, result, decodeMs);
