@@ -84,6 +84,45 @@ test('lazy Guided Grad-CAM: the result shows without it; opening its view comput
   await expect(viewer).toHaveAttribute('data-overlay-ready', 'combined');
 });
 
+test('HiResCAM picked in settings: the result carries it (overlay, guided view, model line), switching back offers a re-analysis', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(APP);
+  await page.locator('details.settings > summary').click();
+  await expect(page.getByTestId('cam-select')).toHaveValue('gradcam'); // the paper's method by default
+  await page.getByTestId('cam-select').selectOption('hirescam');
+  await openSample(page, /Analyse sample: All four lesion types/);
+  await analyseAnywayIfNeeded(page);
+
+  const viewer = page.locator('[data-overlay-ready]');
+  await expect(viewer).toHaveAttribute('data-overlay-ready', 'gradcam');
+  await expect(viewer).toHaveAttribute('data-cam', 'hirescam');
+  await expect(page.getByRole('radio', { name: 'HiResCAM', exact: true })).toBeChecked();
+  await expect(page.getByRole('radio', { name: 'Grad-CAM', exact: true })).toHaveCount(0);
+  await expect(page.getByTestId('cam-method')).toHaveText('HiResCAM');
+  await expect.poll(() => overlayPixels(page), { timeout: 10_000 }).toBeGreaterThan(500);
+  await page.getByText('Timings per stage').click();
+  await expect(page.getByRole('row', { name: /Computing HiResCAM maps/ })).toBeVisible();
+  await expect(page.getByTestId('cam-differs')).toHaveCount(0);
+
+  // eq. 3 on HiResCAM: computed on demand like Guided Grad-CAM
+  await page.getByRole('radio', { name: 'Guided HiResCAM' }).check();
+  await expect(viewer).toHaveAttribute('data-overlay-ready', 'guided', { timeout: 120_000 });
+  await expect.poll(() => overlayPixels(page)).toBeGreaterThan(500);
+
+  // back to Grad-CAM in settings: the shown maps keep their name until re-analysed
+  await page.getByTestId('cam-select').selectOption('gradcam');
+  await expect(page.getByRole('radio', { name: 'Guided HiResCAM' })).toBeChecked();
+  await expect(page.getByTestId('cam-differs')).toContainText('made with HiResCAM');
+  await page.getByRole('button', { name: 'Re-analyse with Grad-CAM' }).click();
+  await expect(page.getByTestId('cam-method')).toHaveText('Grad-CAM', { timeout: 150_000 });
+  await expect(viewer).toHaveAttribute('data-cam', 'gradcam');
+  await expect(page.getByRole('radio', { name: 'Guided Grad-CAM' })).toBeChecked();
+  await expect(page.getByTestId('cam-differs')).toHaveCount(0);
+  await expect(viewer).toHaveAttribute('data-overlay-ready', 'guided', { timeout: 120_000 });
+  expect(errors).toEqual([]);
+});
+
 test('several photos at once are queued and each gets a result', async ({ page }) => {
   await page.goto(APP);
   const get = async (file: string) => (await page.request.get(`/samples/${file}`)).body();
