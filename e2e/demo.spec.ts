@@ -48,7 +48,8 @@ test('model card: "where the model looks" tables for exactly the evaluations the
     await expect(section).toContainText(/Measured on (synthetic test images|real test photographs|the test images of)/);
     for (const t of ev.localization!) {
       if (!t.rows.length) continue;
-      const name = t.map === 'gradcam' ? 'Grad-CAM heat map' : 'Guided Grad-CAM';
+      // a bundle evaluated with HiResCAM too carries four tables, each named after its map
+      const name = ({ gradcam: 'Grad-CAM heat map', 'guided-gradcam': 'Guided Grad-CAM', hirescam: 'HiResCAM heat map', 'guided-hirescam': 'Guided HiResCAM' } as Record<string, string>)[t.map];
       const table = section.getByRole('table', { name: new RegExp(`^${escapeRe(name)}.* — ${escapeRe(ev.dataset)}$`) });
       await expect(table.getByRole('row')).toHaveCount(t.rows.length + 1);
       const r = t.rows.find((x) => x.n > 0);

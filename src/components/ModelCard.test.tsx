@@ -194,6 +194,29 @@ describe('ModelCard', () => {
     expect(desc).not.toContain('fewer than 20 images');
   });
 
+  it('an evaluation that also scored HiResCAM: four tables, the paper’s maps first, each named after its own map; HiResCAM keeps the grid bound, Guided HiResCAM has none', () => {
+    const hires: LocalizationTable = { ...gradcam, map: 'hirescam', name: 'HiResCAM (16×16 grid)', rows: [{ ...gradcam.rows[0], hits: 9, pointingGame: 0.3 }] };
+    const guidedHires: LocalizationTable = { ...guided, map: 'guided-hirescam', name: 'Guided HiResCAM (eq. 3)', rows: [{ ...guided.rows[0], hits: 12, pointingGame: 0.4 }] };
+    const { container } = show(metadata([{ ...evaluation('synth-2000:test', 'x'), localization: [guidedHires, hires, guided, gradcam] }]));
+    const section = container.querySelector('[data-testid="localization"]') as HTMLElement;
+    expect(within(section).getAllByRole('table').map((x) => x.querySelector('caption')!.textContent)).toEqual([
+      'Grad-CAM heat map (16×16 grid) — synth-2000:test',
+      'Guided Grad-CAM (fine-detail map) — synth-2000:test',
+      'HiResCAM heat map (16×16 grid) — synth-2000:test',
+      'Guided HiResCAM (fine-detail map) — synth-2000:test',
+    ]);
+    const h = screen.getByRole('table', { name: 'HiResCAM heat map (16×16 grid) — synth-2000:test' });
+    expect(within(h).getByRole('columnheader', { name: 'Best possible on this grid' })).toBeTruthy();
+    expect(within(within(h).getByRole('row', { name: /BP\/MA/ })).getAllByRole('cell').map((c) => c.textContent)).toEqual(['outline', '30', '30% (9/30)', '4.6%', '100% (30/30)', '0.006 (0.001)']);
+    expect(describedBy(h)).toContain('HiResCAM, an alternative to the paper’s Grad-CAM');
+    expect(describedBy(h)).toContain('one value per 32 px cell');
+    expect(describedBy(h)).toContain('Single lesions within reach of the grid');
+    const gh = screen.getByRole('table', { name: 'Guided HiResCAM (fine-detail map) — synth-2000:test' });
+    expect(within(gh).queryByRole('columnheader', { name: 'Best possible on this grid' })).toBeNull();
+    expect(describedBy(gh)).toContain('Guided HiResCAM multiplies HiResCAM by pixel-level detail');
+    expect(describedBy(gh)).not.toContain('Guided Grad-CAM multiplies');
+  });
+
   it('a map without annotated images says it was not measured instead of drawing an empty table', () => {
     show(metadata([{ ...evaluation('synth-2000:test', 'x'), localization: [{ ...guided, rows: [] }] }]));
     const section = screen.getByRole('region', { name: 'Where the model looks — synth-2000:test' });

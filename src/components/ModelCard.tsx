@@ -2,7 +2,7 @@ import { Fragment, useEffect, useId } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { EvaluationSummary, LabelMetrics, LabelSpec } from '../core/types';
 import { useApp } from '../store';
-import { evaluationSource, isPlaceholder, localizationViews, rocGroups, type LocalizationRowView, type LocalizationView } from '../services/model-card';
+import { evaluationSource, isCellMap, isPlaceholder, localizationViews, rocGroups, type LocalizationRowView, type LocalizationView } from '../services/model-card';
 import { loadModelCard } from '../services/instance';
 
 const f3 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(3));
@@ -253,8 +253,17 @@ function LocalizationTableView({
   const pctFmt = new Intl.NumberFormat(i18n.language, { style: 'percent', maximumFractionDigits: 1 });
   const numFmt = new Intl.NumberFormat(i18n.language, { maximumFractionDigits: 1 });
   const pct = (x: number | null) => (x === null ? '—' : pctFmt.format(x));
-  const cam = v.map === 'gradcam';
-  const mapName = cam ? (v.grid ? t('model.locMapGradcamGrid', { grid: v.grid }) : t('model.locMapGradcam')) : t('model.locMapGuided');
+  // Grad-CAM and HiResCAM live on the cell grid (bound column, grid note); the guided maps do not
+  const cam = isCellMap(v.map);
+  const hires = v.map === 'hirescam' || v.map === 'guided-hirescam';
+  const mapName = cam
+    ? v.grid
+      ? t(hires ? 'model.locMapHirescamGrid' : 'model.locMapGradcamGrid', { grid: v.grid })
+      : t(hires ? 'model.locMapHirescam' : 'model.locMapGradcam')
+    : t(hires ? 'model.locMapGuidedHires' : 'model.locMapGuided');
+  const cellNote = v.cellPx
+    ? t(hires ? 'model.locHirescamNote' : 'model.locGradcamNote', { cell: numFmt.format(v.cellPx) })
+    : t(hires ? 'model.locHirescamNoteNoGrid' : 'model.locGradcamNoteNoGrid');
   const name = (r: LocalizationRowView) => {
     if (r.label === 'red') {
       const n = (lid: string) => labels.find((l) => l.id === lid)?.name ?? lid;
@@ -270,7 +279,7 @@ function LocalizationTableView({
   const notes = [
     // a table scored at another tolerance than the one the intro states says so itself
     v.tolerancePx !== null && v.tolerancePx !== sharedTolerance ? t('model.locOwnTolerance', { tolerance: numFmt.format(v.tolerancePx) }) : null,
-    cam ? (v.cellPx ? t('model.locGradcamNote', { cell: numFmt.format(v.cellPx) }) : t('model.locGradcamNoteNoGrid')) : t('model.locGuidedNote'),
+    cam ? cellNote : t(hires ? 'model.locGuidedHiresNote' : 'model.locGuidedNote'),
     // the per-image bound is near 100 % when photos carry many lesions; per lesion the grid's limit shows
     reach.length ? t('model.locReachable', { list: reach.join(', ') }) : null,
     v.hasAupr ? t('model.locAuprNote') : null,

@@ -104,12 +104,12 @@ export interface LocalizationRowView {
   hits: number;
   pointingGame: number | null;
   chance: number | null;
-  /** Grad-CAM only: the ideal cell map's pointing game and hits */
+  /** cell maps only (Grad-CAM, HiResCAM): the ideal cell map's pointing game and hits */
   upperBound: number | null;
   upperBoundHits: number | null;
   meanAp: number | null;
   prevalence: number | null;
-  /** Grad-CAM, masks: connected lesions over all images, and how many lie within the tolerance of a cell centre */
+  /** cell maps, masks: connected lesions over all images, and how many lie within the tolerance of a cell centre */
   lesions: number | null;
   reachableLesions: number | null;
 }
@@ -117,7 +117,7 @@ export interface LocalizationRowView {
 export interface LocalizationView {
   map: LocalizationTable['map'];
   tolerancePx: number | null;
-  /** Grad-CAM's grid side in cells, and one cell's side in model px */
+  /** a cell map's grid side in cells, and one cell's side in model px */
   grid: number | null;
   cellPx: number | null;
   rows: LocalizationRowView[];
@@ -128,11 +128,18 @@ export interface LocalizationView {
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const MAP_ORDER: LocalizationTable['map'][] = ['gradcam', 'guided-gradcam'];
+const MAP_ORDER: LocalizationTable['map'][] = ['gradcam', 'guided-gradcam', 'hirescam', 'guided-hirescam'];
 
 /**
- * The localization tables of one evaluation, ready to render: Grad-CAM first, then Guided
- * Grad-CAM; numbers sanitised (JSON nulls, NaN -> null); colours from the bundle's labels.
+ * Whether a map lives on the last block's cell grid (Grad-CAM, HiResCAM: one value per cell, so
+ * the grid bound and the reachable-lesion counts apply) rather than at pixel resolution (the guided maps).
+ */
+export const isCellMap = (map: string): boolean => map === 'gradcam' || map === 'hirescam';
+
+/**
+ * The localization tables of one evaluation, ready to render: the paper's maps first (Grad-CAM,
+ * Guided Grad-CAM), then HiResCAM and Guided HiResCAM when the evaluation scored them; numbers
+ * sanitised (JSON nulls, NaN -> null); colours from the bundle's labels.
  * Empty when the evaluation predates localization (older bundles).
  */
 export function localizationViews(ev: EvaluationSummary, labels: LabelSpec[], inputSize: number): LocalizationView[] {
@@ -145,7 +152,8 @@ export function localizationViews(ev: EvaluationSummary, labels: LabelSpec[], in
     .filter((t) => t && Array.isArray(t.rows))
     .sort((a, b) => rank(a.map) - rank(b.map))
     .map((t) => {
-      const grid = t.map === 'gradcam' ? num(t.grid) : null;
+      const cell = isCellMap(t.map);
+      const grid = cell ? num(t.grid) : null;
       const rows: LocalizationRowView[] = t.rows.map((r) => ({
         label: r.label,
         colours: r.label === 'red' ? [...colour('ma'), ...colour('hm')] : colour(r.label),
@@ -154,12 +162,12 @@ export function localizationViews(ev: EvaluationSummary, labels: LabelSpec[], in
         hits: num(r.hits) ?? 0,
         pointingGame: num(r.pointingGame),
         chance: num(r.chance),
-        upperBound: t.map === 'gradcam' ? num(r.upperBound) : null,
-        upperBoundHits: t.map === 'gradcam' ? num(r.upperBoundHits) : null,
+        upperBound: cell ? num(r.upperBound) : null,
+        upperBoundHits: cell ? num(r.upperBoundHits) : null,
         meanAp: num(r.meanAp),
         prevalence: num(r.prevalence),
-        lesions: t.map === 'gradcam' && num(r.lesions) ? num(r.lesions) : null,
-        reachableLesions: t.map === 'gradcam' && num(r.lesions) ? num(r.reachableLesions) : null,
+        lesions: cell && num(r.lesions) ? num(r.lesions) : null,
+        reachableLesions: cell && num(r.lesions) ? num(r.reachableLesions) : null,
       }));
       const ns = rows.map((r) => r.n).filter((n) => n > 0);
       return {
