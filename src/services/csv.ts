@@ -5,7 +5,7 @@
  * (= + - @ tab CR) get a leading apostrophe: a patient id must never run as a formula.
  */
 import { LABEL_IDS, type LabelId } from '../core/types';
-import { effectivePositive, effectiveSummary, suggestedAction, type ExamRecord } from './records/types';
+import { effectivePositive, effectiveSummary, recordCam, suggestedAction, type ExamRecord } from './records/types';
 
 export type CsvCell = string | number | boolean | null | undefined;
 
@@ -51,14 +51,14 @@ export function parseCsv(text: string): string[][] {
 
 const round = (p: number | undefined) => (p === undefined ? undefined : Math.round(p * 1000) / 1000);
 
-/** One row per record: identifiers, effective result and action, per-label probability/threshold/verdict, review, model. */
+/** One row per record: identifiers, effective result and action, per-label probability/threshold/verdict, review, model and the explanation map its outlines came from. */
 export function recordsCsv(records: readonly ExamRecord[]): string {
   const labels: LabelId[] = [...LABEL_IDS];
   const header: CsvCell[] = [
     'record_id', 'patient_id', 'date_of_birth', 'eye', 'capture_date', 'camera', 'result', 'suggested_action',
     'gradable', 'quality_score', 'analysed_anyway',
     ...labels.flatMap((l) => [`${l}_probability`, `${l}_threshold`, `${l}_model_positive`, `${l}_final_positive`]),
-    'reviewed_by', 'reviewed_at', 'model', 'model_version', 'backend', 'notes', 'updated_at',
+    'reviewed_by', 'reviewed_at', 'model', 'model_version', 'backend', 'explanation_map', 'notes', 'updated_at',
   ];
   const rows: CsvCell[][] = [header];
   for (const r of records) {
@@ -68,7 +68,7 @@ export function recordsCsv(records: readonly ExamRecord[]): string {
       r.id, r.patientId, r.dateOfBirth, r.eye, r.captureDate, r.camera, effectiveSummary(r), suggestedAction(r),
       a?.quality.gradable, round(a?.quality.score), a?.forced,
       ...labels.flatMap((l) => [round(a?.probabilities[l]), a?.labels.find((s) => s.id === l)?.threshold, a?.positive[l], a ? eff[l] : undefined]),
-      r.review?.reviewer, r.review?.reviewedAt, a?.modelName, a?.modelVersion, a?.backend, r.notes, r.updatedAt,
+      r.review?.reviewer, r.review?.reviewedAt, a?.modelName, a?.modelVersion, a?.backend, a ? recordCam(a) : undefined, r.notes, r.updatedAt,
     ]);
   }
   return toCsv(rows);

@@ -182,6 +182,11 @@ describe('CSV', () => {
     expect(col(rows[2], 'patient_id')).toBe('王伟');
     expect(col(rows[2], 'result')).toBe('not-analysed');
     expect(effectiveSummary(b)).toBe('not-analysed');
+    // the map the outlines came from: a record saved before HiResCAM existed is Grad-CAM; no analysis, no map
+    expect(col(rows[1], 'explanation_map')).toBe('gradcam');
+    expect(col(rows[2], 'explanation_map')).toBe('');
+    const hi = rec({ analysis: { ...a.analysis!, camMethod: 'hirescam' } });
+    expect(col(parseCsv(recordsCsv([hi]))[1], 'explanation_map')).toBe('hirescam');
   });
 });
 
