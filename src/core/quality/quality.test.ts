@@ -7,7 +7,7 @@ import { isFundusLensError } from '../errors';
 import { DEFAULT_PREPROCESS, detectFov, preprocess } from '../preprocess';
 import { checkerboard, gradient, syntheticFundus, syntheticIndoorScene } from '../preprocess/synthetic-photos';
 import type { QualityResult, RgbImage } from '../types';
-import { assessQuality, blurImage, exposeImage, noisyImage } from './index';
+import { assessQuality, blurImage, edgeSharpness, exposeImage, noisyImage } from './index';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -23,6 +23,14 @@ function expectWellFormed(q: QualityResult) {
   for (const [k, v] of Object.entries(q.measures)) expect(Number.isFinite(v), k).toBe(true);
 }
 
+/**
+ * The six of the 536 real photos whose strongest edges are as wide as a sharp photo's blurred
+ * by σ 2 px (edgeSharpness < THRESHOLDS.minEdgeSharpness): out of focus or hazy over much of
+ * the field, though graded in their dataset. The gate asks for a retake; that is the intended
+ * verdict. codras_0141 (hazy over one half) is the one in this test's sample.
+ */
+const SOFT_ORIGINALS = ['codras_0071.jpg', 'codras_0084.jpg', 'codras_0091.jpg', 'codras_0098.jpg', 'codras_0117.jpg', 'codras_0141.jpg'];
+
 const idridFiles = () => readdirSync(join(IDRID, 'images')).filter((f) => f.endsWith('.jpg')).sort().map((f) => join(IDRID, 'images', f));
 
 describe('gradability on real photos', () => {
@@ -30,19 +38,21 @@ describe('gradability on real photos', () => {
     expect(sharedDataAvailable(), 'real photos missing: put shared/data beside the checkout (../shared/data) or set FUNDUSLENS_DATA').toBe(true);
   });
 
-  it('all 20 IDRiD photos and a CODRAS sample (every 20th) are gradable', async () => {
+  it('all 20 IDRiD photos and a CODRAS sample (every 20th) are gradable, except the visibly soft ones: blurred', async () => {
     const files = [...idridFiles(), ...codrasPhotos(20)];
     expect(files.length).toBeGreaterThan(40);
     const failed: string[] = [];
     for (const f of files) {
+      const name = f.split('/').pop()!;
       const q = assessQuality(await decodeFile(f, 1072));
       expectWellFormed(q);
-      if (!q.gradable) failed.push(`${f.split('/').pop()}: ${q.codes.join(',')}`);
+      if (SOFT_ORIGINALS.includes(name)) expect(q.codes, name).toEqual(['blurred']);
+      else if (!q.gradable) failed.push(`${name}: ${q.codes.join(',')}`);
     }
     expect(failed).toEqual([]);
   });
 
-  it('each degradation is caught with the right reason (blur, dark, overexposed, noise)', async () => {
+  it('each degradation is caught with the right reason (blur, blur + noise, dark, overexposed, noise)', async () => {
     const files = [...idridFiles().filter((_, i) => i % 4 === 0), ...codrasPhotos(130)];
     expect(files.length).toBeGreaterThanOrEqual(8);
     for (const f of files) {
@@ -56,6 +66,9 @@ describe('gradability on real photos', () => {
       const cases: [string, RgbImage, (codes: string[]) => boolean][] = [
         // σ = 3 px at 1072 px ≈ 1.8 px at the 512² model input: clearly out of focus
         ['blur σ3', blurImage(img, 3), (c) => c.includes('blurred')],
+        // Real out-of-focus photos keep their sensor grain; noise must not hide the blur.
+        ['blur σ2 + noise σ2', noisyImage(blurImage(img, 2), 2), (c) => c.includes('blurred')],
+        ['blur σ3 + noise σ3', noisyImage(blurImage(img, 3), 3), (c) => c.includes('blurred')],
         ['exposure ×0.2', exposeImage(img, 0.2), (c) => c.includes('too-dark')],
         [`exposure ×${gain.toFixed(1)}`, exposeImage(img, gain), (c) => c.includes('too-bright') || c.includes('saturated')],
         ['noise σ15', noisyImage(img, 15), (c) => c.includes('noisy')],
@@ -67,7 +80,58 @@ describe('gradability on real photos', () => {
         expect(right(q.codes), `${name} ${what}: ${q.codes.join(',')}`).toBe(true);
         expect(q.codes, `${name} ${what}`).not.toContain('no-fov');
       }
+      // light sensor noise on a sharp photo is not blur
+      expect(assessQuality(noisyImage(img, 3)).codes, `${name} noise σ3`).not.toContain('blurred');
     }
+  });
+});
+
+describe('edgeSharpness (edge width at the strongest edges)', () => {
+  // A dark disc on a grey field (anti-aliased rim), the whole image blurred by s px, then noise.
+  function disc(W: number, s: number, noise: number): Float32Array {
+    const data = new Uint8Array(W * W * 3);
+    for (let y = 0; y < W; y++)
+      for (let x = 0; x < W; x++) {
+        let inside = 0;
+        for (let a = 0; a < 4; a++)
+          for (let b = 0; b < 4; b++) {
+            const dx = x + (a + 0.5) / 4 - W / 2, dy = y + (b + 0.5) / 4 - W / 2;
+            if (dx * dx + dy * dy < 40 * 40) inside++;
+          }
+        data.fill(140 - (60 * inside) / 16, (y * W + x) * 3, (y * W + x) * 3 + 3);
+      }
+    let img: RgbImage = { width: W, height: W, channels: 3, data };
+    if (s > 0) img = blurImage(img, s);
+    if (noise > 0) img = noisyImage(img, noise, 3);
+    return Float32Array.from({ length: W * W }, (_, i) => img.data[i * 3 + 1]);
+  }
+  const W = 128;
+  const mask = new Uint8Array(W * W).fill(1);
+
+  it('a sharper edge scores higher', () => {
+    const e = [0, 1, 2, 3].map((s) => edgeSharpness(disc(W, s, 0), W, W, mask, 0));
+    for (const r of e) expect(r.points).toBeGreaterThanOrEqual(20);
+    for (let i = 1; i < e.length; i++) expect(e[i].sharpness, `blur ${i} vs ${i - 1}`).toBeLessThan(e[i - 1].sharpness - 0.05);
+    expect(e[0].sharpness).toBeGreaterThan(1.6);
+    expect(e[3].sharpness).toBeLessThan(1.2);
+  });
+
+  it('light pixel noise changes it little and keeps the order (unlike fine-scale energy)', () => {
+    for (const s of [0, 1, 2]) {
+      const clean = edgeSharpness(disc(W, s, 0), W, W, mask, 0).sharpness;
+      for (const n of [1, 2]) {
+        const noisy = edgeSharpness(disc(W, s, n), W, W, mask, n).sharpness;
+        expect(Math.abs(noisy - clean) / clean, `blur ${s}, noise ${n}`).toBeLessThan(0.06);
+      }
+    }
+    // blurred by 2 px with noise σ3 still reads blurrier than a 1 px edge without noise
+    expect(edgeSharpness(disc(W, 2, 3), W, W, mask, 3).sharpness).toBeLessThan(edgeSharpness(disc(W, 1, 0), W, W, mask, 0).sharpness);
+  });
+
+  it('an image without edges gives 0 points and a finite value', () => {
+    const r = edgeSharpness(new Float32Array(W * W).fill(90), W, W, mask, 0);
+    expect(r.points).toBe(0);
+    expect(r.sharpness).toBe(0);
   });
 });
 
