@@ -290,6 +290,8 @@ interface Derived {
   gflops: number;
   gradcam5OverF: number;
   gradcam5FastOverF?: number;
+  /** forward + HiResCAM ×5 ÷ F (the app's alternative map; no goal of its own) */
+  hirescam5OverF?: number;
   /** forward + Grad-CAM + guided stages of the whole analysis (no decode, quality gate, preprocess or outlines) ÷ floor */
   modelPartOverFloor: number;
   guided1OverF?: number;
@@ -314,6 +316,7 @@ function derive(r: Row): Derived | null {
     gflops: (2 * (r.macs ?? 0)) / (F / 1000) / 1e9,
     gradcam5OverF: r.isolated.gradcam5.median / F,
     gradcam5FastOverF: r.isolated.gradcam5Fast ? r.isolated.gradcam5Fast.median / F : undefined,
+    hirescam5OverF: r.isolated.hirescam5 ? r.isolated.hirescam5.median / F : undefined,
     modelPartOverFloor: modelPart / floor,
     guided1OverF: g1,
     totalOverF: total / F,
@@ -349,20 +352,20 @@ function report(machine: Record<string, unknown>): string {
       'This machine has 2 cores shared with other jobs (a training run, other builds): numbers measured under load are pessimistic, compare rows with similar load.',
   );
   lines.push('');
-  lines.push(`Warm medians in ms over the "runs" column (spread = (max − min) ÷ median in results.json). Whole analysis = analyze(photo, {maps: 'all'}) with k = ${k} lesion label(s) forced positive, so it computes Grad-CAM for the 4 lesion labels and k guided-backprop maps. Decode is separate (Node: sharp; Chromium: createImageBitmap + canvas). F = an isolated forward pass; GC5 = forward + Grad-CAM for all 5 labels through the full gradient ∂y/∂A (the reference); GB1 = guided backprop for one label; floor = F × (1 + 2k); model part = forward + Grad-CAM + guided stages of the whole analysis. GC5 fast = GC5 with the window-sum Grad-CAM weights of src/core/explain/grad-cam-fast.ts (exact to float rounding; what analyze() uses).`);
+  lines.push(`Warm medians in ms over the "runs" column (spread = (max − min) ÷ median in results.json). Whole analysis = analyze(photo, {maps: 'all'}) with k = ${k} lesion label(s) forced positive, so it computes Grad-CAM for the 4 lesion labels and k guided-backprop maps. Decode is separate (Node: sharp; Chromium: createImageBitmap + canvas). F = an isolated forward pass; GC5 = forward + Grad-CAM for all 5 labels through the full gradient ∂y/∂A (the reference); GB1 = guided backprop for one label; floor = F × (1 + 2k); model part = forward + Grad-CAM + guided stages of the whole analysis. GC5 fast = GC5 with the window-sum Grad-CAM weights of src/core/explain/grad-cam-fast.ts (exact to float rounding; what analyze() uses). HR5 = forward + HiResCAM for all 5 labels (src/core/explain/hires-cam.ts, the app's alternative map; it needs the full gradient, so compare it with GC5).`);
   lines.push('');
-  lines.push('| side | backend | model | input | load | runs | cold start | decode | gradability | preprocess | forward | Grad-CAM ×4 | guided ×k | outlines | total | F | GFLOP/s | GC5 ÷ F | GC5 fast ÷ F | GB1 ÷ F | total ÷ F | total ÷ floor | model part ÷ floor |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| side | backend | model | input | load | runs | cold start | decode | gradability | preprocess | forward | Grad-CAM ×4 | guided ×k | outlines | total | F | GFLOP/s | GC5 ÷ F | GC5 fast ÷ F | HR5 ÷ F | GB1 ÷ F | total ÷ F | total ÷ floor | model part ÷ floor |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     if (r.skipped) {
-      if (r.skipped !== 'not selected') lines.push(`| ${r.side} | ${r.backend} | ${r.model} | | ${r.loadavg1} | – | ${r.skipped} |||||||||||||||| |`);
+      if (r.skipped !== 'not selected') lines.push(`| ${r.side} | ${r.backend} | ${r.model} | | ${r.loadavg1} | – | ${r.skipped} ||||||||||||||||| |`);
       continue;
     }
     const d = derive(r);
     const cold = r.side === 'chromium' ? r.navigationToFirstResultMs : r.cold?.totalMs;
     const s = r.stages!;
     lines.push(
-      `| ${r.side} | ${r.backend} | ${r.model} | ${r.inputSize}² | ${r.loadavg1} | ${r.warmRuns} | ${f0(cold)} | ${ms(s.decode)} | ${ms(s.gradability)} | ${ms(s.preprocess)} | ${ms(s.forward)} | ${ms(s.gradcam)} | ${ms(s.guidedBackprop)} (k=${r.kActual}) | ${ms(s.outlines)} | ${ms(s.total)} | ${f0(d?.forwardMs)} | ${f2(d?.gflops)} | ${f2(d?.gradcam5OverF)} | ${f2(d?.gradcam5FastOverF)} | ${f2(d?.guided1OverF)} | ${f2(d?.totalOverF)} | ${f2(d?.totalOverFloor)} | ${f2(d?.modelPartOverFloor)} |`,
+      `| ${r.side} | ${r.backend} | ${r.model} | ${r.inputSize}² | ${r.loadavg1} | ${r.warmRuns} | ${f0(cold)} | ${ms(s.decode)} | ${ms(s.gradability)} | ${ms(s.preprocess)} | ${ms(s.forward)} | ${ms(s.gradcam)} | ${ms(s.guidedBackprop)} (k=${r.kActual}) | ${ms(s.outlines)} | ${ms(s.total)} | ${f0(d?.forwardMs)} | ${f2(d?.gflops)} | ${f2(d?.gradcam5OverF)} | ${f2(d?.gradcam5FastOverF)} | ${f2(d?.hirescam5OverF)} | ${f2(d?.guided1OverF)} | ${f2(d?.totalOverF)} | ${f2(d?.totalOverFloor)} | ${f2(d?.modelPartOverFloor)} |`,
     );
   }
   lines.push('');

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { analyze } from '../../src/core/analyze';
 import { gradCamFromFeatures, gradCamFromFeaturesFull } from '../../src/core/explain/grad-cam';
+import { hiResCamFromFeatures } from '../../src/core/explain/hires-cam';
 import { guidedBackprop, guidedSaliency } from '../../src/core/explain/guided-backprop';
 import { logitTargets } from '../../src/core/explain/targets';
 import { wrapModel, type FundusModel } from '../../src/core/model/fundus-model';
@@ -70,8 +71,11 @@ export interface BenchRecord {
   /** stages of the whole analysis (analyze() timings, maps 'all') + decode, ms */
   stages: Partial<Record<StageName | 'decode' | 'gradability', Stats>>;
   /** isolated steps, each ending in a read-back, ms */
-  /** gradcam5Fast: the same with core's window-sum weights (grad-cam-fast.ts, what analyze() uses); gradcam5 = the full-gradient reference */
-  isolated: { forward: Stats; gradcam5: Stats; gradcam5Fast?: Stats; guided1?: Stats };
+  /**
+   * gradcam5Fast: the same with core's window-sum weights (grad-cam-fast.ts, what analyze() uses); gradcam5 = the
+   * full-gradient reference; hirescam5: forward + HiResCAM for all labels (analyze({ cam: 'hirescam' }))
+   */
+  isolated: { forward: Stats; gradcam5: Stats; gradcam5Fast?: Stats; hirescam5?: Stats; guided1?: Stats };
   cold?: ColdStart;
   notes: string[];
 }
@@ -94,15 +98,23 @@ async function timeForward(model: FundusModel, x: tf.Tensor4D): Promise<number> 
   return now() - t0;
 }
 
-/** Forward + Grad-CAM for every label (5 in the paper) with one backward through the head, one read-back at the end. */
-async function timeGradCamAll(model: FundusModel, x: tf.Tensor4D, fast = false): Promise<number | undefined> {
+/**
+ * Forward + the class map of every label (5 in the paper) with one backward through the head, one read-back at
+ * the end: Grad-CAM through the full gradient ('full'), with the window-sum weights ('fast'), or HiResCAM.
+ */
+async function timeGradCamAll(model: FundusModel, x: tf.Tensor4D, mode: 'full' | 'fast' | 'hirescam' = 'full'): Promise<number | undefined> {
   const n = model.metadata.labels.length;
   const size = model.metadata.inputSize;
   const targets = logitTargets(Array.from({ length: n }, (_, i) => i));
   const t0 = now();
   const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
   const p = tf.tidy(() => tf.sigmoid(model.head.apply(a, { training: false }) as tf.Tensor));
-  const out = fast ? gradCamFromFeatures(model.head, a, targets, size) : gradCamFromFeaturesFull(model.head, a, targets, size);
+  const out =
+    mode === 'hirescam'
+      ? hiResCamFromFeatures(model.head, a, targets, size)
+      : mode === 'fast'
+        ? gradCamFromFeatures(model.head, a, targets, size)
+        : gradCamFromFeaturesFull(model.head, a, targets, size);
   if (!out) {
     tf.dispose([a, p]);
     return undefined;
@@ -184,7 +196,8 @@ export async function benchModel(model: FundusModel, decode: () => Promise<RgbIm
     add('total', t.total);
     add('iso.forward', await timeForward(m, x));
     add('iso.gradcam5', await timeGradCamAll(m, x));
-    add('iso.gradcam5Fast', await timeGradCamAll(m, x, true));
+    add('iso.gradcam5Fast', await timeGradCamAll(m, x, 'fast'));
+    add('iso.hirescam5', await timeGradCamAll(m, x, 'hirescam'));
     if (!o.skipGuided) add('iso.guided1', await timeGuided1(m, x));
     log(`  run ${run + 1}: total ${Math.round(t.total ?? 0)} ms, forward ${Math.round(samples['iso.forward'].at(-1)!)} ms`);
   }
@@ -209,6 +222,7 @@ export async function benchModel(model: FundusModel, decode: () => Promise<RgbIm
       forward: stats(samples['iso.forward']),
       gradcam5: stats(samples['iso.gradcam5']),
       ...(samples['iso.gradcam5Fast'] ? { gradcam5Fast: stats(samples['iso.gradcam5Fast']) } : {}),
+      ...(samples['iso.hirescam5'] ? { hirescam5: stats(samples['iso.hirescam5']) } : {}),
       ...(samples['iso.guided1'] ? { guided1: stats(samples['iso.guided1']) } : {}),
     },
     notes,
