@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { classMapsFromFeatures, gradCam, guidedBackprop, guidedGradCam, guidedSaliency, logitTargets } from '../../src/core/explain/index';
+import { classMapsFromFeatures, guidedBackprop, guidedGradCam, guidedSaliency, logitTargets } from '../../src/core/explain/index';
 import { fovMaskOnGrid } from '../../src/core/lesions/geometry';
 import { loadBundle, type FundusModel } from '../../src/core/model/index';
 import { preprocess } from '../../src/core/preprocess/index';
@@ -146,15 +146,18 @@ async function evaluateItem(
     const explainTargets = logitTargets(indices, indices.map((i) => labelIds[i]));
     const x = tf.expandDims(input, 0) as tf.Tensor4D;
     held.push(x);
-    const g = gradCam(model, x, explainTargets);
-    held.push(g.cams, g.peaks, g.logits);
+    // One forward of the features serves the logits and both class maps, as in analyze().
+    const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
+    held.push(a);
+    const logits = tf.tidy(() => model.head.apply(a, { training: false }) as tf.Tensor2D);
+    held.push(logits);
+    const g = classMapsFromFeatures('gradcam', model.head, a, explainTargets, S);
+    held.push(g.cams, g.peaks);
     const flat: Partial<Record<MapKind, Float32Array>> = {};
     if (loc.maps.includes('gradcam')) flat.gradcam = (await g.cams.data()) as Float32Array;
     let hires: tf.Tensor3D | null = null;
     if (loc.maps.includes('hirescam') || loc.maps.includes('guided-hirescam')) {
-      // through the same core switch as analyze({ cam: 'hirescam' }), from the same features
-      const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
-      held.push(a);
+      // through the same core switch as analyze({ cam: 'hirescam' })
       const h = classMapsFromFeatures('hirescam', model.head, a, explainTargets, S);
       held.push(h.cams, h.peaks);
       hires = h.cams;
@@ -175,7 +178,7 @@ async function evaluateItem(
         flat['guided-hirescam'] = (await ghc.data()) as Float32Array;
       }
     }
-    const probabilities = Array.from(await g.logits.data(), sigmoid);
+    const probabilities = Array.from(await logits.data(), sigmoid);
     // The app multiplies every map by this FOV mask before showing it: a peak on the black
     // border or the square padding is an artefact of zero input, so it is scored away too.
     const fovWeights = fovMaskOnGrid(fov, transform, S);
