@@ -3,13 +3,13 @@
  * tested without loading tfjs.
  */
 import { parseArgs } from 'node:util';
-import type { CamMethod } from '../core/types';
+import { CAM_METHODS, type CamMethod } from '../core/types';
 
 export const DEFAULT_MODEL_DIR = 'public/models/demo';
 export const DEFAULT_OUT_DIR = 'funduslens-out';
 export const BACKENDS = ['wasm', 'cpu', 'tensorflow'] as const;
 export type BackendName = (typeof BACKENDS)[number];
-export const CAM_METHODS: readonly CamMethod[] = ['gradcam', 'hirescam'];
+export { CAM_METHODS };
 
 export interface CliOptions {
   model: string;

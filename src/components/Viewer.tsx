@@ -1,7 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { Outline } from '../core/types';
-import type { CamMethod } from '../core/types';
+import type { CamMethod, Outline } from '../core/types';
 import { appStore, camDiffers, camOf, detailsMissing, useApp, type OverlayKind, type PhotoItem } from '../store';
 import { getRunner } from '../services/instance';
 import { colorbar, colormapLut } from '../render/colormap';

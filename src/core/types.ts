@@ -252,6 +252,17 @@ export type Summary = 'healthy' | 'dr-signs' | 'ungradable';
  */
 export type CamMethod = 'gradcam' | 'hirescam';
 
+/** Every {@link CamMethod}, the paper's first (the app's select, the CLI's --cam, stored settings). */
+export const CAM_METHODS: readonly CamMethod[] = ['gradcam', 'hirescam'];
+
+/**
+ * The method a result or record carries: Grad-CAM when it names none (saved before HiResCAM
+ * existed) or one this version does not know (an edited import file).
+ */
+export function camMethodOf(x: { camMethod?: unknown } | null | undefined): CamMethod {
+  return (CAM_METHODS as readonly unknown[]).includes(x?.camMethod) ? (x!.camMethod as CamMethod) : 'gradcam';
+}
+
 export type StageName = 'decode' | 'quality' | 'preprocess' | 'forward' | 'gradcam' | 'guidedBackprop' | 'outlines' | 'total';
 
 /** Result of one analysis. Plain data: safe to post from a worker or write as JSON. */

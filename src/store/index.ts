@@ -6,7 +6,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { useStore as useZustand } from 'zustand';
 import { persist, createJSONStorage } from 'zustand/middleware';
-import type { AnalysisResult, CamMethod, LesionLabelId, ModelMetadata } from '../core/types';
+import { CAM_METHODS, camMethodOf, type AnalysisResult, type CamMethod, type LesionLabelId, type ModelMetadata } from '../core/types';
 import type { BackendPreference, ModelInfo, Notice, ProgressStage } from '../services/types';
 import type { ColormapName } from '../render/colormap';
 import type { ViewTransform } from '../render/view';
@@ -141,12 +141,11 @@ export interface SettingsSlice {
   setCam(c: CamMethod): void;
 }
 
-export const CAM_METHODS: readonly CamMethod[] = ['gradcam', 'hirescam'];
+export { CAM_METHODS };
 export const DEFAULT_SETTINGS: Settings = { backend: 'auto', colormap: 'inferno', language: 'en', cam: 'gradcam' };
 
 /** The method a result's maps and outlines were made with: results from before HiResCAM have none and are Grad-CAM. */
-export const camOf = (r: Pick<AnalysisResult, 'camMethod'> | undefined | null): CamMethod =>
-  r?.camMethod && CAM_METHODS.includes(r.camMethod) ? r.camMethod : 'gradcam';
+export const camOf = (r: Pick<AnalysisResult, 'camMethod'> | undefined | null): CamMethod => camMethodOf(r);
 
 /** Whether a finished photo's maps were made with another method than the one now chosen (offer to re-analyse). */
 export function camDiffers(p: PhotoItem | undefined, cam: CamMethod): boolean {

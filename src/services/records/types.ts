@@ -2,7 +2,7 @@
  * An exam record as stored on this device (IndexedDB) and in export files. Plain data:
  * the photo travels as a Blob in IndexedDB and as base64 in an export file.
  */
-import type { AnalysisResult, CamMethod, LabelId, LabelSpec, PhotoTransform, Summary } from '../../core/types';
+import { camMethodOf, type AnalysisResult, type CamMethod, type LabelId, type LabelSpec, type PhotoTransform, type Summary } from '../../core/types';
 
 export type Eye = 'OD' | 'OS';
 
@@ -22,7 +22,7 @@ export interface RecordAnalysis extends Pick<AnalysisResult, 'quality' | 'forced
 
 /** The method a record's outlines were traced on: Grad-CAM when it does not say (older records) or says something unknown (an edited import). */
 export function recordCam(a: Pick<RecordAnalysis, 'camMethod'> | null | undefined): CamMethod {
-  return a?.camMethod === 'hirescam' ? 'hirescam' : 'gradcam';
+  return camMethodOf(a);
 }
 
 export interface ClinicianReview {
