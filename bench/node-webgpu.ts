@@ -7,6 +7,7 @@
  *   npx tsx bench/node-webgpu.ts --dawn <dawn.node> [--dawn-backend default|vulkan|opengles]
  *        [--models demo,resnet50] [--runs 10] [--budget-s 120] [--k 1,4] [--train-batches 8,16]
  *        [--photo <W>x<H>.rgb] [--root .] [--out bench/out/node-webgpu] [--commit <id>]
+ *        [--tf-flags NAME=value,...] [--profile]
  *
  * `--dawn` points at the package's dist/<platform>-<arch>/dawn.node (loaded with require, so a
  * bundle of this script carries no native code). On this CPU-only machine `--dawn-backend
@@ -15,6 +16,9 @@
  * decoder has to travel to the GPU machine; `decode` is then only that read.
  * Besides the analysis it times one training step (forward + backward + Adam) of the demo
  * architecture per batch size: what a GPU would give `npm run train` if it ran on WebGPU.
+ * `--tf-flags` sets tfjs environment flags first (e.g. WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE=false), so
+ * variants can be compared in one lease; `--profile` adds a per-kernel GPU-time profile
+ * (tf.profile, timestamp queries) of one guided backprop and one forward + Grad-CAM ×5.
  * Writes results.json and results.md into --out.
  */
 import { execFileSync } from 'node:child_process';
@@ -31,6 +35,9 @@ import { buildCompactResNet, buildPaperResNet50 } from '../src/core/model/builde
 import { wrapModel, type FundusModel } from '../src/core/model/fundus-model';
 import { makeMetadata } from '../src/core/model/metadata';
 import type { RgbImage } from '../src/core/types';
+import { gradCamFromFeatures } from '../src/core/explain/grad-cam';
+import { guidedBackprop, guidedSaliency } from '../src/core/explain/guided-backprop';
+import { logitTargets } from '../src/core/explain/targets';
 import { benchModel, coldStart, stats, type BenchRecord, type Stats } from './lib/measure';
 
 const { values: flags } = parseArgs({
@@ -48,6 +55,8 @@ const { values: flags } = parseArgs({
     root: { type: 'string', default: '.' },
     out: { type: 'string', default: 'bench/out/node-webgpu' },
     commit: { type: 'string' },
+    'tf-flags': { type: 'string' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const log = (s: string) => process.stdout.write(`${s}\n`);
@@ -156,6 +165,74 @@ async function benchTrainStep(): Promise<TrainRecord[]> {
   return out;
 }
 
+interface KernelProfile {
+  what: string;
+  model: string;
+  /** sum of the kernels' GPU times, ms */
+  kernelMs: number;
+  wallMs: number;
+  kernels: number;
+  /** by kernel name, largest first: total ms, count */
+  top: { name: string; ms: number; n: number }[];
+}
+
+function applyTfFlags(): Record<string, unknown> {
+  const set: Record<string, unknown> = {};
+  for (const kv of (flags['tf-flags'] ?? '').split(',').filter(Boolean)) {
+    const [name, raw] = kv.split('=');
+    const value = raw === 'true' ? true : raw === 'false' ? false : Number.isNaN(Number(raw)) ? raw : Number(raw);
+    tf.env().set(name, value as never);
+    set[name] = value;
+  }
+  return set;
+}
+
+/** Per-kernel GPU time of one guided backprop and one forward + Grad-CAM ×5 (after one unprofiled pass of each). */
+async function profileModel(key: string): Promise<KernelProfile[]> {
+  const model = await loadModel(key);
+  const size = model.metadata.inputSize;
+  const x = tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const targets5 = logitTargets(Array.from({ length: model.metadata.labels.length }, (_, i) => i));
+  const steps: Record<string, () => tf.Tensor[]> = {
+    guided1: () => [tf.tidy(() => guidedSaliency(guidedBackprop(model.net, x, logitTargets([0]), { labelsPerPass: 1 })))],
+    gradcam5: () => {
+      const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
+      const out = gradCamFromFeatures(model.head, a, targets5, size);
+      a.dispose();
+      return out ? [out.cams, out.peaks] : [];
+    },
+  };
+  const res: KernelProfile[] = [];
+  for (const [what, f] of Object.entries(steps)) {
+    const warm = f();
+    await Promise.all(warm.map((t) => t.data()));
+    tf.dispose(warm);
+    const t0 = now();
+    const info = await tf.profile(async () => {
+      const r = f();
+      await Promise.all(r.map((t) => t.data()));
+      tf.dispose(r);
+    });
+    const wallMs = now() - t0;
+    const by = new Map<string, { ms: number; n: number }>();
+    let kernelMs = 0;
+    for (const kk of info.kernels) {
+      const v = typeof kk.kernelTimeMs === 'number' ? kk.kernelTimeMs : NaN;
+      kernelMs += Number.isFinite(v) ? v : 0;
+      const e = by.get(kk.name) ?? { ms: 0, n: 0 };
+      e.ms += Number.isFinite(v) ? v : 0;
+      e.n += 1;
+      by.set(kk.name, e);
+    }
+    const top = [...by.entries()].map(([name, e]) => ({ name, ms: Math.round(e.ms * 100) / 100, n: e.n })).sort((a, b) => b.ms - a.ms).slice(0, 12);
+    res.push({ what, model: key, kernelMs: Math.round(kernelMs * 10) / 10, wallMs: Math.round(wallMs), kernels: info.kernels.length, top });
+    log(`profile ${key} ${what}: ${info.kernels.length} kernels, GPU ${kernelMs.toFixed(1)} ms (profiled wall ${Math.round(wallMs)} ms); ${top.slice(0, 6).map((t) => `${t.name} ${t.ms} (${t.n})`).join(', ')}`);
+  }
+  x.dispose();
+  model.dispose();
+  return res;
+}
+
 function gpuName(): string | null {
   try {
     return execFileSync('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'], { encoding: 'utf8' }).trim();
@@ -167,7 +244,7 @@ function gpuName(): string | null {
 const ms = (s?: Stats) => (s ? `${s.median.toFixed(s.median < 100 ? 1 : 0)}` : '–');
 const ratio = (a?: Stats, b?: Stats) => (a && b ? (a.median / b.median).toFixed(2) : '–');
 
-function markdown(info: Record<string, unknown>, rows: (BenchRecord & { modelKey: string })[], train: TrainRecord[]): string {
+function markdown(info: Record<string, unknown>, rows: (BenchRecord & { modelKey: string })[], train: TrainRecord[], profiles: KernelProfile[] = []): string {
   const L: string[] = [];
   L.push(`# Bench on tfjs WebGPU in Node (Dawn): ${info.gpu ?? (info.adapter as Record<string, unknown>)?.description ?? 'unknown adapter'}`);
   L.push('');
@@ -196,6 +273,12 @@ function markdown(info: Record<string, unknown>, rows: (BenchRecord & { modelKey
     L.push('|---|---:|---:|---:|---:|---:|');
     for (const t of train) L.push(`| ${t.arch} | ${t.inputSize} | ${t.batch} | ${ms(t.step)} | ${t.step.spread} | ${t.imagesPerSecond} |`);
   }
+  for (const p of profiles) {
+    L.push('');
+    L.push(`Kernel profile, ${p.model} ${p.what}: ${p.kernels} kernels, ${p.kernelMs} ms of GPU time (profiled wall ${p.wallMs} ms):`);
+    L.push('');
+    L.push(p.top.map((t) => `${t.name} ${t.ms} ms ×${t.n}`).join(' · '));
+  }
   return `${L.join('\n')}\n`;
 }
 
@@ -203,6 +286,7 @@ async function main(): Promise<void> {
   const t00 = now();
   const { adapter } = await installDawn();
   await import('@tensorflow/tfjs-backend-webgpu');
+  const tfFlags = applyTfFlags();
   const got = await setupBackend(['webgpu']);
   log(`backend ${got}; adapter ${JSON.stringify(adapter)}`);
   const gpu = gpuName();
@@ -218,17 +302,19 @@ async function main(): Promise<void> {
     node: process.version,
     tfjs: tf.version.tfjs,
     photo: photo.name,
+    tfFlags,
     wallSeconds: 0,
   };
   const rows: (BenchRecord & { modelKey: string })[] = [];
   const failures: string[] = [];
   let train: TrainRecord[] = [];
+  const profiles: KernelProfile[] = [];
   // written after every row: a GPU lease can end mid-run, and what was measured must survive it
   const save = () => {
     info.wallSeconds = Math.round((now() - t00) / 100) / 10;
     mkdirSync(OUT, { recursive: true });
-    writeFileSync(join(OUT, 'results.json'), `${JSON.stringify({ info, rows, train, failures }, null, 1)}\n`);
-    const md = markdown(info, rows, train) + failures.map((f) => `\n- FAILED: ${f}`).join('');
+    writeFileSync(join(OUT, 'results.json'), `${JSON.stringify({ info, rows, train, profiles, failures }, null, 1)}\n`);
+    const md = markdown(info, rows, train, profiles) + failures.map((f) => `\n- FAILED: ${f}`).join('');
     writeFileSync(join(OUT, 'results.md'), md);
     return md;
   };
@@ -244,6 +330,16 @@ async function main(): Promise<void> {
       } catch (e) {
         failures.push(`${key} k=${k}: ${(e as Error).message}`);
         log(`  FAILED: ${(e as Error).stack ?? e}`);
+      }
+      save();
+    }
+  }
+  if (flags.profile) {
+    for (const key of flags.models!.split(',').filter(Boolean)) {
+      try {
+        profiles.push(...(await profileModel(key)));
+      } catch (e) {
+        failures.push(`profile ${key}: ${(e as Error).message}`);
       }
       save();
     }
