@@ -217,6 +217,14 @@ describe('ModelCard', () => {
     expect(describedBy(gh)).not.toContain('Guided Grad-CAM multiplies');
   });
 
+  it('a guided table scored with the lesion-contrast saliency says so; one without the field (older bundles: |gradient|) does not', () => {
+    const guidedContrast: LocalizationTable = { ...guided, map: 'guided-hirescam', name: 'Guided HiResCAM (eq. 3)', guidedSaliency: 'contrast' };
+    show(metadata([{ ...evaluation('synth-2000:test', 'x'), localization: [guided, guidedContrast] }]));
+    const contrastNote = 'keeps only the direction of each lesion’s contrast: darker for BP/MA and haemorrhages';
+    expect(describedBy(screen.getByRole('table', { name: 'Guided HiResCAM (fine-detail map) — synth-2000:test' }))).toContain(contrastNote);
+    expect(describedBy(screen.getByRole('table', { name: 'Guided Grad-CAM (fine-detail map) — synth-2000:test' }))).not.toContain(contrastNote);
+  });
+
   it('a map without annotated images says it was not measured instead of drawing an empty table', () => {
     show(metadata([{ ...evaluation('synth-2000:test', 'x'), localization: [{ ...guided, rows: [] }] }]));
     const section = screen.getByRole('region', { name: 'Where the model looks — synth-2000:test' });

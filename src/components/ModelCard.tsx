@@ -280,6 +280,7 @@ function LocalizationTableView({
     // a table scored at another tolerance than the one the intro states says so itself
     v.tolerancePx !== null && v.tolerancePx !== sharedTolerance ? t('model.locOwnTolerance', { tolerance: numFmt.format(v.tolerancePx) }) : null,
     cam ? cellNote : t(hires ? 'model.locGuidedHiresNote' : 'model.locGuidedNote'),
+    v.contrastSaliency ? t('model.locContrastNote') : null,
     // the per-image bound is near 100 % when photos carry many lesions; per lesion the grid's limit shows
     reach.length ? t('model.locReachable', { list: reach.join(', ') }) : null,
     v.hasAupr ? t('model.locAuprNote') : null,

@@ -96,6 +96,22 @@ describe('explainDetails() — Guided Grad-CAM on demand', () => {
     fromOld.guidedGradCam.forEach((m, i) => expect(maxAbsDiff(m.data, grad.maps!.guidedGradCam![i].data)).toBeLessThan(1e-6));
   });
 
+  it('guidedSaliency: the default is the lesion-contrast map; abs is the unsigned one; explainDetails() takes the same option', async () => {
+    const byDefault = await analyze(real, model, { maps: 'all' });
+    const contrast = await analyze(real, model, { maps: 'all', guidedSaliency: 'contrast' });
+    const abs = await analyze(real, model, { maps: 'all', guidedSaliency: 'abs' });
+    const labels = byDefault.maps!.guidedGradCam!.map((m) => m.label);
+    expect(labels).toEqual(['ma', 'hex']); // one dark and one bright lesion label
+    byDefault.maps!.guidedGradCam!.forEach((m, i) => expect(maxAbsDiff(m.data, contrast.maps!.guidedGradCam![i].data)).toBe(0));
+    // ReLU(±Σ_c g) is not max_c |g|: both maps of the photo must change
+    byDefault.maps!.guidedGradCam!.forEach((m, i) => expect(maxAbsDiff(m.data, abs.maps!.guidedGradCam![i].data)).toBeGreaterThan(1e-3));
+    expect(abs.positive).toEqual(byDefault.positive);
+    expect(abs.outlines).toEqual(byDefault.outlines); // outlines come from the class map, not from eq. 3
+    const lazy = await analyze(real, model, { maps: 'gradcam' });
+    const d = await explainDetails(real, model, lazy, { guidedSaliency: 'abs' });
+    d.guidedGradCam.forEach((m, i) => expect(maxAbsDiff(m.data, abs.maps!.guidedGradCam![i].data)).toBeLessThan(1e-6));
+  });
+
   it('no positive lesion label, or an ungradable photo that was not forced: no maps, like analyze(maps: all)', async () => {
     const negative = { ...(await analyze(real, model, { maps: 'gradcam' })) };
     negative.positive = { ma: false, hm: false, hex: false, cws: false, healthy: true };

@@ -24,7 +24,9 @@ import { assessQuality } from './quality/index';
 import {
   LABEL_IDS,
   LESION_LABEL_IDS,
+  lesionContrastOf,
   type AnalysisResult,
+  type GuidedSaliencyMode,
   type CamMethod,
   type LabelId,
   type LabelMap,
@@ -70,6 +72,12 @@ export interface AnalyzeOptions {
   excludeOpticDisc?: boolean;
   /** guided backprop labels per backward pass (memory vs. speed), see explain/guidedBackprop. */
   guidedLabelsPerPass?: number;
+  /**
+   * how guided backprop becomes eq. 3's fine factor (default 'contrast': only the gradient towards each label's
+   * lesion contrast, dark for BP/MA and HM, bright for HEX and CWS; 'abs': max |gradient| over channels), see
+   * explain/guidedSaliency.
+   */
+  guidedSaliency?: GuidedSaliencyMode;
   /** called when a stage starts, with the fraction of the work done so far (0..1); ('total', 1) at the end. */
   onProgress?: (stage: StageName, fraction: number) => void;
   /** checked between stages; when true the analysis stops with FundusLensError('cancelled'). */
@@ -219,7 +227,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     let combined: Float32Array | undefined;
     if ((mapsWanted === 'all' || outlineSource === 'guided-gradcam') && positiveIdx.length > 0 && camsT) {
       await begin('guidedBackprop');
-      const g = await guidedMaps(model, x, camsT, camIdx, positiveIdx, ids, mask, size, options.guidedLabelsPerPass);
+      const g = await guidedMaps(model, x, camsT, camIdx, positiveIdx, ids, mask, size, options);
       ggcMaps = g.guidedGradCam;
       if (mapsWanted === 'all') combined = g.combined;
       end('guidedBackprop');
@@ -298,13 +306,14 @@ async function guidedMaps(
   ids: LabelId[],
   mask: Float32Array,
   size: number,
-  labelsPerPass?: number,
+  o: { guidedLabelsPerPass?: number; guidedSaliency?: GuidedSaliencyMode },
 ): Promise<{ guidedGradCam: LabelMap[]; combined: Float32Array }> {
   const rows = positiveIdx.map((i) => camIdx.indexOf(i));
+  const contrast = (o.guidedSaliency ?? 'contrast') === 'contrast' ? positiveIdx.map((i) => lesionContrastOf(ids[i])) : undefined;
   const ggc = tf.tidy(() => {
-    const grads = guidedBackprop(model.net, x, logitTargets(positiveIdx), { labelsPerPass });
+    const grads = guidedBackprop(model.net, x, logitTargets(positiveIdx), { labelsPerPass: o.guidedLabelsPerPass });
     const camPos = tf.gather(cams, rows) as tf.Tensor3D;
-    return guidedGradCam(guidedSaliency(grads), camPos);
+    return guidedGradCam(guidedSaliency(grads, contrast), camPos);
   });
   try {
     const guidedGradCamMaps = maskedLabelMaps((await ggc.data()) as Float32Array, positiveIdx, ids, mask, size);
@@ -330,6 +339,12 @@ export interface ExplainDetailsOptions {
   input?: Float32Array;
   /** guided backprop labels per backward pass (memory vs. speed), see explain/guidedBackprop. */
   guidedLabelsPerPass?: number;
+  /**
+   * how guided backprop becomes eq. 3's fine factor (default 'contrast': only the gradient towards each label's
+   * lesion contrast, dark for BP/MA and HM, bright for HEX and CWS; 'abs': max |gradient| over channels), see
+   * explain/guidedSaliency.
+   */
+  guidedSaliency?: GuidedSaliencyMode;
   /** called when a stage starts (fractions of this call's work); ('total', 1) at the end. */
   onProgress?: (stage: StageName, fraction: number) => void;
   /** checked between stages; when true the call stops with FundusLensError('cancelled'). */
@@ -410,7 +425,7 @@ export async function explainDetails(image: RgbImage | null, model: FundusModel,
     timingsMs.gradcam = now() - t0;
     await check('guidedBackprop', 0.15);
     t0 = now();
-    const g = await guidedMaps(model, x, cams, lesionIdx, positiveIdx, ids, mask, size, options.guidedLabelsPerPass);
+    const g = await guidedMaps(model, x, cams, lesionIdx, positiveIdx, ids, mask, size, options);
     timingsMs.guidedBackprop = now() - t0;
     // a cancel that arrived during the (single, long) guided stage still wins: the caller
     // asked for nothing, so it gets nothing rather than maps it no longer expects

@@ -13,6 +13,27 @@ export const LABEL_IDS: readonly LabelId[] = ['ma', 'hm', 'hex', 'cws', 'healthy
 export const LESION_LABEL_IDS: readonly LesionLabelId[] = ['ma', 'hm', 'hex', 'cws'] as const;
 
 /**
+ * Whether a lesion is darker or brighter than the retina around it. Microaneurysms and haemorrhages are red
+ * dots and blots (blood, darker than the orange fundus); hard exudates (yellow, waxy) and cotton-wool spots
+ * (white, fluffy) are brighter — the appearance the paper's element annotation describes (§II.A) and every
+ * grading guide uses. Guided saliency keeps the gradient in this direction only (see guidedSaliency).
+ */
+export type LesionContrast = 'dark' | 'bright';
+export const LESION_CONTRAST: Readonly<Record<LesionLabelId, LesionContrast>> = { ma: 'dark', hm: 'dark', hex: 'bright', cws: 'bright' };
+
+/** The contrast of a label id, or null for `healthy` and ids this version does not know (another model's). */
+export function lesionContrastOf(id: string): LesionContrast | null {
+  return Object.prototype.hasOwnProperty.call(LESION_CONTRAST, id) ? LESION_CONTRAST[id as LesionLabelId] : null;
+}
+
+/**
+ * How guided backprop's gradient [s, s, 3] becomes one saliency value per pixel (the fine factor of eq. 3):
+ * `contrast` (default) keeps the part that pushes the pixel towards its label's lesion contrast; `abs` is the
+ * usual max over channels of |gradient| (Simonyan et al. 2014), which also lights up opposite-contrast edges.
+ */
+export type GuidedSaliencyMode = 'contrast' | 'abs';
+
+/**
  * A decoded photo: 8-bit, row-major, interleaved, EXIF orientation already applied by
  * the decoder. `channels` 4 means RGBA (canvas ImageData); alpha is ignored.
  */
@@ -177,6 +198,8 @@ export interface LocalizationTable {
   tolerancePx: number;
   /** side of the map's native grid in cells (Grad-CAM: the last block's side, 16 at 512²); absent = pixel resolution */
   grid?: number;
+  /** guided maps: how guided backprop's gradient became the fine factor (absent in tables written before 'contrast' existed: 'abs') */
+  guidedSaliency?: GuidedSaliencyMode;
   rows: LocalizationMetrics[];
 }
 

@@ -125,6 +125,8 @@ export interface LocalizationView {
   hasAupr: boolean;
   /** smallest n over the rows that have images */
   minN: number | null;
+  /** a guided map scored with the lesion-contrast saliency (core's guidedSaliency 'contrast'); false = |gradient| or unknown */
+  contrastSaliency: boolean;
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -178,6 +180,7 @@ export function localizationViews(ev: EvaluationSummary, labels: LabelSpec[], in
         rows,
         hasAupr: rows.some((r) => r.meanAp !== null),
         minN: ns.length ? Math.min(...ns) : null,
+        contrastSaliency: !cell && t.guidedSaliency === 'contrast',
       };
     });
 }

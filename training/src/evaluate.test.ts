@@ -139,6 +139,8 @@ describe('evaluate (tiny end-to-end)', () => {
     expect(ggcT.name).toMatch(/^Guided Grad-CAM \(eq\. 3/);
     expect(hiT.name).toMatch(/^HiResCAM \(Draelos & Carin 2020, 8×8 grid\)$/);
     expect(ghiT.name).toMatch(/^Guided HiResCAM/);
+    // the guided tables say how the fine factor was made (core's default, the lesion-contrast saliency); cell maps have none
+    expect([camT, ggcT, hiT, ghiT].map((t) => t.guidedSaliency)).toEqual([undefined, 'contrast', undefined, 'contrast']);
     // HiResCAM tables carry the cell bound like Grad-CAM's; the guided one does not
     expect(hiT.rows.find((x) => x.label === 'ma')).toMatchObject({ source: 'mask', n: 3, upperBoundHits: expect.any(Number) });
     expect(ghiT.rows.find((x) => x.label === 'ma')!.upperBoundHits).toBeUndefined();
@@ -171,7 +173,7 @@ describe('evaluate (tiny end-to-end)', () => {
     expect(md).toContain('| BP/MA (`ma`) | 5 | 3 |');
     expect(md).toContain('![ROC curves](roc.svg)');
     expect(md).toContain('### Grad-CAM (eq. 1–2, 8×8 grid)');
-    expect(md).toContain('### Guided Grad-CAM (eq. 3, pixel resolution)');
+    expect(md).toContain('### Guided Grad-CAM (eq. 3, pixel resolution, lesion-contrast saliency)');
     expect(md).toContain('ideal cell map');
     expect(md).toContain('no --split was given'); // honest note: train images included
     expect(md).toContain('1 image(s) marked ungradable (gradable = 0) were left out');
@@ -196,6 +198,11 @@ describe('evaluate (tiny end-to-end)', () => {
     expect(r4.summary.localization!.map((t) => t.map)).toEqual(['gradcam']);
     expect(r4.localization.every((s) => s.map === 'gradcam' && s.coarse === undefined)).toBe(true);
     expect(readFileSync(path.join(root, 'out-cam', 'report.md'), 'utf8')).not.toContain('### Guided Grad-CAM');
+    // --guided-saliency abs: the unsigned fine factor of reports before 'contrast', named as such
+    const r5 = await evaluate({ model: path.join(root, 'bundle'), data: path.join(root, 'idrid-like'), out: path.join(root, 'out-abs'), maps: ['guided-gradcam'], guidedSaliency: 'abs', ...quiet });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(r5.summary.localization!.map((t) => [t.map, t.guidedSaliency])).toEqual([['guided-gradcam', 'abs']]);
+    expect(r5.summary.localization![0].name).toContain('|gradient| saliency');
     const r3 = await evaluate({ model: path.join(root, 'bundle'), data: path.join(root, 'idrid-like'), out: path.join(root, 'out-ug'), split: 'test', includeUngradable: true, localization: false, ...quiet });
     expect(r3.predictions.map((p) => p.stem)).toContain('p7');
   });
@@ -240,5 +247,8 @@ describe('evaluate (tiny end-to-end)', () => {
     expect(parseArgs(base).maps).toBeUndefined();
     expect(() => parseArgs([...base, '--maps', 'gradcam,cam++'])).toThrow(/cam\+\+/);
     expect(() => parseArgs([...base, '--coarse-tolerance', '-1'])).toThrow(/coarse-tolerance/);
+    expect(parseArgs([...base, '--guided-saliency', 'abs'])).toMatchObject({ guidedSaliency: 'abs' });
+    expect(parseArgs(base).guidedSaliency).toBeUndefined();
+    expect(() => parseArgs([...base, '--guided-saliency', 'signed'])).toThrow(/contrast or abs \(got signed\)/);
   });
 });

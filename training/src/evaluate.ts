@@ -18,8 +18,8 @@ import { classMapsFromFeatures, guidedBackprop, guidedGradCam, guidedSaliency, l
 import { fovMaskOnGrid } from '../../src/core/lesions/geometry';
 import { loadBundle, type FundusModel } from '../../src/core/model/index';
 import { preprocess } from '../../src/core/preprocess/index';
-import type { EvaluationSummary, LabelId, LesionLabelId } from '../../src/core/types';
-import { LESION_LABEL_IDS } from '../../src/core/types';
+import type { EvaluationSummary, GuidedSaliencyMode, LabelId, LesionLabelId } from '../../src/core/types';
+import { LESION_LABEL_IDS, lesionContrastOf } from '../../src/core/types';
 import { pickBackend } from './backend';
 import { readDataset, type DatasetItem } from './data/dataset';
 import { fsBundle, writeJsonAtomic } from './io';
@@ -62,6 +62,8 @@ export interface EvaluateOptions {
   coarseTolerancePx?: number | null;
   /** maps to score (default all four): a guided map costs one guided-backprop pass per annotated label (shared by both guided maps) */
   maps?: readonly MapKind[];
+  /** guided maps' fine factor, as analyze({ guidedSaliency }) (default 'contrast'); 'abs' reproduces reports before it */
+  guidedSaliency?: GuidedSaliencyMode;
   /** false skips localization */
   localization?: boolean;
   /** include items whose `gradable` column is 0 (default false: the app refuses such photos, and the paper excluded them) */
@@ -118,6 +120,7 @@ interface LocSettings {
   coarseTolerancePx: number | null;
   /** side of Grad-CAM's grid (A's spatial side) */
   camGrid: number;
+  guidedSaliency: GuidedSaliencyMode;
 }
 
 /** Evaluate one image: probabilities for all labels and localization samples. */
@@ -165,7 +168,8 @@ async function evaluateItem(
     }
     if (loc.maps.includes('guided-gradcam') || loc.maps.includes('guided-hirescam')) {
       // eq. 3 exactly as analyze() builds it: one guided saliency, times each class map.
-      const sal = tf.tidy(() => guidedSaliency(guidedBackprop(model.net, x, explainTargets)));
+      const contrast = loc.guidedSaliency === 'contrast' ? indices.map((i) => lesionContrastOf(labelIds[i])) : undefined;
+      const sal = tf.tidy(() => guidedSaliency(guidedBackprop(model.net, x, explainTargets), contrast));
       held.push(sal);
       if (loc.maps.includes('guided-gradcam')) {
         const ggc = guidedGradCam(sal, g.cams);
@@ -246,10 +250,11 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     const maps = withLoc ? MAP_KINDS.filter((k) => (o.maps ?? MAP_KINDS).includes(k)) : [];
     const camGrid = gradCamGrid(model);
     const coarseTolerancePx = o.coarseTolerancePx === undefined ? meta.inputSize / camGrid / 2 : o.coarseTolerancePx || null;
-    const loc: LocSettings = { maps, tolerancePx, coarseTolerancePx, camGrid };
+    const guidedSal = o.guidedSaliency ?? 'contrast';
+    const loc: LocSettings = { maps, tolerancePx, coarseTolerancePx, camGrid, guidedSaliency: guidedSal };
     log(
       `[evaluate] ${meta.name}@${meta.version} on ${items.length} image(s) from ${o.data}${o.split ? ` (split ${o.split})` : ''}; backend ${backend}; ` +
-        (maps.length ? `maps ${maps.join(', ')}; pointing-game tolerance ${tolerancePx} px${coarseTolerancePx ? ` (and ${coarseTolerancePx} px)` : ''}` : 'no localization'),
+        (maps.length ? `maps ${maps.join(', ')} (guided saliency: ${guidedSal}); pointing-game tolerance ${tolerancePx} px${coarseTolerancePx ? ` (and ${coarseTolerancePx} px)` : ''}` : 'no localization'),
     );
 
     const predictions: PredictionRow[] = [];
@@ -337,7 +342,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
       description: `${predictions.length} image(s) from ${datasetName}; decisions at the bundle thresholds; unknown labels excluded per label; pointing game tolerance ${tolerancePx} model px.`,
       perLabel: {},
     };
-    if (maps.length) summary.localization = toLocalizationTables(localization, maps, tolerancePx, camGrid);
+    if (maps.length) summary.localization = toLocalizationTables(localization, maps, tolerancePx, camGrid, guidedSal);
     for (const id of order) {
       const r = table.rows[id as LabelId | 'dr' | 'red'];
       if (r) summary.perLabel[id as LabelId | 'dr' | 'red'] = toLabelMetrics(r);
@@ -352,6 +357,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
       tolerancePx,
       coarseTolerancePx,
       maps,
+      guidedSaliency: guidedSal,
       gradCamGrid: camGrid,
       thresholds,
       rows: Object.fromEntries(Object.entries(table.rows).map(([k, r]) => [k, { ...r, sensitivityCi: r.sensitivityCi, specificityCi: r.specificityCi }])),
@@ -383,6 +389,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
           coarseToleranceNote: o.coarseTolerancePx === undefined ? 'half a Grad-CAM cell' : 'set with --coarse-tolerance',
           maps,
           camGrid,
+          guidedSaliency: guidedSal,
           msPerImage,
           charts: { rocAll: 'roc.svg', rocPerLabel, distribution: 'label-distribution.svg' },
           order,
@@ -504,6 +511,12 @@ export function parseArgs(argv: string[]): EvaluateOptions {
         o.maps = list as MapKind[];
         break;
       }
+      case '--guided-saliency': {
+        const v = val();
+        if (v !== 'contrast' && v !== 'abs') throw new Error(`--guided-saliency takes contrast or abs (got ${v})`);
+        o.guidedSaliency = v;
+        break;
+      }
       case '--no-localization':
         o.localization = false;
         break;
@@ -525,7 +538,7 @@ export function parseArgs(argv: string[]): EvaluateOptions {
 
 const USAGE = `usage: npm run evaluate -- --model <bundle dir> --data <dataset dir> --out <dir>
          [--split test] [--limit N] [--backend node-gpu|node|wasm|cpu] [--tolerance <model px>] [--coarse-tolerance <model px, 0 = off>]
-         [--maps gradcam,guided-gradcam,hirescam,guided-hirescam] [--no-localization] [--include-ungradable]`;
+         [--maps gradcam,guided-gradcam,hirescam,guided-hirescam] [--guided-saliency contrast|abs] [--no-localization] [--include-ungradable]`;
 
 async function main(): Promise<void> {
   let opts: EvaluateOptions;

@@ -7,6 +7,7 @@ import { combineArrays, combineMaps } from './combine';
 import { diagonalObjective, logitTarget, logitTargets } from './targets';
 import { buildCompactResNet } from '../model/builders';
 import { buildPrefix, buildTail } from '../model/graph';
+import { lesionContrastOf } from '../types';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -186,6 +187,53 @@ describe('Guided Backpropagation', () => {
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose(x);
     net.dispose();
+  });
+});
+
+describe('guidedSaliency: lesion-contrast saliency', () => {
+  // One 2×2 map per row, 3 channels. Pixel 0: all channels +1 (brightening raises the score);
+  // pixel 1: all −2 (darkening raises it, and |g| is larger); pixel 2: +3, −3, 0 (an edge of both signs, Σ 0);
+  // pixel 3: zero.
+  const px = [
+    [1, 1, 1],
+    [-2, -2, -2],
+    [3, -3, 0],
+    [0, 0, 0],
+  ];
+  const grads = (rows: number) => tf.tensor4d(Array.from({ length: rows }, () => px.flat()).flat(), [rows, 2, 2, 3]);
+
+  it('bright keeps only the brightening pixel, dark only the darkening one, abs keeps every strong edge', async () => {
+    const g = grads(3);
+    const before = tf.memory().numTensors;
+    const sal = guidedSaliency(g, ['bright', 'dark', null]);
+    const v = Array.from(await sal.data());
+    tf.dispose(sal);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(v.slice(0, 4)).toEqual([1, 0, 0, 0]);
+    expect(v.slice(4, 8)).toEqual([0, 1, 0, 0]);
+    // abs: max over channels of |g| = 1, 2, 3, 0, over its peak 3
+    expect(v.slice(8, 12).map((x) => Math.round(x * 1000) / 1000)).toEqual([0.333, 0.667, 1, 0]);
+    g.dispose();
+  });
+
+  it('without contrasts it is the unsigned map, and a wrong count is refused', async () => {
+    const g = grads(2);
+    const plain = guidedSaliency(g);
+    const nulls = guidedSaliency(g, [null, null]);
+    expect(Array.from(await plain.data())).toEqual(Array.from(await nulls.data()));
+    expect(() => guidedSaliency(g, ['dark'])).toThrow(/1 contrasts for 2 maps/);
+    tf.dispose([g, plain, nulls]);
+  });
+
+  it('lesion contrast per label id: dark red lesions, bright ones, none for healthy or an unknown id', () => {
+    expect(['ma', 'hm', 'hex', 'cws', 'healthy', 'drusen', '__proto__'].map(lesionContrastOf)).toEqual(['dark', 'dark', 'bright', 'bright', null, null, null]);
+  });
+
+  it('a map with no gradient in its direction is all zeros, not NaN', async () => {
+    const g = tf.fill([1, 2, 2, 3], -1) as tf.Tensor4D;
+    const sal = guidedSaliency(g, ['bright']);
+    expect(Array.from(await sal.data())).toEqual([0, 0, 0, 0]);
+    tf.dispose([g, sal]);
   });
 });
 

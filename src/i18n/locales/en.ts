@@ -173,6 +173,7 @@ const en = {
     locHirescamNote: 'HiResCAM, an alternative to the paper’s Grad-CAM, keeps the gradient at each cell instead of averaging it. It sits on the same coarse grid: one value per {{cell}} px cell, so read its pointing game against "Best possible on this grid", not against 100%.',
     locHirescamNoteNoGrid: 'HiResCAM is a coarse map like Grad-CAM; small lesions between its cells cannot be pointed at exactly.',
     locGuidedHiresNote: 'Guided HiResCAM multiplies HiResCAM by pixel-level detail (paper eq. 3 with HiResCAM in place of Grad-CAM), so it is sharper and has no grid limit.',
+    locContrastNote: 'The pixel-level detail keeps only the direction of each lesion’s contrast: darker for BP/MA and haemorrhages, brighter for exudates and cotton-wool spots.',
     locAuprNote: 'AUPR: how well the bright pixels of the map overlap the marked lesion pixels (1 = perfect); in brackets, the value of a map that carries no information.',
     locFewImages: 'Rows with fewer than {{min}} images are uncertain: read them as indicative only.',
     locNoRows: 'No test images with marked lesions: not measured.',

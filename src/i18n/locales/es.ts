@@ -168,6 +168,7 @@ const es: DeepPartial<Messages> = {
     locHirescamNote: 'HiResCAM, una alternativa al Grad-CAM del artículo, conserva el gradiente en cada celda en vez de promediarlo. Usa la misma cuadrícula gruesa: un valor por celda de {{cell}} px, así que compare su juego de señalar con «Máximo posible en esta cuadrícula», no con el 100 %.',
     locHirescamNoteNoGrid: 'HiResCAM es un mapa grueso como Grad-CAM; las lesiones pequeñas entre sus celdas no se pueden señalar con exactitud.',
     locGuidedHiresNote: 'Guided HiResCAM multiplica HiResCAM por el detalle a nivel de píxel (ecuación 3 del artículo con HiResCAM en lugar de Grad-CAM), por lo que es más nítido y no tiene límite de cuadrícula.',
+    locContrastNote: 'El detalle a nivel de píxel conserva solo la dirección del contraste de cada lesión: más oscuro para BP/MA y hemorragias, más claro para exudados y manchas algodonosas.',
     locAuprNote: 'AUPR: cuánto coinciden los píxeles brillantes del mapa con los píxeles de lesión marcados (1 = perfecto); entre paréntesis, el valor de un mapa sin información.',
     locFewImages: 'Las filas con menos de {{min}} imágenes son inciertas: léalas solo como orientativas.',
     locNoRows: 'No hay imágenes de prueba con lesiones marcadas: no medido.',

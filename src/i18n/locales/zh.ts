@@ -169,6 +169,7 @@ const zh: DeepPartial<Messages> = {
     locHirescamNote: 'HiResCAM 是论文 Grad-CAM 的一种替代方法，它在每个格子保留梯度而不取平均。它使用同样的粗网格：每个 {{cell}} 像素的格子一个值，因此请将其指向游戏结果与"此网格下的最佳可能值"比较，而不是与 100% 比较。',
     locHirescamNoteNoGrid: 'HiResCAM 与 Grad-CAM 一样是粗粒度热图；位于格子之间的小病灶无法被精确指向。',
     locGuidedHiresNote: 'Guided HiResCAM 将 HiResCAM 与像素级细节相乘（论文公式 3，以 HiResCAM 代替 Grad-CAM），因此更清晰，没有网格限制。',
+    locContrastNote: '像素级细节只保留每种病变的对比方向：BP/MA 和出血取变暗方向，渗出和棉絮斑取变亮方向。',
     locAuprNote: 'AUPR：热图亮像素与标注病灶像素的重合程度（1 = 完美）；括号内为不含任何信息的热图的数值。',
     locFewImages: '图像少于 {{min}} 张的行不确定性较大，仅供参考。',
     locNoRows: '没有带病灶标注的测试图像：未测量。',

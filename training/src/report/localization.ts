@@ -8,7 +8,7 @@
  */
 import { averagePrecision, mapPeaks, pointingGame, pointingGameBoxes, type PixelBox } from '../../../src/core/metrics/index';
 import { photoToModel } from '../../../src/core/preprocess/index';
-import type { LocalizationMapKind, LocalizationMetrics, LocalizationTable, PhotoTransform } from '../../../src/core/types';
+import type { GuidedSaliencyMode, LocalizationMapKind, LocalizationMetrics, LocalizationTable, PhotoTransform } from '../../../src/core/types';
 
 /**
  * The transform for a mask stored at another resolution than the decoded photo: same
@@ -399,27 +399,35 @@ export function summariseLocalization(samples: readonly LocalizationSample[]): L
 }
 
 /** Display names of the map kinds (report.md headings, report.json `name`). */
-export function mapName(map: MapKind, grid?: number): string {
+export function mapName(map: MapKind, grid?: number, guidedSaliency?: GuidedSaliencyMode): string {
   const g = grid ? `, ${grid}×${grid} grid` : '';
+  const sal = guidedSaliency === 'abs' ? ', |gradient| saliency' : guidedSaliency === 'contrast' ? ', lesion-contrast saliency' : '';
   switch (map) {
     case 'gradcam':
       return `Grad-CAM (eq. 1–2${g})`;
     case 'guided-gradcam':
-      return 'Guided Grad-CAM (eq. 3, pixel resolution)';
+      return `Guided Grad-CAM (eq. 3, pixel resolution${sal})`;
     case 'hirescam':
       return `HiResCAM (Draelos & Carin 2020${g})`;
     case 'guided-hirescam':
-      return 'Guided HiResCAM (eq. 3 with HiResCAM, pixel resolution)';
+      return `Guided HiResCAM (eq. 3 with HiResCAM, pixel resolution${sal})`;
   }
 }
 
 /** report.json's localization tables: one per map kind scored, rows in the given order. */
-export function toLocalizationTables(summaries: readonly LocalizationSummary[], maps: readonly MapKind[], tolerancePx: number, camGrid?: number): LocalizationTable[] {
+export function toLocalizationTables(
+  summaries: readonly LocalizationSummary[],
+  maps: readonly MapKind[],
+  tolerancePx: number,
+  camGrid?: number,
+  guidedSaliency?: GuidedSaliencyMode,
+): LocalizationTable[] {
   return maps.map((map) => ({
     map,
-    name: mapName(map, camGrid),
+    name: mapName(map, camGrid, isCellMap(map) ? undefined : guidedSaliency),
     tolerancePx,
     ...(isCellMap(map) && camGrid !== undefined ? { grid: camGrid } : {}),
+    ...(!isCellMap(map) && guidedSaliency ? { guidedSaliency } : {}),
     rows: summaries
       .filter((s) => s.map === map)
       .map((s): LocalizationMetrics => {

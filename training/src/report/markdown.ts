@@ -1,6 +1,7 @@
 /**
  * report.md: the human-readable evaluation report (tables, chart links, honest notes).
  */
+import type { GuidedSaliencyMode } from '../../../src/core/types';
 import type { ClassificationTable, CrossLabelRow, LabelRow } from './classification';
 import { isCellMap, MAP_KINDS, mapName, type LocalizationSummary, type MapKind } from './localization';
 
@@ -25,6 +26,8 @@ export interface ReportContext {
   maps?: readonly MapKind[];
   /** side of Grad-CAM's grid in cells */
   camGrid?: number;
+  /** how the guided maps' fine factor was made (named in their headings) */
+  guidedSaliency?: GuidedSaliencyMode;
   msPerImage: number;
   charts: { rocAll: string; rocPerLabel: Record<string, string>; distribution: string };
   /** names of rows in display order */
@@ -124,19 +127,25 @@ export function renderMarkdown(ctx: ReportContext, table: ClassificationTable, l
     for (const map of MAP_KINDS.filter((m) => maps.includes(m))) {
       const rows = loc.filter((s) => (s.map ?? 'gradcam') === map);
       const cam = isCellMap(map);
-      L.push(`### ${mapName(map, cam ? ctx.camGrid : undefined)}`);
+      L.push(`### ${mapName(map, cam ? ctx.camGrid : undefined, cam ? undefined : ctx.guidedSaliency)}`);
       L.push('');
+      const salNote =
+        ctx.guidedSaliency === 'contrast'
+          ? ' Guided backprop enters as the lesion-contrast saliency: only the gradient towards each label\'s lesion contrast (darker for ma/hm, brighter for hex/cws), summed over the colour channels.'
+          : ctx.guidedSaliency === 'abs'
+            ? ' Guided backprop enters as max over colour channels of |gradient|.'
+            : '';
       if (map === 'hirescam') {
         L.push('HiResCAM (Draelos & Carin 2020): ReLU(Σ_k ∂y/∂A^k ⊙ A^k) on the same grid as Grad-CAM, the gradient kept per cell instead of averaged (src/core/explain/hires-cam.ts); the app offers it instead of Grad-CAM. The "ideal cell map" columns read as for Grad-CAM.');
       } else if (map === 'guided-hirescam') {
-        L.push('Guided HiResCAM = guided backprop × HiResCAM (eq. 3 with HiResCAM in place of Grad-CAM): what the app shows as the guided map when HiResCAM is chosen.');
+        L.push('Guided HiResCAM = guided backprop × HiResCAM (eq. 3 with HiResCAM in place of Grad-CAM): what the app shows as the guided map when HiResCAM is chosen.' + salNote);
       } else if (cam) {
         const cell = ctx.camGrid ? ctx.inputSize / ctx.camGrid : undefined;
         L.push(
           `Grad-CAM of the last convolutional block${cell ? ` (one cell = ${cell} model px)` : ''}, upsampled bilinearly. "Ideal cell map": the pointing game a perfect map on the same grid would reach — its peak at the centre of the best cell — at the same tolerance. It is the resolution limit of Grad-CAM, not of the model: read the pointing game against it. A sample is one image and label and a hit on ANY of its lesions counts, so with several lesions per image the bound is often near 100 %: the gap to it is then the map's, not the grid's. "Lesions near a cell centre" counts single lesions (connected on the model grid) within the tolerance of some cell centre: the share a cell-level map could point at one by one.`,
         );
       } else {
-        L.push('Guided Grad-CAM = guided backprop × Grad-CAM (eq. 3, point-wise), the pixel-resolution map the paper thresholds to outline lesions (Fig. 6); computed with src/core/explain as in the app, for the annotated labels only.');
+        L.push('Guided Grad-CAM = guided backprop × Grad-CAM (eq. 3, point-wise), the pixel-resolution map the paper thresholds to outline lesions (Fig. 6); computed with src/core/explain as in the app, for the annotated labels only.' + salNote);
       }
       L.push('');
       if (rows.length === 0) {
