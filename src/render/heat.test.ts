@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AnalysisResult, LabelMap } from '../core/types';
-import { heatValues } from './heat';
+import { dilate3, heatValues, stretchForDisplay } from './heat';
 
 const S = 2;
 const map = (label: LabelMap['label'], v: number[]): LabelMap => ({ label, width: S, height: S, data: new Float32Array(v) });
@@ -30,8 +30,45 @@ describe('heat map composition', () => {
     expect(heatValues(undefined, 'gradcam', all)).toBeNull();
     expect(heatValues({ ...res({}), maps: undefined }, 'combined', all)).toBeNull();
   });
-  it('guided and combined use their own maps', () => {
-    expect([...heatValues(res({ hex: true }), 'guided', all)!.values]).toEqual([0, 0.25, 0, 0]);
-    expect([...heatValues(res({ hex: true }), 'combined', all)!.values]).toEqual([0, 1, 0, 0]);
+  it('guided and combined use their own maps, stretched and widened for display (Grad-CAM is drawn as is)', () => {
+    // 2×2: the single positive guided value saturates, and one pixel of widening covers the grid
+    expect([...heatValues(res({ hex: true }), 'guided', all)!.values]).toEqual([1, 1, 1, 1]);
+    expect([...heatValues(res({ hex: true }), 'combined', all)!.values]).toEqual([1, 1, 1, 1]);
+    // 5×5: a faint dot (0.02 of the map's scale) in the middle becomes a visible 3×3 patch; nothing else lights up
+    const N = 5;
+    const dot = new Float32Array(N * N);
+    dot[12] = 0.02;
+    const r = { ...res({ ma: true }), transform: { ...res({}).transform, inputSize: N } } as AnalysisResult;
+    r.maps = { gradCam: [{ label: 'ma', width: N, height: N, data: dot }], guidedGradCam: [{ label: 'ma', width: N, height: N, data: dot }], combined: dot };
+    const g = heatValues(r, 'guided', all)!.values;
+    const lit = [...g.keys()].filter((i) => g[i] > 0);
+    expect(lit).toEqual([6, 7, 8, 11, 12, 13, 16, 17, 18]);
+    expect(g[12]).toBe(1);
+    expect([...heatValues(r, 'gradcam', all)!.values]).toEqual([...dot]);
+  });
+});
+
+describe('display stretch for pixel-level maps', () => {
+  it('divides by the 99.9th percentile of the positive values and clips, so one hot pixel no longer hides the rest', () => {
+    // 10 000 positive values: 9 990 at 0.01 and 10 hot pixels at 1; the 99.9th percentile is the last 0.01 value
+    const v = new Float32Array(10_010);
+    v.fill(0.01, 0, 9_990);
+    v.fill(1, 9_990, 10_000);
+    const s = stretchForDisplay(v);
+    expect(s[0]).toBeGreaterThan(0.9); // was 0.01: invisible under the colour map's floor
+    expect(s[0]).toBeLessThanOrEqual(1);
+    expect(s[9_995]).toBe(1);
+    expect(s[10_005]).toBe(0); // zeros stay zero
+    // a map whose evidence is spread evenly keeps its shape (linear below the scale)
+    const ramp = Float32Array.from({ length: 1000 }, (_, i) => (i + 1) / 1000);
+    const sr = stretchForDisplay(ramp);
+    expect(sr[499] / sr[249]).toBeCloseTo(2, 2);
+    expect(stretchForDisplay(new Float32Array(4))).toEqual(new Float32Array(4));
+  });
+
+  it('dilate3 widens by one pixel, clipped at the edges', () => {
+    const corner = new Float32Array(9);
+    corner[0] = 0.5;
+    expect([...dilate3(corner, 3)]).toEqual([0.5, 0.5, 0, 0.5, 0.5, 0, 0, 0, 0]);
   });
 });
