@@ -190,6 +190,7 @@ function applyTfFlags(): Record<string, unknown> {
 /** Per-kernel GPU time of one guided backprop and one forward + Grad-CAM ×5 (after one unprofiled pass of each). */
 async function profileModel(key: string): Promise<KernelProfile[]> {
   const model = await loadModel(key);
+  await model.warmup(); // as the app and the bench's cold start do (shaders, BatchNorm constants)
   const size = model.metadata.inputSize;
   const x = tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
   const targets5 = logitTargets(Array.from({ length: model.metadata.labels.length }, (_, i) => i));

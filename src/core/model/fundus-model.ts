@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FundusLensError } from '../errors';
 import type { ModelMetadata } from '../types';
-import { buildPrefix, buildTail, findNode, modelNodes } from './graph';
+import { buildPrefix, buildTail, findNode, modelNodes, prepareBatchNorm } from './graph';
 
 /** A loaded model ready for inference and explanation. Owns its tensors until dispose(). */
 export interface FundusModel {
@@ -62,6 +62,8 @@ class FundusModelImpl implements FundusModel {
     } finally {
       y.dispose();
     }
+    // the explanation passes' BatchNorm constants, read once here instead of on the first guided backprop
+    await prepareBatchNorm(this.net);
   }
 
   dispose(): void {

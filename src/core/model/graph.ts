@@ -126,6 +126,8 @@ function directCall(
   if (cls === 'BatchNormalization' && kwargs.training !== true) {
     const b = layer as unknown as BnFields;
     if (b.axis !== -1 && b.axis !== x.rank - 1) return null;
+    const folded = foldedBn(b);
+    if (folded) return { pre: tf.add(tf.mul(x, tf.tensor1d(folded.scale)), tf.tensor1d(folded.shift)), activation: null };
     const inv = tf.rsqrt(tf.add(b.movingVariance.read(), b.epsilon));
     const scale = b.gamma ? tf.mul(inv, b.gamma.read()) : inv;
     let shift = tf.neg(tf.mul(b.movingMean.read(), scale));
@@ -133,6 +135,65 @@ function directCall(
     return { pre: tf.add(tf.mul(x, scale), shift), activation: null };
   }
   return null;
+}
+
+/**
+ * Inference BatchNormalization as a per-channel affine map, scale = γ/√(σ² + ε) and shift = β − μ·scale, read
+ * once from the layer's weights by {@link prepareBatchNorm}. Why: computed from the weights on every pass it is
+ * 6 extra kernels per layer (rsqrt, add, mul, mul, neg, add): in a ResNet50 guided-backprop pass ~320 of its
+ * 1972 kernels, and on WebGPU each kernel costs a dispatch from JS (bench/README.md "Real GPU"). Kept as plain
+ * arrays, not tensors, so nothing outlives a call and the tensor count of a model does not change. Each entry
+ * remembers the weights' dataIds: a weight that was reassigned (training) has a new dataId, and the entry is
+ * then ignored until prepared again.
+ */
+interface FoldedBn {
+  ids: unknown[];
+  scale: Float32Array;
+  shift: Float32Array;
+}
+const FOLDED = new WeakMap<object, FoldedBn>();
+
+function bnWeights(b: BnFields): tf.Tensor[] {
+  return [b.movingMean.read(), b.movingVariance.read(), ...(b.gamma ? [b.gamma.read()] : []), ...(b.beta ? [b.beta.read()] : [])];
+}
+
+function foldedBn(b: BnFields): FoldedBn | null {
+  const f = FOLDED.get(b);
+  if (!f) return null;
+  const w = bnWeights(b);
+  return w.length === f.ids.length && w.every((t, i) => t.dataId === f.ids[i]) ? f : null;
+}
+
+/**
+ * Reads every inference BatchNormalization of `net` into scale/shift arrays that {@link applyLayers} then uses
+ * (see FoldedBn). Call it after loading and again after the weights change; without it applyLayers computes
+ * the same map from the weights on every call. The values equal that computation to float rounding (tested).
+ * @returns the number of layers read (0 when all were already current)
+ */
+export async function prepareBatchNorm(net: tf.LayersModel): Promise<number> {
+  let n = 0;
+  for (const layer of net.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    const b = layer as unknown as BnFields;
+    if (foldedBn(b)) continue;
+    const w = bnWeights(b);
+    const [mean, variance, gamma, beta] = await Promise.all([
+      w[0].data() as Promise<Float32Array>,
+      w[1].data() as Promise<Float32Array>,
+      b.gamma ? (w[2].data() as Promise<Float32Array>) : null,
+      b.beta ? (w[b.gamma ? 3 : 2].data() as Promise<Float32Array>) : null,
+    ]);
+    const c = mean.length;
+    const scale = new Float32Array(c);
+    const shift = new Float32Array(c);
+    for (let i = 0; i < c; i++) {
+      scale[i] = (gamma ? gamma[i] : 1) / Math.sqrt(variance[i] + b.epsilon);
+      shift[i] = (beta ? beta[i] : 0) - mean[i] * scale[i];
+    }
+    FOLDED.set(b, { ids: w.map((t) => t.dataId), scale, shift });
+    n++;
+  }
+  return n;
 }
 
 /** Options of {@link applyLayers}. */

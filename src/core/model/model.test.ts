@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import {
   applyLayers,
+  prepareBatchNorm,
   buildCompactResNet,
   buildPaperResNet50,
   defaultLabels,
@@ -177,6 +178,54 @@ describe('applyLayers', () => {
     const gm = tf.grad((xi: tf.Tensor) => tf.sum(net.apply(xi) as tf.Tensor))(x);
     expect(maxAbsDiff(gw, gm) / tf.tidy(() => tf.max(tf.abs(gm)).dataSync()[0])).toBeLessThan(1e-4);
     tf.dispose([x, gw, gm]);
+    net.dispose();
+  });
+
+  it('prepareBatchNorm: the same outputs with 6 kernels fewer per BatchNorm, no tensors kept, and new weights are never served stale', async () => {
+    const net = buildCompactResNet({ inputSize: 32, width: 4, blocks: [1, 1] });
+    // non-trivial statistics (the initial ones, mean 0 and variance 1, would hide a wrong fold)
+    const bns = net.layers.filter((l) => l.getClassName() === 'BatchNormalization');
+    bns.forEach((l, k) => {
+      const c = l.getWeights()[0].shape[0];
+      l.setWeights([
+        tf.randomUniform([c], 0.5, 1.5, 'float32', 10 + k),
+        tf.randomUniform([c], -0.3, 0.3, 'float32', 20 + k),
+        tf.randomUniform([c], -0.5, 0.5, 'float32', 30 + k),
+        tf.randomUniform([c], 0.2, 2, 'float32', 40 + k),
+      ]);
+    });
+    const x = tf.randomUniform([1, 32, 32, 3], 0, 1, 'float32', 13);
+    const run = () => tf.tidy(() => applyLayers(net, x)[0]);
+    const names = async () => (await tf.profile(() => tf.dispose(run()))).kernels.map((k) => k.name);
+    const ref = run();
+    const kernelsBefore = await names();
+    expect(kernelsBefore.filter((n) => n === 'Rsqrt')).toHaveLength(bns.length);
+
+    const tensors = tf.memory().numTensors;
+    expect(await prepareBatchNorm(net)).toBe(bns.length);
+    expect(await prepareBatchNorm(net)).toBe(0); // already current
+    expect(tf.memory().numTensors).toBe(tensors); // plain arrays, nothing kept on the backend
+    const folded = run();
+    expect(maxAbsDiff(folded, ref) / tf.tidy(() => tf.max(tf.abs(ref)).dataSync()[0])).toBeLessThan(1e-5);
+    const kernelsAfter = await names();
+    expect(kernelsAfter.filter((n) => n === 'Rsqrt')).toHaveLength(0);
+    expect(kernelsBefore.length - kernelsAfter.length).toBe(6 * bns.length);
+    // gradients through the folded map are the same too
+    const g = (xi: tf.Tensor) => tf.sum(applyLayers(net, xi)[0]);
+    const gFolded = tf.grad(g)(x);
+
+    // new weights (as training assigns them): the old fold must not be used, the output follows the weights
+    const w = bns[0].getWeights().map((t) => t.clone()); // getWeights() hands out the variables themselves
+    bns[0].setWeights([tf.mul(w[0], 2), w[1], w[2], w[3]]);
+    const changed = run();
+    expect(maxAbsDiff(changed, ref)).toBeGreaterThan(1e-4);
+    expect(await prepareBatchNorm(net)).toBe(1);
+    expect(maxAbsDiff(run(), changed) / tf.tidy(() => tf.max(tf.abs(changed)).dataSync()[0])).toBeLessThan(1e-5);
+    bns[0].setWeights(w);
+    await prepareBatchNorm(net);
+    const gAgain = tf.grad(g)(x);
+    expect(maxAbsDiff(gAgain, gFolded)).toBeLessThan(1e-6);
+    tf.dispose([x, ref, folded, gFolded, changed, gAgain, ...w]);
     net.dispose();
   });
 
