@@ -19,7 +19,6 @@ import { detectOpticDisc, discExclusionWeights, outlineEnclosesPoint } from './l
 import { fovMaskOnGrid } from './lesions/geometry';
 import { traceOutlines, DEFAULT_MIN_OUTLINE_AREA, DEFAULT_OUTLINE_THRESHOLD } from './lesions/outlines';
 import type { FundusModel } from './model/fundus-model';
-import { prepareBatchNorm } from './model/graph';
 import { detectFov, makeTransform, preprocessToArray } from './preprocess/index';
 import { assessQuality } from './quality/index';
 import {
@@ -310,7 +309,6 @@ async function guidedMaps(
   o: { guidedLabelsPerPass?: number; guidedSaliency?: GuidedSaliencyMode },
 ): Promise<{ guidedGradCam: LabelMap[]; combined: Float32Array }> {
   const rows = positiveIdx.map((i) => camIdx.indexOf(i));
-  await prepareBatchNorm(model.net); // a no-op after warmup(): each BatchNorm's scale/shift once, not per pass
   const contrast = (o.guidedSaliency ?? 'contrast') === 'contrast' ? positiveIdx.map((i) => lesionContrastOf(ids[i])) : undefined;
   const ggc = tf.tidy(() => {
     const grads = guidedBackprop(model.net, x, logitTargets(positiveIdx), { labelsPerPass: o.guidedLabelsPerPass });

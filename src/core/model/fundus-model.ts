@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FundusLensError } from '../errors';
 import type { ModelMetadata } from '../types';
-import { buildPrefix, buildTail, findNode, modelNodes, prepareBatchNorm } from './graph';
+import { buildPrefix, buildTail, findNode, modelNodes, prepareBatchNorm, releaseBatchNorm } from './graph';
 
 /** A loaded model ready for inference and explanation. Owns its tensors until dispose(). */
 export interface FundusModel {
@@ -62,13 +62,14 @@ class FundusModelImpl implements FundusModel {
     } finally {
       y.dispose();
     }
-    // the explanation passes' BatchNorm constants, read once here instead of on the first guided backprop
-    await prepareBatchNorm(this.net);
+    // the explanation passes' BatchNorm scale/shift, computed once here instead of on every guided-backprop pass
+    prepareBatchNorm(this.net);
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    releaseBatchNorm(this.net);
     // Layer weights are reference-counted per symbolic application: the backbone layers were
     // applied once (net; `features` reuses net's tensors), the head layers twice (net, head).
     // Disposing net then head releases every variable exactly once; features owns nothing.

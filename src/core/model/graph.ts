@@ -127,7 +127,7 @@ function directCall(
     const b = layer as unknown as BnFields;
     if (b.axis !== -1 && b.axis !== x.rank - 1) return null;
     const folded = foldedBn(b);
-    if (folded) return { pre: tf.add(tf.mul(x, tf.tensor1d(folded.scale)), tf.tensor1d(folded.shift)), activation: null };
+    if (folded) return { pre: tf.add(tf.mul(x, folded.scale), folded.shift), activation: null };
     const inv = tf.rsqrt(tf.add(b.movingVariance.read(), b.epsilon));
     const scale = b.gamma ? tf.mul(inv, b.gamma.read()) : inv;
     let shift = tf.neg(tf.mul(b.movingMean.read(), scale));
@@ -138,18 +138,18 @@ function directCall(
 }
 
 /**
- * Inference BatchNormalization as a per-channel affine map, scale = γ/√(σ² + ε) and shift = β − μ·scale, read
- * once from the layer's weights by {@link prepareBatchNorm}. Why: computed from the weights on every pass it is
- * 6 extra kernels per layer (rsqrt, add, mul, mul, neg, add): in a ResNet50 guided-backprop pass ~320 of its
- * 1972 kernels, and on WebGPU each kernel costs a dispatch from JS (bench/README.md "Real GPU"). Kept as plain
- * arrays, not tensors, so nothing outlives a call and the tensor count of a model does not change. Each entry
- * remembers the weights' dataIds: a weight that was reassigned (training) has a new dataId, and the entry is
- * then ignored until prepared again.
+ * Inference BatchNormalization as a per-channel affine map, scale = γ/√(σ² + ε) and shift = β − μ·scale, computed
+ * once by {@link prepareBatchNorm}. Why: computed from the weights on every pass it is 6 extra kernels per layer
+ * (rsqrt, add, mul, mul, neg, add): in a ResNet50 guided-backprop pass 795 of its 1972 kernels, and on WebGPU every
+ * kernel is a dispatch from JS (bench/README.md "Real GPU"). The two vectors stay on the backend (uploading them
+ * per pass instead was slower on an H100 than the kernels it saved) until {@link releaseBatchNorm}, which
+ * FundusModel.dispose() calls. Each entry remembers the weights' dataIds: a weight that was reassigned (training)
+ * has a new dataId, and the entry is then ignored until prepared again.
  */
 interface FoldedBn {
   ids: unknown[];
-  scale: Float32Array;
-  shift: Float32Array;
+  scale: tf.Tensor1D;
+  shift: tf.Tensor1D;
 }
 const FOLDED = new WeakMap<object, FoldedBn>();
 
@@ -159,41 +159,48 @@ function bnWeights(b: BnFields): tf.Tensor[] {
 
 function foldedBn(b: BnFields): FoldedBn | null {
   const f = FOLDED.get(b);
-  if (!f) return null;
+  if (!f || f.scale.isDisposed) return null;
   const w = bnWeights(b);
   return w.length === f.ids.length && w.every((t, i) => t.dataId === f.ids[i]) ? f : null;
 }
 
 /**
- * Reads every inference BatchNormalization of `net` into scale/shift arrays that {@link applyLayers} then uses
- * (see FoldedBn). Call it after loading and again after the weights change; without it applyLayers computes
- * the same map from the weights on every call. The values equal that computation to float rounding (tested).
- * @returns the number of layers read (0 when all were already current)
+ * Computes every inference BatchNormalization of `net` into a scale and a shift vector that {@link applyLayers}
+ * then uses (see FoldedBn): 2 tensors per layer, kept until {@link releaseBatchNorm}. Call it after loading (the
+ * model's warmup() does) and again after the weights change; without it applyLayers computes the same map on every
+ * call. The values are those of that computation (same ops, tested).
+ * @returns the number of layers prepared (0 when all were already current)
  */
-export async function prepareBatchNorm(net: tf.LayersModel): Promise<number> {
+export function prepareBatchNorm(net: tf.LayersModel): number {
   let n = 0;
   for (const layer of net.layers) {
     if (layer.getClassName() !== 'BatchNormalization') continue;
     const b = layer as unknown as BnFields;
     if (foldedBn(b)) continue;
+    const old = FOLDED.get(b);
+    if (old) tf.dispose([old.scale, old.shift]);
     const w = bnWeights(b);
-    const [mean, variance, gamma, beta] = await Promise.all([
-      w[0].data() as Promise<Float32Array>,
-      w[1].data() as Promise<Float32Array>,
-      b.gamma ? (w[2].data() as Promise<Float32Array>) : null,
-      b.beta ? (w[b.gamma ? 3 : 2].data() as Promise<Float32Array>) : null,
-    ]);
-    const c = mean.length;
-    const scale = new Float32Array(c);
-    const shift = new Float32Array(c);
-    for (let i = 0; i < c; i++) {
-      scale[i] = (gamma ? gamma[i] : 1) / Math.sqrt(variance[i] + b.epsilon);
-      shift[i] = (beta ? beta[i] : 0) - mean[i] * scale[i];
-    }
+    const [scale, shift] = tf.tidy(() => {
+      const inv = tf.rsqrt(tf.add(b.movingVariance.read(), b.epsilon));
+      const sc = b.gamma ? tf.mul(inv, b.gamma.read()) : inv;
+      let sh = tf.neg(tf.mul(b.movingMean.read(), sc));
+      if (b.beta) sh = tf.add(sh, b.beta.read());
+      return [sc as tf.Tensor1D, sh as tf.Tensor1D];
+    });
     FOLDED.set(b, { ids: w.map((t) => t.dataId), scale, shift });
     n++;
   }
   return n;
+}
+
+/** Disposes what {@link prepareBatchNorm} kept for `net` (safe to call twice or without a prepare). */
+export function releaseBatchNorm(net: tf.LayersModel): void {
+  for (const layer of net.layers) {
+    const f = FOLDED.get(layer);
+    if (!f) continue;
+    tf.dispose([f.scale, f.shift]);
+    FOLDED.delete(layer);
+  }
 }
 
 /** Options of {@link applyLayers}. */

@@ -6,7 +6,7 @@ export { GRADCAM_LAYER_DEFAULT, HEAD_MAPS_LAYER, LOGITS_LAYER, buildPaperResNet5
 export { defaultLabels, DEFAULT_THRESHOLD } from './labels';
 export { validateMetadata, makeMetadata, METADATA_SCHEMA_VERSION } from './metadata';
 export { wrapModel, type FundusModel } from './fundus-model';
-export { applyLayers, prepareBatchNorm, type ApplyLayersOptions } from './graph';
+export { applyLayers, prepareBatchNorm, releaseBatchNorm, type ApplyLayersOptions } from './graph';
 export {
   loadBundle,
   saveBundle,

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   applyLayers,
   prepareBatchNorm,
+  releaseBatchNorm,
   buildCompactResNet,
   buildPaperResNet50,
   defaultLabels,
@@ -181,7 +182,7 @@ describe('applyLayers', () => {
     net.dispose();
   });
 
-  it('prepareBatchNorm: the same outputs with 6 kernels fewer per BatchNorm, no tensors kept, and new weights are never served stale', async () => {
+  it('prepareBatchNorm: the same outputs with 6 kernels fewer per BatchNorm, 2 tensors per layer until released, new weights never served stale', async () => {
     const net = buildCompactResNet({ inputSize: 32, width: 4, blocks: [1, 1] });
     // non-trivial statistics (the initial ones, mean 0 and variance 1, would hide a wrong fold)
     const bns = net.layers.filter((l) => l.getClassName() === 'BatchNormalization');
@@ -202,9 +203,9 @@ describe('applyLayers', () => {
     expect(kernelsBefore.filter((n) => n === 'Rsqrt')).toHaveLength(bns.length);
 
     const tensors = tf.memory().numTensors;
-    expect(await prepareBatchNorm(net)).toBe(bns.length);
-    expect(await prepareBatchNorm(net)).toBe(0); // already current
-    expect(tf.memory().numTensors).toBe(tensors); // plain arrays, nothing kept on the backend
+    expect(prepareBatchNorm(net)).toBe(bns.length);
+    expect(prepareBatchNorm(net)).toBe(0); // already current
+    expect(tf.memory().numTensors).toBe(tensors + 2 * bns.length); // scale and shift per layer, on the backend
     const folded = run();
     expect(maxAbsDiff(folded, ref) / tf.tidy(() => tf.max(tf.abs(ref)).dataSync()[0])).toBeLessThan(1e-5);
     const kernelsAfter = await names();
@@ -219,13 +220,19 @@ describe('applyLayers', () => {
     bns[0].setWeights([tf.mul(w[0], 2), w[1], w[2], w[3]]);
     const changed = run();
     expect(maxAbsDiff(changed, ref)).toBeGreaterThan(1e-4);
-    expect(await prepareBatchNorm(net)).toBe(1);
+    const beforeRefresh = tf.memory().numTensors;
+    expect(prepareBatchNorm(net)).toBe(1);
+    expect(tf.memory().numTensors).toBe(beforeRefresh); // the stale pair was replaced, not added
     expect(maxAbsDiff(run(), changed) / tf.tidy(() => tf.max(tf.abs(changed)).dataSync()[0])).toBeLessThan(1e-5);
     bns[0].setWeights(w);
-    await prepareBatchNorm(net);
+    prepareBatchNorm(net);
     const gAgain = tf.grad(g)(x);
     expect(maxAbsDiff(gAgain, gFolded)).toBeLessThan(1e-6);
     tf.dispose([x, ref, folded, gFolded, changed, gAgain, ...w]);
+    const held = tf.memory().numTensors;
+    releaseBatchNorm(net);
+    releaseBatchNorm(net); // twice is harmless
+    expect(tf.memory().numTensors).toBe(held - 2 * bns.length);
     net.dispose();
   });
 
