@@ -128,10 +128,7 @@ function directCall(
     if (b.axis !== -1 && b.axis !== x.rank - 1) return null;
     const folded = foldedBn(b);
     if (folded) return { pre: tf.add(tf.mul(x, folded.scale), folded.shift), activation: null };
-    const inv = tf.rsqrt(tf.add(b.movingVariance.read(), b.epsilon));
-    const scale = b.gamma ? tf.mul(inv, b.gamma.read()) : inv;
-    let shift = tf.neg(tf.mul(b.movingMean.read(), scale));
-    if (b.beta) shift = tf.add(shift, b.beta.read());
+    const [scale, shift] = bnAffine(b);
     return { pre: tf.add(tf.mul(x, scale), shift), activation: null };
   }
   return null;
@@ -152,6 +149,15 @@ interface FoldedBn {
   shift: tf.Tensor1D;
 }
 const FOLDED = new WeakMap<object, FoldedBn>();
+
+/** scale = γ/√(σ² + ε), shift = β − μ·scale of an inference BatchNormalization (the caller disposes them). */
+function bnAffine(b: BnFields): [tf.Tensor1D, tf.Tensor1D] {
+  const inv = tf.rsqrt(tf.add(b.movingVariance.read(), b.epsilon));
+  const scale = b.gamma ? tf.mul(inv, b.gamma.read()) : inv;
+  let shift = tf.neg(tf.mul(b.movingMean.read(), scale));
+  if (b.beta) shift = tf.add(shift, b.beta.read());
+  return [scale as tf.Tensor1D, shift as tf.Tensor1D];
+}
 
 function bnWeights(b: BnFields): tf.Tensor[] {
   return [b.movingMean.read(), b.movingVariance.read(), ...(b.gamma ? [b.gamma.read()] : []), ...(b.beta ? [b.beta.read()] : [])];
@@ -180,13 +186,8 @@ export function prepareBatchNorm(net: tf.LayersModel): number {
     const old = FOLDED.get(b);
     if (old) tf.dispose([old.scale, old.shift]);
     const w = bnWeights(b);
-    const [scale, shift] = tf.tidy(() => {
-      const inv = tf.rsqrt(tf.add(b.movingVariance.read(), b.epsilon));
-      const sc = b.gamma ? tf.mul(inv, b.gamma.read()) : inv;
-      let sh = tf.neg(tf.mul(b.movingMean.read(), sc));
-      if (b.beta) sh = tf.add(sh, b.beta.read());
-      return [sc as tf.Tensor1D, sh as tf.Tensor1D];
-    });
+    // kept: a caller's tf.tidy around this call must not dispose them
+    const [scale, shift] = tf.tidy(() => bnAffine(b)).map((t) => tf.keep(t));
     FOLDED.set(b, { ids: w.map((t) => t.dataId), scale, shift });
     n++;
   }

@@ -228,11 +228,16 @@ describe('applyLayers', () => {
     prepareBatchNorm(net);
     const gAgain = tf.grad(g)(x);
     expect(maxAbsDiff(gAgain, gFolded)).toBeLessThan(1e-6);
-    tf.dispose([x, ref, folded, gFolded, changed, gAgain, ...w]);
     const held = tf.memory().numTensors;
     releaseBatchNorm(net);
     releaseBatchNorm(net); // twice is harmless
     expect(tf.memory().numTensors).toBe(held - 2 * bns.length);
+    // prepared inside a caller's tidy: the kept vectors survive it
+    tf.tidy(() => void prepareBatchNorm(net));
+    expect(tf.memory().numTensors).toBe(held);
+    expect((await names()).filter((n) => n === 'Rsqrt')).toHaveLength(0);
+    releaseBatchNorm(net);
+    tf.dispose([x, ref, folded, gFolded, changed, gAgain, ...w]);
     net.dispose();
   });
 
