@@ -26,8 +26,7 @@ import { decodeImage } from '../src/cli/decode';
 import { fsBundleReader, fsBundleWriter } from '../src/cli/fs-bundle';
 import { buildPaperResNet50 } from '../src/core/model/builders';
 import { loadBundle, saveBundle } from '../src/core/model/bundle';
-import { makeMetadata } from '../src/core/model/metadata';
-import { benchModel, coldStart, type BenchRecord } from './lib/measure';
+import { benchModel, coldStart, resnet50BenchMetadata, type BenchRecord } from './lib/measure';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'bench', 'out');
@@ -99,13 +98,7 @@ async function ensureResNet50(): Promise<void> {
   const demoMeta = JSON.parse(readFileSync(join(MODELS.demo, 'metadata.json'), 'utf8'));
   await saveBundle(
     net,
-    makeMetadata({
-      inputSize: 512,
-      name: 'resnet50-random',
-      version: 'bench',
-      architecture: 'paper ResNet50 + 3-conv head, random weights (speed only)',
-      preprocess: { ...demoMeta.preprocess, inputSize: 512 },
-    }),
+    resnet50BenchMetadata(demoMeta),
     fsBundleWriter(dir),
   );
   net.dispose();

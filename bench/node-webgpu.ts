@@ -33,12 +33,11 @@ import { setupBackend } from '../src/core/backends/index';
 import { loadBundle } from '../src/core/model/bundle';
 import { buildCompactResNet, buildPaperResNet50 } from '../src/core/model/builders';
 import { wrapModel, type FundusModel } from '../src/core/model/fundus-model';
-import { makeMetadata } from '../src/core/model/metadata';
 import type { RgbImage } from '../src/core/types';
 import { gradCamFromFeatures } from '../src/core/explain/grad-cam';
 import { guidedBackprop, guidedSaliency } from '../src/core/explain/guided-backprop';
 import { logitTargets } from '../src/core/explain/targets';
-import { benchModel, coldStart, stats, type BenchRecord, type Stats } from './lib/measure';
+import { benchModel, coldStart, resnet50BenchMetadata, stats, type BenchRecord, type Stats } from './lib/measure';
 
 const { values: flags } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
@@ -113,15 +112,7 @@ async function loadModel(name: string): Promise<FundusModel> {
   if (name === 'resnet50') {
     // built in memory: its 95 MB of random weights need not travel (speed only, as in npm run bench)
     const demoMeta = JSON.parse(readFileSync(join(ROOT, 'public', 'models', 'demo', 'metadata.json'), 'utf8'));
-    const net = buildPaperResNet50({ inputSize: 512, seed: 3 });
-    const meta = makeMetadata({
-      inputSize: 512,
-      name: 'resnet50-random',
-      version: 'bench',
-      architecture: 'paper ResNet50 + 3-conv head, random weights (speed only)',
-      preprocess: { ...demoMeta.preprocess, inputSize: 512 },
-    });
-    return wrapModel(net, meta);
+    return wrapModel(buildPaperResNet50({ inputSize: 512, seed: 3 }), resnet50BenchMetadata(demoMeta));
   }
   throw new Error(`unknown model ${name} (demo, resnet50)`);
 }

@@ -13,8 +13,9 @@ import { hiResCamFromFeatures } from '../../src/core/explain/hires-cam';
 import { guidedBackprop, guidedSaliency } from '../../src/core/explain/guided-backprop';
 import { logitTargets } from '../../src/core/explain/targets';
 import { wrapModel, type FundusModel } from '../../src/core/model/fundus-model';
+import { makeMetadata } from '../../src/core/model/metadata';
 import { modelStats } from '../../src/core/model/stats';
-import { LESION_LABEL_IDS, type RgbImage, type StageName } from '../../src/core/types';
+import { LESION_LABEL_IDS, type ModelMetadata, type RgbImage, type StageName } from '../../src/core/types';
 
 export interface Stats {
   /** milliseconds */
@@ -81,6 +82,17 @@ export interface BenchRecord {
 }
 
 const now = (): number => performance.now();
+
+/** Metadata of the bench's paper ResNet50 at 512² (random weights, speed only), with the demo bundle's preprocessing. */
+export function resnet50BenchMetadata(demo: Pick<ModelMetadata, 'preprocess'>): ModelMetadata {
+  return makeMetadata({
+    inputSize: 512,
+    name: 'resnet50-random',
+    version: 'bench',
+    architecture: 'paper ResNet50 + 3-conv head, random weights (speed only)',
+    preprocess: { ...demo.preprocess, inputSize: 512 },
+  });
+}
 
 /** The model with the first `k` lesion labels at threshold 0 (always positive) and the others at 1. */
 export function withPositiveLabels(model: FundusModel, k: number): FundusModel {
