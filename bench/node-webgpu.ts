@@ -18,7 +18,7 @@
  * architecture per batch size: what a GPU would give `npm run train` if it ran on WebGPU.
  * `--tf-flags` sets tfjs environment flags first (e.g. WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE=false), so
  * variants can be compared in one lease; `--profile` adds a per-kernel GPU-time profile
- * (tf.profile, timestamp queries) of one guided backprop and one forward + Grad-CAM ×5.
+ * (tf.profile, timestamp queries) of one guided backprop (GB1) and one forward + Grad-CAM ×5 (GC5 fast).
  * Writes results.json and results.md into --out.
  */
 import { execFileSync } from 'node:child_process';
@@ -34,10 +34,7 @@ import { loadBundle } from '../src/core/model/bundle';
 import { buildCompactResNet, buildPaperResNet50 } from '../src/core/model/builders';
 import { wrapModel, type FundusModel } from '../src/core/model/fundus-model';
 import type { RgbImage } from '../src/core/types';
-import { gradCamFromFeatures } from '../src/core/explain/grad-cam';
-import { guidedBackprop, guidedSaliency } from '../src/core/explain/guided-backprop';
-import { logitTargets } from '../src/core/explain/targets';
-import { benchModel, coldStart, resnet50BenchMetadata, stats, type BenchRecord, type Stats } from './lib/measure';
+import { benchModel, classMapsAllStep, coldStart, guided1Step, resnet50BenchMetadata, stats, type BenchRecord, type Stats } from './lib/measure';
 
 const { values: flags } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
@@ -184,15 +181,10 @@ async function profileModel(key: string): Promise<KernelProfile[]> {
   await model.warmup(); // as the app and the bench's cold start do (shaders, BatchNorm constants)
   const size = model.metadata.inputSize;
   const x = tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
-  const targets5 = logitTargets(Array.from({ length: model.metadata.labels.length }, (_, i) => i));
+  // the very steps the timed bench runs (GB1, GC5 fast), so the profile explains those numbers
   const steps: Record<string, () => tf.Tensor[]> = {
-    guided1: () => [tf.tidy(() => guidedSaliency(guidedBackprop(model.net, x, logitTargets([0]), { labelsPerPass: 1 })))],
-    gradcam5: () => {
-      const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
-      const out = gradCamFromFeatures(model.head, a, targets5, size);
-      a.dispose();
-      return out ? [out.cams, out.peaks] : [];
-    },
+    guided1: () => [guided1Step(model, x)],
+    gradcam5: () => classMapsAllStep(model, x, 'fast') ?? [],
   };
   const res: KernelProfile[] = [];
   for (const [what, f] of Object.entries(steps)) {

@@ -111,14 +111,15 @@ async function timeForward(model: FundusModel, x: tf.Tensor4D): Promise<number> 
 }
 
 /**
- * Forward + the class map of every label (5 in the paper) with one backward through the head, one read-back at
- * the end: Grad-CAM through the full gradient ('full'), with the window-sum weights ('fast'), or HiResCAM.
+ * The GC5 / HR5 step: forward + the class map of every label (5 in the paper) with one backward through the head:
+ * Grad-CAM through the full gradient ('full'), with the window-sum weights ('fast'), or HiResCAM. Returns
+ * [probabilities, cams, peaks] (the caller reads back and disposes), or null when the head does not qualify.
+ * Shared by the timed bench and the kernel profile of bench/node-webgpu.ts, so both measure the same work.
  */
-async function timeGradCamAll(model: FundusModel, x: tf.Tensor4D, mode: 'full' | 'fast' | 'hirescam' = 'full'): Promise<number | undefined> {
+export function classMapsAllStep(model: FundusModel, x: tf.Tensor4D, mode: 'full' | 'fast' | 'hirescam' = 'full'): [tf.Tensor, tf.Tensor3D, tf.Tensor] | null {
   const n = model.metadata.labels.length;
   const size = model.metadata.inputSize;
   const targets = logitTargets(Array.from({ length: n }, (_, i) => i));
-  const t0 = now();
   const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
   const p = tf.tidy(() => tf.sigmoid(model.head.apply(a, { training: false }) as tf.Tensor));
   const out =
@@ -127,21 +128,34 @@ async function timeGradCamAll(model: FundusModel, x: tf.Tensor4D, mode: 'full' |
       : mode === 'fast'
         ? gradCamFromFeatures(model.head, a, targets, size)
         : gradCamFromFeaturesFull(model.head, a, targets, size);
+  a.dispose();
   if (!out) {
-    tf.dispose([a, p]);
-    return undefined;
+    p.dispose();
+    return null;
   }
-  const { cams, peaks } = out;
-  await Promise.all([p.data(), cams.data()]);
+  return [p, out.cams, out.peaks];
+}
+
+/** The GB1 step: guided backprop for one label (its own forward + backward through the whole net) as a saliency map. */
+export function guided1Step(model: FundusModel, x: tf.Tensor4D): tf.Tensor3D {
+  return tf.tidy(() => guidedSaliency(guidedBackprop(model.net, x, logitTargets([0]), { labelsPerPass: 1 })));
+}
+
+/** {@link classMapsAllStep} to a read-back of the probabilities and the maps, in ms. */
+async function timeGradCamAll(model: FundusModel, x: tf.Tensor4D, mode: 'full' | 'fast' | 'hirescam' = 'full'): Promise<number | undefined> {
+  const t0 = now();
+  const r = classMapsAllStep(model, x, mode);
+  if (!r) return undefined;
+  await Promise.all([r[0].data(), r[1].data()]);
   const dt = now() - t0;
-  tf.dispose([a, p, cams, peaks]);
+  tf.dispose(r);
   return dt;
 }
 
-/** Guided backprop for one label (its own forward + backward through the whole net) to a read-back of the saliency map. */
+/** {@link guided1Step} to a read-back of the saliency map, in ms. */
 async function timeGuided1(model: FundusModel, x: tf.Tensor4D): Promise<number> {
   const t0 = now();
-  const s = tf.tidy(() => guidedSaliency(guidedBackprop(model.net, x, logitTargets([0]), { labelsPerPass: 1 })));
+  const s = guided1Step(model, x);
   await s.data();
   s.dispose();
   return now() - t0;
