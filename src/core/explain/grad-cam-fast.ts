@@ -63,17 +63,25 @@ function weightsFromTail(fc: FirstConv, tail: tf.LayersModel, a: tf.Tensor4D, ta
     // TF 'same' padding for stride 1: pad_before = floor((k - 1) / 2)
     const pt = Math.floor((kh - 1) / 2);
     const pl = Math.floor((kw - 1) / 2);
-    const sums: tf.Tensor[] = [];
+    // All kh·kw window sums in one batched matmul, [T, kh·kw, h·w] 0/1 windows × [T, h·w, f]: one
+    // kernel instead of a slice and a sum per tap (on wasm those 2·kh·kw small kernels cost as much
+    // as the rest of the head; on a GPU each is a dispatch). The windows are written out per target
+    // (a few KB) rather than broadcast, so no backend's batch broadcasting is relied on.
+    const plane = kh * kw * h * w;
+    const win = new Float32Array(t * plane);
     for (let dy = 0; dy < kh; dy++) {
       const i0 = Math.max(0, pt - dy);
       const i1 = Math.min(h, h + pt - dy);
       for (let dx = 0; dx < kw; dx++) {
         const j0 = Math.max(0, pl - dx);
         const j1 = Math.min(w, w + pl - dx);
-        sums.push(tf.sum(tf.slice(g, [0, i0, j0, 0], [t, i1 - i0, j1 - j0, f]), [1, 2])); // [T, f]
+        const o = (dy * kw + dx) * h * w;
+        for (let i = i0; i < i1; i++) win.fill(1, o + i * w + j0, o + i * w + j1);
       }
     }
-    const s = tf.reshape(tf.stack(sums, 1), [t, kh * kw * f]);
+    for (let c = 1; c < t; c++) win.copyWithin(c * plane, 0, plane);
+    const sums = tf.matMul(tf.tensor3d(win, [t, kh * kw, h * w]), tf.reshape(g, [t, h * w, f])); // [T, kh·kw, f]
+    const s = tf.reshape(sums, [t, kh * kw * f]);
     const wt = tf.reshape(tf.transpose(fc.kernel, [0, 1, 3, 2]), [kh * kw * f, k]);
     return tf.div(tf.matMul(s, wt), h * w) as tf.Tensor2D;
   });
