@@ -21,6 +21,7 @@ import { traceOutlines, DEFAULT_MIN_OUTLINE_AREA, DEFAULT_OUTLINE_THRESHOLD } fr
 import type { FundusModel } from './model/fundus-model';
 import { detectFov, makeTransform, preprocessToArray } from './preprocess/index';
 import { assessQuality } from './quality/index';
+import { sameFov, type PhotoChecks } from './photo-checks';
 import {
   LABEL_IDS,
   LESION_LABEL_IDS,
@@ -28,11 +29,13 @@ import {
   type AnalysisResult,
   type GuidedSaliencyMode,
   type CamMethod,
+  type FieldOfView,
   type LabelId,
   type LabelMap,
   type LesionLabelId,
   type OpticDisc,
   type Outline,
+  type QualityResult,
   type RgbImage,
   type StageName,
   type Summary,
@@ -88,6 +91,16 @@ export interface AnalyzeOptions {
    * image, or to hand to {@link explainDetails} later without preprocessing again).
    */
   onInput?: (input: Float32Array, size: number) => void;
+  /**
+   * the gate's work for THIS photo, {@link photoChecks}(image), usually still being computed in
+   * another worker. analyze() then does not assess the photo itself: it starts the model at once
+   * and reads the verdict at each stage boundary, stopping with the usual 'ungradable' result as
+   * soon as the checks say so (unless `force`); the optic disc is taken from the checks too. The
+   * result is the same as without the option, `qualityInParallel: true` and `timingsMs.quality`
+   * = the checks' own time. A rejected promise rejects the analysis (every tensor released);
+   * checks of another photo (a different field of view) are refused with a RangeError.
+   */
+  photoChecks?: PhotoChecks | Promise<PhotoChecks>;
 }
 
 // Rough share of the run time done before each stage starts (for progress bars only).
@@ -114,9 +127,11 @@ const isLesion = (id: LabelId): id is LesionLabelId => (LESION_LABEL_IDS as read
  * Gradable photo: probabilities (sigmoid of the logits), `positive` = probability ≥ the label's
  * threshold in the model metadata, outlines for every positive lesion label, `forced: false`.
  *
- * Ungradable photo, `force` not set: NO model is run. The result carries the quality verdict,
+ * Ungradable photo, `force` not set: NO model output. The result carries the quality verdict,
  * `summary: 'ungradable'`, `forced: false`, EMPTY outlines, every probability 0 and every
- * `positive` false (zeros mean "not computed", never "healthy"), plus fov/transform.
+ * `positive` false (zeros mean "not computed", never "healthy"), plus fov/transform. No model
+ * runs, except with `photoChecks` still pending: then the model has started and is stopped at the
+ * next stage boundary once the verdict arrives, and what it computed is dropped.
  *
  * Ungradable photo with `force: true`: the full analysis, `forced: true`. Its summary is
  * 'dr-signs' when a lesion label is positive, otherwise still 'ungradable': a poor photo
@@ -141,43 +156,95 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
   const outlineSource = options.outlineSource ?? 'gradcam';
   const camMethod: CamMethod = options.cam ?? 'gradcam';
   let stageStart = start;
-  const begin = async (stage: StageName): Promise<void> => {
+  // The gate's verdict: computed below, or arriving from options.photoChecks while the model runs.
+  let quality: QualityResult | null = null;
+  let checkedDisc: { value: OpticDisc | null } | null = null;
+  let checksFailed: { error: unknown } | null = null;
+  let received: PhotoChecks | null = null;
+  let fov: FieldOfView | null = null;
+  const parallel = options.photoChecks !== undefined;
+  // Handlers attached before the first await, so a promise that rejects early is never "unhandled".
+  const pending: Promise<void> | null = parallel
+    ? Promise.resolve(options.photoChecks!).then(
+        (c) => {
+          received = c;
+        },
+        (e: unknown) => {
+          checksFailed = { error: e };
+        },
+      )
+    : null;
+  /** true when the verdict is in and says to stop (ungradable, not forced) */
+  const gateSaysStop = (): boolean => {
+    const c = received as PhotoChecks | null;
+    if (c && fov && quality === null) {
+      // The checks ran detectFov on their side (same function, same pixels): a different FOV
+      // means they were computed on another photo.
+      if (!sameFov(c.fov, fov)) checksFailed = { error: new RangeError('analyze: photoChecks belong to another photo (their field of view differs from this one)') };
+      else {
+        quality = c.quality;
+        checkedDisc = { value: c.opticDisc };
+        timingsMs.quality = c.ms;
+      }
+    }
+    if (checksFailed) throw checksFailed.error;
+    return quality !== null && !(quality as QualityResult).gradable && !options.force;
+  };
+  const STOP = Symbol('stop');
+  /**
+   * Awaits a read-back, unless pending checks refuse the photo first (then STOP: the caller
+   * returns the ungradable result at once). On a GPU backend a read-back can take seconds; the
+   * work behind it cannot be cancelled, but its tensors are released in `finally` as usual.
+   */
+  const readOrStop = <T>(p: Promise<T>): Promise<T | typeof STOP> => {
+    if (!pending || received !== null || checksFailed !== null) return p;
+    p.catch(() => undefined); // abandoned when the gate wins: its outcome no longer matters
+    return Promise.race([p, pending.then(() => (gateSaysStop() ? STOP : new Promise<never>(() => undefined)))]);
+  };
+  /** starts a stage; true when the analysis must stop there with the ungradable result instead */
+  const begin = async (stage: StageName): Promise<boolean> => {
     await yieldToEventLoop();
     if (options.signal?.aborted) throw new FundusLensError('cancelled', 'The analysis was cancelled.');
+    if (gateSaysStop()) return true;
     options.onProgress?.(stage, PROGRESS[stage] ?? 0);
     stageStart = now();
+    return false;
   };
   const end = (stage: StageName): void => {
     timingsMs[stage] = now() - stageStart;
   };
-  const base = { backend: tf.getBackend(), model: `${meta.name}@${meta.version}`, camMethod };
+  const base = { backend: tf.getBackend(), model: `${meta.name}@${meta.version}`, camMethod, ...(parallel ? { qualityInParallel: true } : {}) };
 
   await begin('quality');
-  const fov = detectFov(image);
-  const quality = assessQuality(image, fov);
-  end('quality');
-
-  const probabilities = zeros(0);
-  const positive = zeros(false);
-  if (!quality.gradable && !options.force) {
+  // Needed by preprocessing now; with photoChecks the checks detect it again on their side, since
+  // waiting for theirs would leave this thread idle for as long.
+  const photoFov = detectFov(image);
+  fov = photoFov;
+  /** The result of a photo the gate refused: NO model output in it, even when some already ran. */
+  const ungradable = (): AnalysisResult => {
     timingsMs.total = now() - start;
     options.onProgress?.('total', 1);
     return {
-      quality,
+      quality: quality!,
       forced: false,
-      probabilities,
-      positive,
+      probabilities: zeros(0),
+      positive: zeros(false),
       summary: 'ungradable',
       outlines: [],
-      transform: makeTransform(fov, meta.preprocess, image.width, image.height),
-      fov,
+      transform: makeTransform(photoFov, meta.preprocess, image.width, image.height),
+      fov: photoFov,
       timingsMs,
       ...base,
     };
+  };
+  if (!parallel) {
+    quality = assessQuality(image, photoFov);
+    end('quality');
   }
+  if (gateSaysStop()) return ungradable();
 
-  await begin('preprocess');
-  const pre = preprocessToArray(image, meta.preprocess, fov);
+  if (await begin('preprocess')) return ungradable();
+  const pre = preprocessToArray(image, meta.preprocess, photoFov);
   const { transform } = pre;
   const size = transform.inputSize;
   end('preprocess');
@@ -186,17 +253,20 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
   // Tensors that live across awaits (tf.tidy cannot span them); released in `finally`.
   const held: tf.Tensor[] = [];
   try {
-    await begin('forward');
+    if (await begin('forward')) return ungradable();
     const x = tf.tensor4d(pre.data, [1, size, size, 3]);
     held.push(x);
     const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
     held.push(a);
     const probT = tf.tidy(() => tf.sigmoid(model.head.apply(a, { training: false }) as tf.Tensor2D));
     held.push(probT);
-    const probs = await probT.data();
+    const probs = await readOrStop(probT.data());
+    if (probs === STOP) return ungradable();
     end('forward');
 
     const ids = meta.labels.map((l) => l.id);
+    const probabilities = zeros(0);
+    const positive = zeros(false);
     meta.labels.forEach((l, i) => {
       probabilities[l.id] = probs[i];
       positive[l.id] = probs[i] >= l.threshold;
@@ -204,12 +274,11 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     const lesionIdx = ids.map((id, i) => (isLesion(id) ? i : -1)).filter((i) => i >= 0);
     const positiveIdx = lesionIdx.filter((i) => positive[ids[i]]);
     const anyLesion = positiveIdx.length > 0;
-    const summary: Summary = anyLesion ? 'dr-signs' : quality.gradable ? 'healthy' : 'ungradable';
 
-    const mask = fovMaskOnGrid(fov, transform, size);
+    const mask = fovMaskOnGrid(photoFov, transform, size);
     const toLabelMaps = (data: Float32Array, indices: number[]) => maskedLabelMaps(data, indices, ids, mask, size);
 
-    await begin('gradcam');
+    if (await begin('gradcam')) return ungradable();
     const camIdx = mapsWanted === 'none' ? positiveIdx : lesionIdx;
     let camMaps: LabelMap[] = [];
     let camsT: tf.Tensor3D | null = null;
@@ -219,14 +288,16 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
       peaks.dispose();
       camsT = cams;
       held.push(cams);
-      camMaps = toLabelMaps((await cams.data()) as Float32Array, camIdx);
+      const camData = await readOrStop(cams.data());
+      if (camData === STOP) return ungradable();
+      camMaps = toLabelMaps(camData as Float32Array, camIdx);
     }
     end('gradcam');
 
     let ggcMaps: LabelMap[] | undefined;
     let combined: Float32Array | undefined;
     if ((mapsWanted === 'all' || outlineSource === 'guided-gradcam') && positiveIdx.length > 0 && camsT) {
-      await begin('guidedBackprop');
+      if (await begin('guidedBackprop')) return ungradable();
       const g = await guidedMaps(model, x, camsT, camIdx, positiveIdx, ids, mask, size, options);
       ggcMaps = g.guidedGradCam;
       if (mapsWanted === 'all') combined = g.combined;
@@ -236,10 +307,17 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
       combined = new Float32Array(size * size);
     }
 
-    await begin('outlines');
+    // the verdict is needed from here on (summary, and whether to report anything at all)
+    if (pending) await pending;
+    if (await begin('outlines')) return ungradable();
+    const gate = quality as QualityResult | null;
+    if (!gate) throw new Error('analyze: the photo checks settled without a verdict'); // unreachable: settled = verdict or failure
+    const summary: Summary = anyLesion ? 'dr-signs' : gate.gradable ? 'healthy' : 'ungradable';
     const source = outlineSource === 'guided-gradcam' ? (ggcMaps ?? []) : camMaps;
     // the disc only matters when there is something to outline
-    const opticDisc: OpticDisc | null = options.excludeOpticDisc !== false && positiveIdx.length > 0 ? detectOpticDisc(image, fov) : null;
+    const discFromChecks = checkedDisc as { value: OpticDisc | null } | null;
+    const opticDisc: OpticDisc | null =
+      options.excludeOpticDisc !== false && positiveIdx.length > 0 ? (discFromChecks ? discFromChecks.value : detectOpticDisc(image, photoFov)) : null;
     // traceOutlines multiplies its `mask` into a copy, so the maps returned below stay as computed
     const discWeights = opticDisc ? discExclusionWeights(opticDisc, transform, size) : undefined;
     const outlines: Outline[] = [];
@@ -255,14 +333,14 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     end('outlines');
 
     const result: AnalysisResult = {
-      quality,
-      forced: !quality.gradable,
+      quality: gate,
+      forced: !gate.gradable,
       probabilities,
       positive,
       summary,
       outlines,
       transform,
-      fov,
+      fov: photoFov,
       timingsMs,
       ...base,
     };

@@ -12,4 +12,5 @@ export * from './backends/index';
 export * from './explain/index';
 export * from './lesions/index';
 export * from './metrics/index';
+export { photoChecks, sameFov, type PhotoChecks } from './photo-checks';
 export { analyze, explainDetails, type AnalyzeOptions, type DetailMaps, type ExplainDetailsOptions } from './analyze';

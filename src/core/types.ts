@@ -312,6 +312,12 @@ export interface AnalysisResult {
   transform: PhotoTransform;
   fov: FieldOfView;
   timingsMs: Partial<Record<StageName, number>>;
+  /**
+   * true when the gradability gate ran beside the model (analyze's `photoChecks`, e.g. in a
+   * second worker): `timingsMs.quality` is then the gate's own time, which overlapped the other
+   * stages instead of adding to `total`
+   */
+  qualityInParallel?: boolean;
   backend: string;
   model: string;
   /**
