@@ -27,6 +27,11 @@ test('open a sample: verdict first, summary, probabilities with thresholds, mode
   // per-stage timings in a details view
   await page.getByText('Timings per stage').click();
   await expect(page.getByRole('row', { name: /Running the model/ })).toBeVisible();
+  // with two or more cores the quality gate runs in its own worker beside the model, and says so
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  const qualityRow = page.getByRole('row', { name: /Checking photo quality/ });
+  if (cores >= 2) await expect(qualityRow).toContainText(/\d+ ms, beside the model/);
+  else await expect(qualityRow).not.toContainText('beside the model');
 
   // the overlay canvas really has pixels, and they are the overlay's: "None" + no outlines clears it
   await expect.poll(() => overlayPixels(page), { timeout: 10_000 }).toBeGreaterThan(500);

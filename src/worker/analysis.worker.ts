@@ -21,6 +21,8 @@ import { LESION_LABEL_IDS } from '../core/types';
 import { BACKEND_ORDER, MAX_ANALYSIS_SIDE } from './api';
 import type { AnalysisWorkerApi, AnalyzeResponse, BackendName, DecodedPhoto, DetailsResponse, ModelInfo, Notice, ProgressCallback, WorkerErrorShape, WorkerInit } from './api';
 import { downscaleFactor, orientedSize, readImageHeader } from './image-header';
+import { createPhotoChecksClient, type PhotoChecksEndpoint } from './photo-checks-client';
+import type { PhotoChecks } from '../core/photo-checks';
 
 const BUNDLED_WASM: Record<string, string> = {
   'tfjs-backend-wasm.wasm': wasmPlain,
@@ -294,6 +296,34 @@ function remember(id: string, d: Decoded): void {
   while (decoded.size > KEEP_DECODED) decoded.delete(decoded.keys().next().value as string);
 }
 
+// ---------------------------------------------------------------- photo checks beside the model
+
+/**
+ * The gradability gate, FOV and optic disc run in a second worker from the moment a photo is
+ * decoded, while this one preprocesses and runs the model (core analyze's `photoChecks`). With a
+ * single core there is nothing to gain, and analyze() assesses the photo itself as before.
+ */
+const checksClient = createPhotoChecksClient(() =>
+  (self.navigator?.hardwareConcurrency ?? 1) >= 2
+    ? (new Worker(new URL('./photo.worker.ts', import.meta.url), { type: 'module', name: 'funduslens-photo-checks' }) as unknown as PhotoChecksEndpoint)
+    : null,
+);
+const checks = new Map<string, Promise<PhotoChecks>>();
+const KEEP_CHECKS = 4;
+
+/** The checks of photo `id` (started now if they were not yet), or undefined when they would not run beside the model. */
+function checksFor(id: string, rgb: RgbImage): Promise<PhotoChecks> | undefined {
+  let c = checks.get(id);
+  if (!c) {
+    if (!checksClient.available()) return undefined;
+    c = checksClient.check(rgb);
+    c.catch(() => undefined); // analyze() reports a failure; nothing may go unhandled before it asks
+    checks.set(id, c);
+    while (checks.size > KEEP_CHECKS) checks.delete(checks.keys().next().value as string);
+  }
+  return c;
+}
+
 // ---------------------------------------------------------------- analysis
 
 const signals = new Map<string, { aborted: boolean }>();
@@ -360,6 +390,7 @@ async function pixelsOf(id: string, file: Blob): Promise<Decoded> {
     fresh.bitmap.close();
     d = { rgb: fresh.rgb };
     remember(id, d);
+    checks.delete(id);
   }
   return d;
 }
@@ -373,6 +404,8 @@ const api: AnalysisWorkerApi = {
       const t0 = performance.now();
       const d = await decodeFile(file);
       remember(id, { rgb: d.rgb });
+      checks.delete(id); // new pixels for this id: new checks
+      checksFor(id, d.rgb);
       const out: DecodedPhoto = {
         bitmap: d.bitmap,
         width: d.rgb.width,
@@ -393,6 +426,7 @@ const api: AnalysisWorkerApi = {
         () =>
           analyze(d.rgb, model!, {
             force: o.force,
+            photoChecks: checksFor(id, d.rgb),
             maps: o.maps ?? 'all',
             cam: o.cam ?? 'gradcam',
             signal,
@@ -439,6 +473,7 @@ const api: AnalysisWorkerApi = {
   forget(id) {
     decoded.delete(id);
     inputs.delete(id);
+    checks.delete(id);
   },
 };
 

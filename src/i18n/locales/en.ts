@@ -80,6 +80,7 @@ const en = {
     camMethod: 'Explanation map',
     timings: 'Timings per stage',
     ms: '{{value}} ms',
+    msParallel: '{{value}} ms, beside the model',
     waiting: 'Waiting for the analysis',
     cancel: 'Cancel analysis',
     retry: 'Analyse again',

@@ -76,6 +76,7 @@ const es: DeepPartial<Messages> = {
     camMethod: 'Mapa de explicación',
     timings: 'Tiempos por etapa',
     ms: '{{value}} ms',
+    msParallel: '{{value}} ms, en paralelo con el modelo',
     waiting: 'Esperando el análisis',
     cancel: 'Cancelar el análisis',
     retry: 'Analizar de nuevo',

@@ -77,6 +77,7 @@ const zh: DeepPartial<Messages> = {
     camMethod: '解释热图',
     timings: '各阶段耗时',
     ms: '{{value}} 毫秒',
+    msParallel: '{{value}} 毫秒，与模型并行',
     waiting: '等待分析',
     cancel: '取消分析',
     retry: '重新分析',
