@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { analyze } from '../../src/core/analyze';
 import { gradCamFromFeatures, gradCamFromFeaturesFull } from '../../src/core/explain/grad-cam';
+import { headForwardKeepingZ } from '../../src/core/explain/grad-cam-fast';
 import { hiResCamFromFeatures } from '../../src/core/explain/hires-cam';
 import { guidedBackprop, guidedSaliency } from '../../src/core/explain/guided-backprop';
 import { logitTargets } from '../../src/core/explain/targets';
@@ -121,14 +122,17 @@ export function classMapsAllStep(model: FundusModel, x: tf.Tensor4D, mode: 'full
   const size = model.metadata.inputSize;
   const targets = logitTargets(Array.from({ length: n }, (_, i) => i));
   const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
-  const p = tf.tidy(() => tf.sigmoid(model.head.apply(a, { training: false }) as tf.Tensor));
+  // 'fast' is what analyze() runs: the head's first-convolution output of the forward pass is reused
+  const split = mode === 'fast' ? headForwardKeepingZ(model.head, a) : null;
+  const p = tf.tidy(() => tf.sigmoid(split ? split.logits : (model.head.apply(a, { training: false }) as tf.Tensor)));
   const out =
     mode === 'hirescam'
       ? hiResCamFromFeatures(model.head, a, targets, size)
       : mode === 'fast'
-        ? gradCamFromFeatures(model.head, a, targets, size)
+        ? gradCamFromFeatures(model.head, a, targets, size, split?.z)
         : gradCamFromFeaturesFull(model.head, a, targets, size);
   a.dispose();
+  if (split) tf.dispose([split.z, split.logits]);
   if (!out) {
     p.dispose();
     return null;

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FundusLensError } from './errors';
 import { combineMaps } from './explain/combine';
 import { classMapsFromFeatures } from './explain/class-maps';
+import { headForwardKeepingZ } from './explain/grad-cam-fast';
 import { guidedBackprop, guidedSaliency } from './explain/guided-backprop';
 import { guidedGradCam } from './explain/guided-grad-cam';
 import { logitTargets } from './explain/targets';
@@ -258,7 +259,10 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     held.push(x);
     const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
     held.push(a);
-    const probT = tf.tidy(() => tf.sigmoid(model.head.apply(a, { training: false }) as tf.Tensor2D));
+    // Grad-CAM's fast path needs the head's first-convolution output z: keep it from this pass
+    const split = camMethod === 'gradcam' ? headForwardKeepingZ(model.head, a) : null;
+    if (split) held.push(split.z, split.logits);
+    const probT = tf.tidy(() => tf.sigmoid(split ? split.logits : (model.head.apply(a, { training: false }) as tf.Tensor2D)));
     held.push(probT);
     const probs = await readOrStop(probT.data());
     if (probs === STOP) return ungradable();
@@ -284,7 +288,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     let camsT: tf.Tensor3D | null = null;
     if (camIdx.length > 0) {
       const names = camIdx.map((i) => ids[i]);
-      const { cams, peaks } = classMapsFromFeatures(camMethod, model.head, a, logitTargets(camIdx, names), size);
+      const { cams, peaks } = classMapsFromFeatures(camMethod, model.head, a, logitTargets(camIdx, names), size, split?.z);
       peaks.dispose();
       camsT = cams;
       held.push(cams);

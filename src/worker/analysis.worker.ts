@@ -16,6 +16,7 @@ import { analyze, explainDetails } from '../core/analyze';
 import { loadBundle, type FundusModel, type BundleReader } from '../core/model';
 import { setupBackend } from '../core/backends';
 import { classMapsFromFeatures } from '../core/explain/class-maps';
+import { headForwardKeepingZ } from '../core/explain/grad-cam-fast';
 import { logitTargets } from '../core/explain/targets';
 import { LESION_LABEL_IDS } from '../core/types';
 import { BACKEND_ORDER, MAX_ANALYSIS_SIDE } from './api';
@@ -157,8 +158,10 @@ async function warmupClassMaps(m: FundusModel, cam: CamMethod): Promise<void> {
   if (!lesionIdx.length) return;
   const x = tf.zeros([1, s, s, 3]) as tf.Tensor4D;
   const a = tf.tidy(() => m.features.apply(x, { training: false }) as tf.Tensor4D);
+  // as analyze() runs it: Grad-CAM reuses the head's first-convolution output of the forward pass
+  const split = cam === 'gradcam' ? headForwardKeepingZ(m.head, a) : null;
   try {
-    const { cams, peaks } = classMapsFromFeatures(cam, m.head, a, logitTargets(lesionIdx), s);
+    const { cams, peaks } = classMapsFromFeatures(cam, m.head, a, logitTargets(lesionIdx), s, split?.z);
     try {
       await cams.data();
     } finally {
@@ -166,6 +169,7 @@ async function warmupClassMaps(m: FundusModel, cam: CamMethod): Promise<void> {
     }
   } finally {
     tf.dispose([x, a]);
+    if (split) tf.dispose([split.z, split.logits]);
   }
 }
 

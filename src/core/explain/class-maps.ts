@@ -11,6 +11,7 @@ import type { ExplainTarget } from './targets';
 /**
  * Grad-CAM (eq. 1–2) or HiResCAM maps for every target from features A.
  * @param a [1, h, w, k]; not disposed. @returns cams [T, outSize, outSize] in 0..1 and peaks [T].
+ * @param z Grad-CAM only: the head's first-convolution output kept by explain/headForwardKeepingZ (not disposed)
  */
 export function classMapsFromFeatures(
   method: CamMethod,
@@ -18,8 +19,9 @@ export function classMapsFromFeatures(
   a: tf.Tensor4D,
   targets: readonly ExplainTarget[],
   outSize: number,
+  z?: tf.Tensor4D,
 ): { cams: tf.Tensor3D; peaks: tf.Tensor1D } {
   if (method === 'hirescam') return hiResCamFromFeatures(head, a, targets, outSize);
-  if (method === 'gradcam') return gradCamFromFeatures(head, a, targets, outSize);
+  if (method === 'gradcam') return gradCamFromFeatures(head, a, targets, outSize, z);
   throw new RangeError(`unknown class-activation method '${String(method)}' (gradcam | hirescam)`);
 }

@@ -10,7 +10,7 @@ import { logitTargets } from './targets';
 import { buildCompactResNet } from '../model/builders';
 import { wrapModel } from '../model/fundus-model';
 import { makeMetadata } from '../model/metadata';
-import { gradCamWeightsFast } from './grad-cam-fast';
+import { gradCamWeightsFast, headForwardKeepingZ } from './grad-cam-fast';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -83,5 +83,36 @@ describe('window-sum Grad-CAM weights', () => {
       hd.dispose();
     }
     a.dispose();
+  });
+});
+
+describe('headForwardKeepingZ: one pass through the head serves the logits and the Grad-CAM', () => {
+  it('gives the logits of head.apply to the bit, and a z that changes nothing in the maps', async () => {
+    for (const kernel of [1, 3, 4]) {
+      const hd = head(7, 5, 4, kernel);
+      const a = tf.randomUniform([1, 7, 5, 4], 0, 2, 'float32', 10 + kernel) as tf.Tensor4D;
+      const targets = logitTargets([0, 1, 2]);
+      const before = tf.memory().numTensors;
+      const split = headForwardKeepingZ(hd, a)!;
+      expect(split, `kernel ${kernel}`).not.toBeNull();
+      expect(tf.memory().numTensors - before).toBe(2); // z and the logits, nothing else
+      const ref = hd.apply(a) as tf.Tensor2D;
+      expect(Array.from(await split.logits.data())).toEqual(Array.from(await ref.data()));
+      expect(split.z.shape).toEqual([1, 7, 5, 6]);
+      const withZ = gradCamFromFeatures(hd, a, targets, 16, split.z);
+      const without = gradCamFromFeatures(hd, a, targets, 16);
+      expect(await maxDiff(withZ.cams, without.cams), `kernel ${kernel}`).toBeLessThan(1e-6);
+      expect(split.z.isDisposed).toBe(false); // the caller's
+      tf.dispose([a, ref, split.z, split.logits, withZ.cams, withZ.peaks, without.cams, without.peaks]);
+      hd.dispose();
+    }
+  });
+
+  it('is null where the fast path does not apply (a fused activation in the first convolution)', () => {
+    const hd = head(6, 6, 4, 3, { activation: 'relu' });
+    const a = tf.randomUniform([1, 6, 6, 4]) as tf.Tensor4D;
+    expect(headForwardKeepingZ(hd, a)).toBeNull();
+    a.dispose();
+    hd.dispose();
   });
 });

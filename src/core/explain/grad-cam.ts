@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { applyLayers } from '../model/graph';
-import { gradCamWeightsFast } from './grad-cam-fast';
+import { gradCamWeightsFast, headForwardKeepingZ } from './grad-cam-fast';
 import { diagonalObjective, type ExplainTarget } from './targets';
 
 /** The split a Grad-CAM needs; FundusModel satisfies it. Weights are shared, never changed. */
@@ -75,14 +75,17 @@ export function upsampleAndNormalise(maps: tf.Tensor3D, size: number): { maps: t
  * stride-1 'same' convolution (both builders' heads do), else the full gradient.
  * @param a A = features(input), shape [1, h, w, k]; not disposed.
  * @param outSize side of the returned maps (the model input size).
+ * @param z the head's first-convolution output for `a`, when the caller's forward pass kept it
+ *   (explain/headForwardKeepingZ): the fast path then does not compute it again. Not disposed.
  */
 export function gradCamFromFeatures(
   head: tf.LayersModel,
   a: tf.Tensor4D,
   targets: readonly ExplainTarget[],
   outSize: number,
+  z?: tf.Tensor4D,
 ): { cams: tf.Tensor3D; peaks: tf.Tensor1D } {
-  return camsFromFeatures(head, a, targets, outSize, true);
+  return camsFromFeatures(head, a, targets, outSize, true, z);
 }
 
 /** {@link gradCamFromFeatures} always through the full gradient ∂y/∂A (the reference the fast path is tested against). */
@@ -101,11 +104,12 @@ function camsFromFeatures(
   targets: readonly ExplainTarget[],
   outSize: number,
   allowFast: boolean,
+  z?: tf.Tensor4D,
 ): { cams: tf.Tensor3D; peaks: tf.Tensor1D } {
   if (a.shape[0] !== 1) throw new RangeError('gradCam explains one image at a time (batch 1)');
   if (targets.length === 0) return { cams: tf.zeros([0, outSize, outSize]), peaks: tf.zeros([0]) };
   return tf.tidy(() => {
-    const weights = (allowFast ? gradCamWeightsFast(head, a, targets) : null) ?? fullGradientWeights(head, a, targets);
+    const weights = (allowFast ? gradCamWeightsFast(head, a, targets, z) : null) ?? fullGradientWeights(head, a, targets);
     const { maps, peaks } = upsampleAndNormalise(weightedActivation(a, weights), outSize);
     return { cams: maps, peaks };
   });
@@ -129,8 +133,10 @@ export function gradCam(model: SplitModel, input: tf.Tensor4D, targets: readonly
   const size = input.shape[1];
   return tf.tidy(() => {
     const a = model.features.apply(input, { training: false }) as tf.Tensor4D;
-    const logits = model.head.apply(a, { training: false }) as tf.Tensor2D;
-    const { cams, peaks } = gradCamFromFeatures(model.head, a, targets, size);
+    // one pass through the head's first convolution serves the logits and the Grad-CAM
+    const split = headForwardKeepingZ(model.head, a);
+    const logits = split ? split.logits : (model.head.apply(a, { training: false }) as tf.Tensor2D);
+    const { cams, peaks } = gradCamFromFeatures(model.head, a, targets, size, split?.z);
     return { cams, peaks, logits };
   });
 }

@@ -9,7 +9,7 @@ export {
   type SplitModel,
   type GradCamTensors,
 } from './grad-cam';
-export { gradCamWeightsFast } from './grad-cam-fast';
+export { gradCamWeightsFast, headForwardKeepingZ, type HeadForward } from './grad-cam-fast';
 export { guidedBackprop, guidedRelu, guidedSaliency, activationBytes, defaultLabelsPerPass, type GuidedBackpropOptions } from './guided-backprop';
 export { guidedGradCam } from './guided-grad-cam';
 export { combineMaps, combineArrays } from './combine';
