@@ -243,6 +243,24 @@ describe('wasm gradient kernels', () => {
     }
   });
 
+  it('MaxPoolGrad without the forward output (running-maximum path) gives the same gradient as with it', async () => {
+    await setupBackend(['wasm']);
+    const r = rng(8);
+    const shape: [number, number, number, number] = [1, 15, 13, 6];
+    const vals = randArray(r, shape.reduce((a, b) => a * b, 1)).map((v) => Math.max(0, v));
+    const got = tf.tidy(() => {
+      const x = tf.tensor4d(vals, shape);
+      const y = tf.maxPool(x, 3, 2, 'same');
+      const dy = tf.tensor(randArray(rng(4), y.size), y.shape);
+      const attrs = { filterSize: 3, strides: 2, pad: 'same' } as unknown as tf.NamedAttrMap;
+      const withY = tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, attrs) as tf.Tensor;
+      const withoutY = tf.engine().runKernel('MaxPoolGrad', { dy, input: x }, attrs) as tf.Tensor;
+      return [withY.dataSync() as Float32Array, withoutY.dataSync() as Float32Array];
+    });
+    expect(Array.from(got[1])).toEqual(Array.from(got[0]));
+    expect(got[0].some((v) => v !== 0)).toBe(true);
+  });
+
   it('Identity and same-dtype Cast share the buffer (no copy), stay valid when either side is disposed; other casts convert', async () => {
     await setupBackend(['wasm']);
     const be = tf.backend() as unknown as { numDataIds(): number };

@@ -402,7 +402,7 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: tf.
  * (zeros after a ReLU) resolve identically.
  */
 function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): Info {
-  const { dy, input } = args.inputs as { dy: Info; input: Info };
+  const { dy, input, output } = args.inputs as { dy: Info; input: Info; output?: Info };
   if (input.dtype !== 'float32' || dy.dtype !== 'float32') return callOriginal('MaxPoolGrad', args);
   const attrs = (args.attrs ?? {}) as Attrs;
   const info = tf.backend_util.computePool2DInfo(
@@ -419,6 +419,10 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBa
   const x = b.typedArrayFromHeap(input);
   const g = b.typedArrayFromHeap(dy);
   const dx = b.typedArrayFromHeap(out);
+  // the forward's maxima, when the caller passed them (tfjs' gradient does): the first input of
+  // a window equal to its maximum IS the first strictly largest, found with one comparison per
+  // element and an early exit instead of a running maximum (ResNet stem pool: 9.5 -> 5.3 ms)
+  const y = output && output.dtype === 'float32' ? b.typedArrayFromHeap(output) : null;
   dx.fill(0);
   const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const fh = info.effectiveFilterHeight;
@@ -436,6 +440,23 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBa
         // Channel outermost, so the running maximum and its index stay in registers (twice as
         // fast as per-channel arrays updated across the window); ties resolve as before.
         for (let c = 0; c < C; c++) {
+          if (y) {
+            const m = y[q + c];
+            let hit = -1;
+            search: for (let yy = y0; yy < y1; yy++) {
+              for (let p = xBase + (yy * W + x0) * C + c, e = p + (x1 - x0) * C; p < e; p += C) {
+                if (x[p] === m) {
+                  hit = p;
+                  break search;
+                }
+              }
+            }
+            if (hit >= 0) {
+              dx[hit] += g[q + c];
+              continue;
+            }
+            // no input equals the stored maximum (NaN in the window): the running maximum below decides
+          }
           let best = -Infinity;
           let at = -1;
           for (let yy = y0; yy < y1; yy++) {
