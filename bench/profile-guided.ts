@@ -20,13 +20,11 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { setupBackend } from '../src/core/backends/index';
-import { guidedBackprop, guidedSaliency } from '../src/core/explain/guided-backprop';
-import { logitTargets } from '../src/core/explain/targets';
 import { fsBundleReader } from '../src/cli/fs-bundle';
 import { loadBundle } from '../src/core/model/bundle';
 import { analyze } from '../src/core/analyze';
 import { decodeImage } from '../src/cli/decode';
-import { withPositiveLabels } from './lib/measure';
+import { guided1Step, withPositiveLabels } from './lib/measure';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: flags } = parseArgs({
@@ -48,7 +46,8 @@ const model = await loadBundle(fsBundleReader(dir));
 const size = model.metadata.inputSize;
 const x = tf.tidy(() => tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7) as tf.Tensor4D);
 const forward = () => tf.tidy(() => model.net.apply(x, { training: false }) as tf.Tensor);
-const guided = () => tf.tidy(() => guidedSaliency(guidedBackprop(model.net, x, logitTargets([0]), { labelsPerPass: 1 })));
+// the GB1 step of the bench: what analyze() runs for one label
+const guided = () => guided1Step(model, x);
 
 /**
  * Wall time AND this process's CPU time (user + system): wasm in Node runs on one thread, so CPU

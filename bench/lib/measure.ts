@@ -11,12 +11,12 @@ import { analyze } from '../../src/core/analyze';
 import { gradCamFromFeatures, gradCamFromFeaturesFull } from '../../src/core/explain/grad-cam';
 import { headForwardKeepingZ } from '../../src/core/explain/grad-cam-fast';
 import { hiResCamFromFeatures } from '../../src/core/explain/hires-cam';
-import { guidedBackprop, guidedSaliency } from '../../src/core/explain/guided-backprop';
+import { guidedSaliencyMaps } from '../../src/core/explain/guided-backprop';
 import { logitTargets } from '../../src/core/explain/targets';
 import { wrapModel, type FundusModel } from '../../src/core/model/fundus-model';
 import { makeMetadata } from '../../src/core/model/metadata';
 import { modelStats } from '../../src/core/model/stats';
-import { LESION_LABEL_IDS, type ModelMetadata, type RgbImage, type StageName } from '../../src/core/types';
+import { LESION_LABEL_IDS, lesionContrastOf, type ModelMetadata, type RgbImage, type StageName } from '../../src/core/types';
 
 export interface Stats {
   /** milliseconds */
@@ -140,9 +140,14 @@ export function classMapsAllStep(model: FundusModel, x: tf.Tensor4D, mode: 'full
   return [p, out.cams, out.peaks];
 }
 
-/** The GB1 step: guided backprop for one label (its own forward + backward through the whole net) as a saliency map. */
+/**
+ * The GB1 step: guided backprop for one label (its own forward + backward through the whole net) as the saliency
+ * map analyze() makes of it: the first label's lesion-contrast map (BP/MA: dark), through the channel-sum path
+ * (explain/guidedChannelSum) where the model allows it.
+ */
 export function guided1Step(model: FundusModel, x: tf.Tensor4D): tf.Tensor3D {
-  return tf.tidy(() => guidedSaliency(guidedBackprop(model.net, x, logitTargets([0]), { labelsPerPass: 1 })));
+  const first = model.metadata.labels[0].id;
+  return guidedSaliencyMaps(model.net, x, logitTargets([0]), [lesionContrastOf(first)], { labelsPerPass: 1 });
 }
 
 /** {@link classMapsAllStep} to a read-back of the probabilities and the maps, in ms. */

@@ -13,7 +13,7 @@ import { FundusLensError } from './errors';
 import { combineMaps } from './explain/combine';
 import { classMapsFromFeatures } from './explain/class-maps';
 import { headForwardKeepingZ } from './explain/grad-cam-fast';
-import { guidedBackprop, guidedSaliency } from './explain/guided-backprop';
+import { guidedSaliencyMaps } from './explain/guided-backprop';
 import { guidedGradCam } from './explain/guided-grad-cam';
 import { logitTargets } from './explain/targets';
 import { detectOpticDisc, discExclusionWeights, outlineEnclosesPoint } from './lesions/disc';
@@ -393,9 +393,9 @@ async function guidedMaps(
   const rows = positiveIdx.map((i) => camIdx.indexOf(i));
   const contrast = (o.guidedSaliency ?? 'contrast') === 'contrast' ? positiveIdx.map((i) => lesionContrastOf(ids[i])) : undefined;
   const ggc = tf.tidy(() => {
-    const grads = guidedBackprop(model.net, x, logitTargets(positiveIdx), { labelsPerPass: o.guidedLabelsPerPass });
+    const saliency = guidedSaliencyMaps(model.net, x, logitTargets(positiveIdx), contrast, { labelsPerPass: o.guidedLabelsPerPass });
     const camPos = tf.gather(cams, rows) as tf.Tensor3D;
-    return guidedGradCam(guidedSaliency(grads, contrast), camPos);
+    return guidedGradCam(saliency, camPos);
   });
   try {
     const guidedGradCamMaps = maskedLabelMaps((await ggc.data()) as Float32Array, positiveIdx, ids, mask, size);

@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { classMapsFromFeatures, guidedBackprop, guidedGradCam, guidedSaliency, logitTargets } from '../../src/core/explain/index';
+import { classMapsFromFeatures, guidedGradCam, guidedSaliencyMaps, logitTargets } from '../../src/core/explain/index';
 import { fovMaskOnGrid } from '../../src/core/lesions/geometry';
 import { loadBundle, type FundusModel } from '../../src/core/model/index';
 import { preprocess } from '../../src/core/preprocess/index';
@@ -169,7 +169,7 @@ async function evaluateItem(
     if (loc.maps.includes('guided-gradcam') || loc.maps.includes('guided-hirescam')) {
       // eq. 3 exactly as analyze() builds it: one guided saliency, times each class map.
       const contrast = loc.guidedSaliency === 'contrast' ? indices.map((i) => lesionContrastOf(labelIds[i])) : undefined;
-      const sal = tf.tidy(() => guidedSaliency(guidedBackprop(model.net, x, explainTargets), contrast));
+      const sal = guidedSaliencyMaps(model.net, x, explainTargets, contrast);
       held.push(sal);
       if (loc.maps.includes('guided-gradcam')) {
         const ggc = guidedGradCam(sal, g.cams);

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { clearWasmGradientCache, registerWasmGradientKernels, setupBackend, wasmGradientCacheSize, wasmGradientKernelsRegistered } from './index';
 import { applyLayers, buildCompactResNet } from '../model';
 import { isFundusLensError } from '../errors';
-import { guidedBackprop } from '../explain/guided-backprop';
+import { guidedBackprop, guidedChannelSum } from '../explain/guided-backprop';
 import { logitTargets } from '../explain/targets';
 import { rng } from '../preprocess/synthetic-photos';
 
@@ -302,6 +302,27 @@ describe('wasm gradient kernels', () => {
     expect(ref.some((v) => v !== 0)).toBe(true);
     net.dispose();
     expect(wasmGradientCacheSize()).toBe(0);
+  });
+
+  it('the channel-sum guided path (a one-channel strided input gradient) matches cpu on wasm, without leaks', async () => {
+    await tf.setBackend('cpu');
+    const net = buildCompactResNet({ inputSize: 32, width: 12, blocks: [1, 1, 1], seed: 22 });
+    const xVals = randArray(rng(9), 32 * 32 * 3).map((v) => (v + 1) / 2);
+    const run = () => {
+      const x = tf.tensor4d(xVals, [1, 32, 32, 3]);
+      const s = guidedChannelSum(net, x, logitTargets([1, 2]), { labelsPerPass: 2 })!;
+      const out = s.dataSync() as Float32Array;
+      tf.dispose([x, s]);
+      return out;
+    };
+    const ref = run();
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const got = run();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(relErr(got, ref)).toBeLessThanOrEqual(1e-4);
+    expect(ref.some((v) => v !== 0)).toBe(true);
+    net.dispose();
   });
 
   it('a full tf.grad through the compact net (weights and input, training and inference BN) matches cpu', async () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gradCam, gradCamFromFeatures } from './grad-cam';
-import { activationBytes, defaultLabelsPerPass, guidedBackprop, guidedRelu, guidedSaliency } from './guided-backprop';
+import { activationBytes, defaultLabelsPerPass, guidedBackprop, guidedChannelSum, guidedRelu, guidedSaliency, guidedSaliencyMaps } from './guided-backprop';
 import { guidedGradCam } from './guided-grad-cam';
 import { combineArrays, combineMaps } from './combine';
 import { diagonalObjective, logitTarget, logitTargets } from './targets';
@@ -234,6 +234,63 @@ describe('guidedSaliency: lesion-contrast saliency', () => {
     const sal = guidedSaliency(g, ['bright']);
     expect(Array.from(await sal.data())).toEqual([0, 0, 0, 0]);
     tf.dispose([g, sal]);
+  });
+});
+
+describe('guided backprop through a one-channel first-layer gradient (guidedChannelSum)', () => {
+  /** max |a − b| ÷ max |b| */
+  async function relDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+    const [x, y] = [await a.data(), await b.data()];
+    let d = 0, m = 0;
+    for (let i = 0; i < x.length; i++) {
+      d = Math.max(d, Math.abs(x[i] - y[i]));
+      m = Math.max(m, Math.abs(y[i]));
+    }
+    expect(m).toBeGreaterThan(0);
+    return d / m;
+  }
+
+  it('equals the channel sum of the full guided gradient (strided 5×5 stem, odd size too), in passes of any size, no leaks', async () => {
+    for (const size of [32, 37]) {
+      const net = buildCompactResNet({ inputSize: size, width: 4, numLabels: 5, headWidth: 8, headMid: 8, seed: 6 });
+      const x = tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
+      const targets = logitTargets([0, 1, 3]);
+      const before = tf.memory().numTensors;
+      const full = tf.tidy(() => tf.sum(guidedBackprop(net, x, targets), 3));
+      const fast = guidedChannelSum(net, x, targets, { labelsPerPass: 2 })!;
+      expect(fast.shape).toEqual([3, size, size]);
+      expect(await relDiff(fast, full), `size ${size}`).toBeLessThan(1e-5);
+      tf.dispose([full, fast]);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose(x);
+      net.dispose();
+    }
+  });
+
+  it('guidedSaliencyMaps: the signed maps by the fast path equal guidedSaliency of the full gradient; others take the full path', async () => {
+    const net = buildCompactResNet({ inputSize: 32, width: 4, numLabels: 5, headWidth: 8, headMid: 8, seed: 7 });
+    const x = tf.randomUniform([1, 32, 32, 3], 0, 1, 'float32', 12) as tf.Tensor4D;
+    const targets = logitTargets([0, 2]);
+    const contrast = ['dark', 'bright'] as const;
+    const ref = tf.tidy(() => guidedSaliency(guidedBackprop(net, x, targets), contrast));
+    const got = guidedSaliencyMaps(net, x, targets, contrast);
+    expect(await relDiff(got, ref)).toBeLessThan(1e-5);
+    const mixedRef = tf.tidy(() => guidedSaliency(guidedBackprop(net, x, targets), ['dark', null]));
+    const mixed = guidedSaliencyMaps(net, x, targets, ['dark', null]);
+    expect(Array.from(await mixed.data())).toEqual(Array.from(await mixedRef.data()));
+    expect(() => guidedSaliencyMaps(net, x, targets, ['dark'])).toThrow(/1 contrasts for 2 targets/);
+    tf.dispose([x, ref, got, mixedRef, mixed]);
+    net.dispose();
+  });
+
+  it('declines a model whose input is not read by one linear Conv2D alone', () => {
+    const input = tf.input({ shape: [8, 8, 3] });
+    const y = tf.layers.conv2d({ filters: 2, kernelSize: 3, activation: 'relu' }).apply(input) as tf.SymbolicTensor;
+    const net = tf.model({ inputs: input, outputs: tf.layers.globalAveragePooling2d({}).apply(y) as tf.SymbolicTensor });
+    const x = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
+    expect(guidedChannelSum(net, x, logitTargets([0]))).toBeNull();
+    x.dispose();
+    net.dispose();
   });
 });
 

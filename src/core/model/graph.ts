@@ -212,6 +212,18 @@ export interface ApplyLayersOptions {
   outputs?: string[];
   /** passed to every layer (BatchNormalization uses batch statistics and updates its moving ones). */
   training?: boolean;
+  /** computes a layer's output instead of the layer (return null to let the layer run): e.g. a custom gradient for one layer. */
+  layerOverride?: (layer: tf.layers.Layer, x: tf.Tensor | tf.Tensor[]) => tf.Tensor | null;
+}
+
+/** The layers that read the model's (single) input directly. */
+export function inputConsumers(net: tf.LayersModel): tf.layers.Layer[] {
+  const g = net as unknown as GraphModel;
+  if (g.inputs.length !== 1) return [];
+  const id = g.inputs[0].id;
+  return modelNodes(net)
+    .filter((n) => n.inputTensors.some((t) => t.id === id))
+    .map((n) => n.outboundLayer);
 }
 
 /**
@@ -251,7 +263,10 @@ export function applyLayers(net: tf.LayersModel, input: tf.Tensor | tf.Tensor[],
     if (o.training !== undefined) kwargs.training = o.training;
     const kind = override ? reluKind(layer) : null;
     let out: tf.Tensor | tf.Tensor[];
-    if (kind === 'layer') {
+    const replaced = o.layerOverride?.(layer, x) ?? null;
+    if (replaced) {
+      out = replaced;
+    } else if (kind === 'layer') {
       out = override!(x as tf.Tensor);
     } else {
       const direct = Array.isArray(x) ? null : directCall(layer, x, kwargs);
