@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from './analyze';
-import { syntheticFundus, tinyModelOnCpu } from './analyze.test-fixtures';
+import { checkerboard, syntheticFundus, tinyModelOnCpu } from './analyze.test-fixtures';
 import type { FundusModel } from './model/fundus-model';
 import { photoChecks, type PhotoChecks } from './photo-checks';
 import { detectFov } from './preprocess/fov';
@@ -15,12 +15,6 @@ import { detectOpticDisc } from './lesions/disc';
 import { codrasPhotos, decodeFile } from '../test-utils/photos';
 import type { AnalysisResult, RgbImage, StageName } from './types';
 
-/** A grey checkerboard: no retina, so the gate refuses it. */
-function checkerboard(w = 120, h = 90): RgbImage {
-  const data = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.fill(((x >> 3) + (y >> 3)) % 2 ? 200 : 90, (y * w + x) * 3, (y * w + x) * 3 + 3);
-  return { width: w, height: h, channels: 3, data };
-}
 
 /** `value` after `ms` of real time (a worker that answers late). */
 const later = <T>(value: T, ms: number): Promise<T> => new Promise((resolve) => setTimeout(() => resolve(value), ms));

@@ -62,3 +62,10 @@ export function syntheticFundus(w = 200, h = 150): RgbImage {
   return { width: w, height: h, channels: 3, data };
 }
 
+
+/** Not a fundus photo at all: a grey checkerboard with no dark border (the gate refuses it). */
+export function checkerboard(w = 120, h = 90): RgbImage {
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.fill(((x >> 3) + (y >> 3)) % 2 ? 200 : 90, (y * w + x) * 3, (y * w + x) * 3 + 3);
+  return { width: w, height: h, channels: 3, data };
+}

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from './analyze';
-import { syntheticFundus, tinyModelOnCpu, TINY_SIZE as S } from './analyze.test-fixtures';
+import { checkerboard, syntheticFundus, tinyModelOnCpu, TINY_SIZE as S } from './analyze.test-fixtures';
 import { buildCompactResNet } from './model/builders';
 import { wrapModel, type FundusModel } from './model/fundus-model';
 import { defaultLabels } from './model/labels';
@@ -10,12 +10,6 @@ import { isFundusLensError } from './errors';
 import { LABEL_IDS, type RgbImage, type StageName } from './types';
 
 
-/** Not a fundus photo at all: a grey checkerboard with no dark border. */
-function checkerboard(w = 120, h = 90): RgbImage {
-  const data = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.fill(((x >> 3) + (y >> 3)) % 2 ? 200 : 90, (y * w + x) * 3, (y * w + x) * 3 + 3);
-  return { width: w, height: h, channels: 3, data };
-}
 
 describe('analyze()', () => {
   let model: FundusModel;
