@@ -5,6 +5,7 @@
 import { appStore } from '../store';
 import { createBridge, type AnalysisBridge } from './bridge';
 import { startRunner, type Runner } from './runner';
+import { photoChecksModeFrom } from './types';
 import { fetchModelCard } from './model-card';
 
 /** Folder of the bundled model, resolved against the app's base URL. */
@@ -21,7 +22,8 @@ let runner: Runner | null = null;
 export function getRunner(): Runner {
   if (!runner) {
     bridge = createBridge();
-    runner = startRunner({ store: appStore, bridge, modelUrl: modelUrl(), wasmPaths: {} });
+    // ?photo-checks=worker|inline overrides where the photo checks run (e2e, kiosks); default 'auto'
+    runner = startRunner({ store: appStore, bridge, modelUrl: modelUrl(), wasmPaths: {}, photoChecks: photoChecksModeFrom(location.search) });
   }
   return runner;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { createAppStore } from '../store';
 import { startRunner } from './runner';
 import type { AnalysisBridge } from './bridge';
-import type { AnalyzeResponse, DecodedPhoto, DetailsResponse, ModelInfo } from './types';
+import { photoChecksModeFrom, type AnalyzeResponse, type DecodedPhoto, type DetailsResponse, type ModelInfo } from './types';
 import type { AnalysisResult } from '../core/types';
 import { FundusLensError } from '../core/errors';
 import { analysisResult } from './test-fixtures';
@@ -290,5 +290,27 @@ describe('queue runner (fake bridge)', () => {
     expect(bridge.calls.filter((c) => c.startsWith('analyze'))).toEqual([`analyze:${a}:gradcam`, `analyze:${b}:hirescam`, `analyze:${a}:hirescam`]);
     expect(bridge.calls.filter((c) => c.startsWith('decode'))).toHaveLength(2); // no second decode
     r.stop();
+  });
+});
+
+describe('where the photo checks run', () => {
+  it('?photo-checks=worker|inline is read from the URL query, anything else is auto', () => {
+    expect(photoChecksModeFrom('?backend=wasm&photo-checks=worker')).toBe('worker');
+    expect(photoChecksModeFrom('?photo-checks=inline')).toBe('inline');
+    expect(photoChecksModeFrom('?photo-checks=gpu')).toBe('auto');
+    expect(photoChecksModeFrom('')).toBe('auto');
+  });
+
+  it('the runner passes the mode to the worker when loading the model, and leaves it out by default', async () => {
+    for (const photoChecks of ['worker', undefined] as const) {
+      const store = createAppStore();
+      const bridge = fakeBridge();
+      const r = startRunner({ store, bridge, modelUrl: '/m/', wasmPaths: {}, photoChecks });
+      r.preload();
+      await vi.waitFor(() => expect(bridge.ensureModel).toHaveBeenCalled());
+      const init = (bridge.ensureModel as ReturnType<typeof vi.fn>).mock.calls[0][0];
+      expect(init.photoChecks).toBe(photoChecks);
+      r.stop();
+    }
   });
 });

@@ -6,7 +6,7 @@
 import type { StoreApi } from 'zustand/vanilla';
 import type { AppState, PhotoItem } from '../store';
 import type { AnalysisBridge } from './bridge';
-import type { WorkerInit } from './types';
+import type { PhotoChecksMode, WorkerInit } from './types';
 import { cancelledError, toAppError } from './errors';
 import { FundusLensError } from '../core/errors';
 
@@ -16,6 +16,8 @@ export interface RunnerOptions {
   /** absolute URL of the model bundle folder ('/'-terminated) */
   modelUrl: string;
   wasmPaths: Record<string, string>;
+  /** where the worker runs the photo checks (WorkerInit.photoChecks; default 'auto') */
+  photoChecks?: PhotoChecksMode;
 }
 
 export interface Runner {
@@ -73,7 +75,7 @@ export function startRunner(o: RunnerOptions): Runner {
 
   const init = (): WorkerInit => {
     const { backend, cam } = store.getState().settings;
-    return { modelUrl: o.modelUrl, backend, wasmPaths: o.wasmPaths, cam };
+    return { modelUrl: o.modelUrl, backend, wasmPaths: o.wasmPaths, cam, ...(o.photoChecks ? { photoChecks: o.photoChecks } : {}) };
   };
 
   async function loadModel(): Promise<boolean> {

@@ -14,9 +14,17 @@ export type {
   MapsRequest,
   ModelInfo,
   Notice,
+  PhotoChecksMode,
   ProgressCallback,
   ProgressStage,
   WorkerInit,
 } from '../worker/api';
+import type { PhotoChecksMode } from '../worker/api';
 
 export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+
+/** Reads `?photo-checks=auto|worker|inline` from a URL query; anything else is 'auto'. */
+export function photoChecksModeFrom(search: string): PhotoChecksMode {
+  const v = new URLSearchParams(search).get('photo-checks');
+  return v === 'worker' || v === 'inline' ? v : 'auto';
+}

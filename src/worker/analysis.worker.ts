@@ -20,7 +20,7 @@ import { headForwardKeepingZ } from '../core/explain/grad-cam-fast';
 import { logitTargets } from '../core/explain/targets';
 import { LESION_LABEL_IDS } from '../core/types';
 import { BACKEND_ORDER, MAX_ANALYSIS_SIDE } from './api';
-import type { AnalysisWorkerApi, AnalyzeResponse, BackendName, DecodedPhoto, DetailsResponse, ModelInfo, Notice, ProgressCallback, WorkerErrorShape, WorkerInit } from './api';
+import type { AnalysisWorkerApi, AnalyzeResponse, BackendName, DecodedPhoto, DetailsResponse, ModelInfo, Notice, PhotoChecksMode, ProgressCallback, WorkerErrorShape, WorkerInit } from './api';
 import { downscaleFactor, orientedSize, readImageHeader } from './image-header';
 import { createPhotoChecksClient, type PhotoChecksEndpoint } from './photo-checks-client';
 import type { PhotoChecks } from '../core/photo-checks';
@@ -222,6 +222,7 @@ async function init(o: WorkerInit, onProgress?: ProgressCallback): Promise<Model
     reader = fetchReader(o.modelUrl);
     readerBase = o.modelUrl;
   }
+  checksMode = o.photoChecks ?? 'auto';
   const { order, skipped } = await candidateOrder(o.backend);
   warmCam = o.cam ?? 'gradcam';
   const chosen = await loadOn(order, skipped, warmCam);
@@ -304,14 +305,21 @@ function remember(id: string, d: Decoded): void {
 
 /**
  * The gradability gate, FOV and optic disc run in a second worker from the moment a photo is
- * decoded, while this one preprocesses and runs the model (core analyze's `photoChecks`). With a
- * single core there is nothing to gain, and analyze() assesses the photo itself as before.
+ * decoded, while this one preprocesses and runs the model (core analyze's `photoChecks`).
+ * 'auto' asks for 4 cores: the page, this worker and the helper each need one. On this
+ * project's 2-vCPU machine the helper made the app's result 5–13 % slower (bench/README.md),
+ * while with a core to spare (Node, 2 threads) it saves 22–33 %.
  */
-const checksClient = createPhotoChecksClient(() =>
-  (self.navigator?.hardwareConcurrency ?? 1) >= 2
-    ? (new Worker(new URL('./photo.worker.ts', import.meta.url), { type: 'module', name: 'funduslens-photo-checks' }) as unknown as PhotoChecksEndpoint)
-    : null,
+const MIN_CORES_FOR_HELPER = 4;
+let checksMode: PhotoChecksMode = 'auto';
+const checksClient = createPhotoChecksClient(
+  () => new Worker(new URL('./photo.worker.ts', import.meta.url), { type: 'module', name: 'funduslens-photo-checks' }) as unknown as PhotoChecksEndpoint,
 );
+/** Whether the checks should go to the helper (it may still turn out unavailable). */
+function helperWanted(): boolean {
+  if (checksMode === 'inline') return false;
+  return checksMode === 'worker' || (self.navigator?.hardwareConcurrency ?? 1) >= MIN_CORES_FOR_HELPER;
+}
 const checks = new Map<string, Promise<PhotoChecks>>();
 const KEEP_CHECKS = 4;
 
@@ -319,7 +327,7 @@ const KEEP_CHECKS = 4;
 function checksFor(id: string, rgb: RgbImage): Promise<PhotoChecks> | undefined {
   let c = checks.get(id);
   if (!c) {
-    if (!checksClient.available()) return undefined;
+    if (!helperWanted() || !checksClient.available()) return undefined;
     c = checksClient.check(rgb);
     c.catch(() => undefined); // analyze() reports a failure; nothing may go unhandled before it asks
     checks.set(id, c);

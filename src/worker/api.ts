@@ -22,7 +22,15 @@ export interface WorkerInit {
    * does not reload the model when only this changes.
    */
   cam?: CamMethod;
+  /**
+   * where the photo checks (FOV, gradability gate, optic disc) run: 'auto' (default) in a second
+   * worker beside the model when the device reports at least 4 cores, else in the analysis
+   * worker; 'worker' always beside the model (tests, kiosks); 'inline' never
+   */
+  photoChecks?: PhotoChecksMode;
 }
+
+export type PhotoChecksMode = 'auto' | 'worker' | 'inline';
 
 /** Something the user should know that is not an error (e.g. a backend fallback). */
 export interface Notice {
