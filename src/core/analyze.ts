@@ -9,6 +9,7 @@
  * backward pass through the backbone, runs only when asked for.
  */
 import * as tf from '@tensorflow/tfjs';
+import { now } from './clock';
 import { FundusLensError } from './errors';
 import { combineMaps } from './explain/combine';
 import { classMapsFromFeatures } from './explain/class-maps';
@@ -106,11 +107,6 @@ export interface AnalyzeOptions {
 
 // Rough share of the run time done before each stage starts (for progress bars only).
 const PROGRESS: Partial<Record<StageName, number>> = { quality: 0, preprocess: 0.1, forward: 0.2, gradcam: 0.45, guidedBackprop: 0.6, outlines: 0.9 };
-
-const now = (): number => {
-  const p = (globalThis as { performance?: { now(): number } }).performance;
-  return p ? p.now() : Date.now();
-};
 
 /** A macrotask break, so a worker can receive a cancel message between stages. */
 const yieldToEventLoop = (): Promise<void> =>

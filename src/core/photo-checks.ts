@@ -6,6 +6,7 @@
  * checks are 120–200 ms of JS, several times the demo model's forward pass, and on a real GPU
  * the largest part of an analysis (bench/README.md).
  */
+import { now } from './clock';
 import { detectOpticDisc } from './lesions/disc';
 import { detectFov } from './preprocess/fov';
 import { assessQuality } from './quality/index';
@@ -20,11 +21,6 @@ export interface PhotoChecks {
   /** how long the checks took where they ran (ms) */
   ms: number;
 }
-
-const now = (): number => {
-  const p = (globalThis as { performance?: { now(): number } }).performance;
-  return p ? p.now() : Date.now();
-};
 
 /**
  * Runs the checks analyze() would run on `image` itself, with the same functions, so the verdict
