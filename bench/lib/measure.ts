@@ -12,6 +12,7 @@ import { gradCamFromFeatures, gradCamFromFeaturesFull } from '../../src/core/exp
 import { headForwardKeepingZ } from '../../src/core/explain/grad-cam-fast';
 import { hiResCamFromFeatures } from '../../src/core/explain/hires-cam';
 import { guidedSaliencyMaps } from '../../src/core/explain/guided-backprop';
+import { guidedSaliencyRecorded, recordFeatures, type FeaturesRecord } from '../../src/core/explain/guided-pass';
 import { logitTargets } from '../../src/core/explain/targets';
 import { wrapModel, type FundusModel } from '../../src/core/model/fundus-model';
 import { makeMetadata } from '../../src/core/model/metadata';
@@ -77,7 +78,11 @@ export interface BenchRecord {
    * gradcam5Fast: the same with core's window-sum weights (grad-cam-fast.ts, what analyze() uses); gradcam5 = the
    * full-gradient reference; hirescam5: forward + HiResCAM for all labels (analyze({ cam: 'hirescam' }))
    */
-  isolated: { forward: Stats; gradcam5: Stats; gradcam5Fast?: Stats; hirescam5?: Stats; guided1?: Stats };
+  /**
+   * guided1: one guided map with its own (recorded) forward; guidedPerLabel: what one more guided map adds to an
+   * analysis, whose forward is already recorded (the head's guided gradient + the backward)
+   */
+  isolated: { forward: Stats; gradcam5: Stats; gradcam5Fast?: Stats; hirescam5?: Stats; guided1?: Stats; guidedPerLabel?: Stats };
   cold?: ColdStart;
   notes: string[];
 }
@@ -141,13 +146,28 @@ export function classMapsAllStep(model: FundusModel, x: tf.Tensor4D, mode: 'full
 }
 
 /**
- * The GB1 step: guided backprop for one label (its own forward + backward through the whole net) as the saliency
- * map analyze() makes of it: the first label's lesion-contrast map (BP/MA: dark), through the channel-sum path
- * (explain/guidedChannelSum) where the model allows it.
+ * The GB1 step: guided backprop for one label with its own forward, as analyze() makes it: a recorded forward of the
+ * features (explain/guided-pass), then the first label's lesion-contrast map (BP/MA: dark) through the hand-written
+ * backward and the one-channel first-layer gradient. Models the recorded backward has no rule for take the tf.grad
+ * path, as in analyze().
  */
 export function guided1Step(model: FundusModel, x: tf.Tensor4D): tf.Tensor3D {
-  const first = model.metadata.labels[0].id;
-  return guidedSaliencyMaps(model.net, x, logitTargets([0]), [lesionContrastOf(first)], { labelsPerPass: 1 });
+  const record = recordFeatures(model.features, x);
+  if (!record) return guidedSaliencyMaps(model.net, x, logitTargets([0]), [firstContrast(model)], { labelsPerPass: 1 });
+  try {
+    return guidedPerLabelStep(model, record);
+  } finally {
+    record.dispose();
+  }
+}
+
+/** What one more guided map adds to an analysis whose forward is recorded: the head's guided gradient and the backward. */
+export function guidedPerLabelStep(model: FundusModel, record: FeaturesRecord): tf.Tensor3D {
+  return guidedSaliencyRecorded(record, model.head, logitTargets([0]), [firstContrast(model)]);
+}
+
+function firstContrast(model: FundusModel) {
+  return lesionContrastOf(model.metadata.labels[0].id);
 }
 
 /** {@link classMapsAllStep} to a read-back of the probabilities and the maps, in ms. */
@@ -168,6 +188,22 @@ async function timeGuided1(model: FundusModel, x: tf.Tensor4D): Promise<number> 
   await s.data();
   s.dispose();
   return now() - t0;
+}
+
+/** {@link guidedPerLabelStep} to a read-back, in ms; the forward is recorded (and read back) before the clock starts. */
+async function timeGuidedPerLabel(model: FundusModel, x: tf.Tensor4D): Promise<number | undefined> {
+  const record = recordFeatures(model.features, x);
+  if (!record) return undefined;
+  try {
+    await record.output.data();
+    const t0 = now();
+    const s = guidedPerLabelStep(model, record);
+    await s.data();
+    s.dispose();
+    return now() - t0;
+  } finally {
+    record.dispose();
+  }
 }
 
 /**
@@ -233,7 +269,10 @@ export async function benchModel(model: FundusModel, decode: () => Promise<RgbIm
     add('iso.gradcam5', await timeGradCamAll(m, x));
     add('iso.gradcam5Fast', await timeGradCamAll(m, x, 'fast'));
     add('iso.hirescam5', await timeGradCamAll(m, x, 'hirescam'));
-    if (!o.skipGuided) add('iso.guided1', await timeGuided1(m, x));
+    if (!o.skipGuided) {
+      add('iso.guided1', await timeGuided1(m, x));
+      add('iso.guidedPerLabel', await timeGuidedPerLabel(m, x));
+    }
     log(`  run ${run + 1}: total ${Math.round(t.total ?? 0)} ms, forward ${Math.round(samples['iso.forward'].at(-1)!)} ms`);
   }
   const after = tf.memory().numTensors;
@@ -259,6 +298,7 @@ export async function benchModel(model: FundusModel, decode: () => Promise<RgbIm
       ...(samples['iso.gradcam5Fast'] ? { gradcam5Fast: stats(samples['iso.gradcam5Fast']) } : {}),
       ...(samples['iso.hirescam5'] ? { hirescam5: stats(samples['iso.hirescam5']) } : {}),
       ...(samples['iso.guided1'] ? { guided1: stats(samples['iso.guided1']) } : {}),
+      ...(samples['iso.guidedPerLabel'] ? { guidedPerLabel: stats(samples['iso.guidedPerLabel']) } : {}),
     },
     notes,
   };

@@ -15,6 +15,7 @@ import { combineMaps } from './explain/combine';
 import { classMapsFromFeatures } from './explain/class-maps';
 import { headForwardKeepingZ } from './explain/grad-cam-fast';
 import { guidedSaliencyMaps } from './explain/guided-backprop';
+import { guidedSaliencyRecorded, recordFeatures, type FeaturesRecord } from './explain/guided-pass';
 import { guidedGradCam } from './explain/guided-grad-cam';
 import { logitTargets } from './explain/targets';
 import { detectOpticDisc, discExclusionWeights, outlineEnclosesPoint } from './lesions/disc';
@@ -249,12 +250,15 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
 
   // Tensors that live across awaits (tf.tidy cannot span them); released in `finally`.
   const held: tf.Tensor[] = [];
+  let record: FeaturesRecord | null = null;
   try {
     if (await begin('forward')) return ungradable();
     const x = tf.tensor4d(pre.data, [1, size, size, 3]);
     held.push(x);
-    const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
-    held.push(a);
+    // When guided backprop may follow, the forward keeps what its backward needs, so it needs no forward of its own
+    record = mapsWanted === 'all' || outlineSource === 'guided-gradcam' ? recordFeatures(model.features, x) : null;
+    const a = record ? record.output : tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
+    if (!record) held.push(a);
     // Grad-CAM's fast path needs the head's first-convolution output z: keep it from this pass
     const split = camMethod === 'gradcam' ? headForwardKeepingZ(model.head, a) : null;
     if (split) held.push(split.z, split.logits);
@@ -274,6 +278,10 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     const lesionIdx = ids.map((id, i) => (isLesion(id) ? i : -1)).filter((i) => i >= 0);
     const positiveIdx = lesionIdx.filter((i) => positive[ids[i]]);
     const anyLesion = positiveIdx.length > 0;
+    if (!anyLesion) {
+      record?.dispose(); // no guided map will be made: release the kept activations now
+      record = null;
+    }
 
     const mask = fovMaskOnGrid(photoFov, transform, size);
     const toLabelMaps = (data: Float32Array, indices: number[]) => maskedLabelMaps(data, indices, ids, mask, size);
@@ -298,7 +306,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     let combined: Float32Array | undefined;
     if ((mapsWanted === 'all' || outlineSource === 'guided-gradcam') && positiveIdx.length > 0 && camsT) {
       if (await begin('guidedBackprop')) return ungradable();
-      const g = await guidedMaps(model, x, camsT, camIdx, positiveIdx, ids, mask, size, options);
+      const g = await guidedMaps(model, x, camsT, camIdx, positiveIdx, ids, mask, size, options, record);
       ggcMaps = g.guidedGradCam;
       if (mapsWanted === 'all') combined = g.combined;
       end('guidedBackprop');
@@ -307,6 +315,8 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
       combined = new Float32Array(size * size);
     }
 
+    record?.dispose();
+    record = null;
     // the verdict is needed from here on (summary, and whether to report anything at all)
     if (pending) await pending;
     if (await begin('outlines')) return ungradable();
@@ -357,6 +367,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     return result;
   } finally {
     tf.dispose(held);
+    record?.dispose();
   }
 }
 
@@ -374,6 +385,8 @@ function maskedLabelMaps(data: Float32Array, indices: number[], ids: LabelId[], 
  * Guided Grad-CAM (eq. 3) for `positiveIdx` and their combination (eq. 4), masked. One code
  * path for analyze(maps: 'all') and explainDetails(), so both give the same numbers.
  * @param cams [camIdx.length, size, size] Grad-CAM maps (unmasked); not disposed.
+ * @param record the forward pass of `x` recorded by recordFeatures (then no forward is run here), or null for the
+ *   tf.grad path of the whole net (a model with a layer the recorded backward has no rule for)
  */
 async function guidedMaps(
   model: FundusModel,
@@ -385,11 +398,15 @@ async function guidedMaps(
   mask: Float32Array,
   size: number,
   o: { guidedLabelsPerPass?: number; guidedSaliency?: GuidedSaliencyMode },
+  record: FeaturesRecord | null,
 ): Promise<{ guidedGradCam: LabelMap[]; combined: Float32Array }> {
   const rows = positiveIdx.map((i) => camIdx.indexOf(i));
   const contrast = (o.guidedSaliency ?? 'contrast') === 'contrast' ? positiveIdx.map((i) => lesionContrastOf(ids[i])) : undefined;
   const ggc = tf.tidy(() => {
-    const saliency = guidedSaliencyMaps(model.net, x, logitTargets(positiveIdx), contrast, { labelsPerPass: o.guidedLabelsPerPass });
+    const targets = logitTargets(positiveIdx);
+    const saliency = record
+      ? guidedSaliencyRecorded(record, model.head, targets, contrast, { labelsPerPass: o.guidedLabelsPerPass })
+      : guidedSaliencyMaps(model.net, x, targets, contrast, { labelsPerPass: o.guidedLabelsPerPass });
     const camPos = tf.gather(cams, rows) as tf.Tensor3D;
     return guidedGradCam(saliency, camPos);
   });
@@ -488,13 +505,16 @@ export async function explainDetails(image: RgbImage | null, model: FundusModel,
   }
   const mask = fovMaskOnGrid(result.fov, result.transform, size);
   const held: tf.Tensor[] = [];
+  let record: FeaturesRecord | null = null;
   try {
     await check('forward', 0.05);
     let t0 = now();
     const x = tf.tensor4d(input, [1, size, size, 3]);
     held.push(x);
-    const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
-    held.push(a);
+    // one forward for Grad-CAM and every guided map (see analyze)
+    record = recordFeatures(model.features, x);
+    const a = record ? record.output : tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
+    if (!record) held.push(a);
     // The same Grad-CAM rows analyze(maps: 'all') computes (every lesion label), so the
     // product of eq. 3 is the same to the last bit.
     const { cams, peaks } = classMapsFromFeatures(result.camMethod ?? 'gradcam', model.head, a, logitTargets(lesionIdx, lesionIdx.map((i) => ids[i])), size);
@@ -503,7 +523,7 @@ export async function explainDetails(image: RgbImage | null, model: FundusModel,
     timingsMs.gradcam = now() - t0;
     await check('guidedBackprop', 0.15);
     t0 = now();
-    const g = await guidedMaps(model, x, cams, lesionIdx, positiveIdx, ids, mask, size, options);
+    const g = await guidedMaps(model, x, cams, lesionIdx, positiveIdx, ids, mask, size, options, record);
     timingsMs.guidedBackprop = now() - t0;
     // a cancel that arrived during the (single, long) guided stage still wins: the caller
     // asked for nothing, so it gets nothing rather than maps it no longer expects
@@ -511,5 +531,6 @@ export async function explainDetails(image: RgbImage | null, model: FundusModel,
     return finish(g.guidedGradCam, g.combined);
   } finally {
     tf.dispose(held);
+    record?.dispose();
   }
 }

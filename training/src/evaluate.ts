@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { classMapsFromFeatures, guidedGradCam, guidedSaliencyMaps, logitTargets } from '../../src/core/explain/index';
+import { classMapsFromFeatures, guidedGradCam, guidedSaliencyMaps, guidedSaliencyRecorded, logitTargets, recordFeatures, type FeaturesRecord } from '../../src/core/explain/index';
 import { fovMaskOnGrid } from '../../src/core/lesions/geometry';
 import { loadBundle, type FundusModel } from '../../src/core/model/index';
 import { preprocess } from '../../src/core/preprocess/index';
@@ -137,6 +137,7 @@ async function evaluateItem(
   const targets = loc.maps.length ? locTargets(item, labelIds) : [];
   const samples: LocalizationSample[] = [];
   const held: tf.Tensor[] = [input];
+  let record: FeaturesRecord | null = null;
   try {
     if (targets.length === 0) {
       const p = tf.tidy(() => model.probabilities(tf.expandDims(input, 0) as tf.Tensor4D));
@@ -149,9 +150,11 @@ async function evaluateItem(
     const explainTargets = logitTargets(indices, indices.map((i) => labelIds[i]));
     const x = tf.expandDims(input, 0) as tf.Tensor4D;
     held.push(x);
-    // One forward of the features serves the logits and both class maps, as in analyze().
-    const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
-    held.push(a);
+    // One forward of the features serves the logits, both class maps and the guided maps, as in analyze().
+    const wantGuided = loc.maps.includes('guided-gradcam') || loc.maps.includes('guided-hirescam');
+    record = wantGuided ? recordFeatures(model.features, x) : null;
+    const a = record ? record.output : tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
+    if (!record) held.push(a);
     const logits = tf.tidy(() => model.head.apply(a, { training: false }) as tf.Tensor2D);
     held.push(logits);
     const g = classMapsFromFeatures('gradcam', model.head, a, explainTargets, S);
@@ -166,10 +169,10 @@ async function evaluateItem(
       hires = h.cams;
       if (loc.maps.includes('hirescam')) flat.hirescam = (await hires.data()) as Float32Array;
     }
-    if (loc.maps.includes('guided-gradcam') || loc.maps.includes('guided-hirescam')) {
+    if (wantGuided) {
       // eq. 3 exactly as analyze() builds it: one guided saliency, times each class map.
       const contrast = loc.guidedSaliency === 'contrast' ? indices.map((i) => lesionContrastOf(labelIds[i])) : undefined;
-      const sal = guidedSaliencyMaps(model.net, x, explainTargets, contrast);
+      const sal = record ? guidedSaliencyRecorded(record, model.head, explainTargets, contrast) : guidedSaliencyMaps(model.net, x, explainTargets, contrast);
       held.push(sal);
       if (loc.maps.includes('guided-gradcam')) {
         const ggc = guidedGradCam(sal, g.cams);
@@ -217,6 +220,7 @@ async function evaluateItem(
     return { probabilities, samples };
   } finally {
     tf.dispose(held);
+    record?.dispose();
   }
 }
 

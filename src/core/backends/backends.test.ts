@@ -5,7 +5,10 @@ import { clearWasmGradientCache, registerWasmGradientKernels, setupBackend, wasm
 import { applyLayers, buildCompactResNet } from '../model';
 import { isFundusLensError } from '../errors';
 import { guidedBackprop, guidedChannelSum } from '../explain/guided-backprop';
+import { guidedBackwardFromRecord, guidedHeadSeeds, recordFeatures } from '../explain/guided-pass';
 import { logitTargets } from '../explain/targets';
+import { buildPrefix, buildTail } from '../model/graph';
+import { GRADCAM_LAYER_DEFAULT } from '../model/builders';
 import { rng } from '../preprocess/synthetic-photos';
 
 function randArray(r: () => number, n: number): Float32Array {
@@ -322,6 +325,35 @@ describe('wasm gradient kernels', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(relErr(got, ref)).toBeLessThanOrEqual(1e-4);
     expect(ref.some((v) => v !== 0)).toBe(true);
+    net.dispose();
+  });
+
+  it('guided backprop from a recorded forward (batched seeds: tiled max-pool tensors, batch-3 input gradients) matches cpu on wasm, without leaks', async () => {
+    await tf.setBackend('cpu');
+    const net = buildCompactResNet({ inputSize: 32, width: 12, blocks: [1, 1, 1], seed: 23 });
+    const features = buildPrefix(net, GRADCAM_LAYER_DEFAULT, 'f');
+    const head = buildTail(net, GRADCAM_LAYER_DEFAULT, 'h');
+    const xVals = randArray(rng(10), 32 * 32 * 3).map((v) => (v + 1) / 2);
+    const run = (channelSum: boolean) => {
+      const x = tf.tensor4d(xVals, [1, 32, 32, 3]);
+      const rec = recordFeatures(features, x)!;
+      const seeds = guidedHeadSeeds(head, rec.output, logitTargets([0, 2, 4]));
+      const g = guidedBackwardFromRecord(rec, seeds, channelSum);
+      const out = g.dataSync() as Float32Array;
+      tf.dispose([x, seeds, g]);
+      rec.dispose();
+      return out;
+    };
+    const refs = [run(false), run(true)];
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const got = [run(false), run(true)];
+    expect(tf.memory().numTensors).toBe(before);
+    refs.forEach((ref, i) => {
+      expect(ref.some((v) => v !== 0)).toBe(true);
+      expect(relErr(got[i], ref)).toBeLessThanOrEqual(1e-4);
+    });
+    head.dispose();
     net.dispose();
   });
 

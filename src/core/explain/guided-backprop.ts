@@ -167,15 +167,26 @@ export function guidedSaliencyMaps(
   if (contrast && contrast.length > 0 && contrast.every((c) => c !== null)) {
     const sums = guidedChannelSum(net, input, targets, o);
     if (sums) {
-      return tf.tidy(() => {
-        const signs = tf.tensor3d(contrast.map((c) => (c === 'bright' ? 1 : -1)), [contrast.length, 1, 1]);
-        const m = tf.relu(tf.mul(sums, signs)) as tf.Tensor3D;
+      try {
+        return saliencyFromChannelSums(sums, contrast);
+      } finally {
         sums.dispose();
-        return byPeak(m);
-      });
+      }
     }
   }
   return tf.tidy(() => guidedSaliency(guidedBackprop(net, input, targets, o), contrast));
+}
+
+/**
+ * The signed saliency of {@link guidedSaliency} from the channel sums Σ_c gradient [T, s, s] alone (every row has a
+ * contrast): ReLU(±sum), + for bright lesions, − for dark ones, each map divided by its peak. `sums` is not disposed.
+ */
+export function saliencyFromChannelSums(sums: tf.Tensor3D, contrast: readonly (LesionContrast | null)[]): tf.Tensor3D {
+  if (contrast.length !== sums.shape[0] || contrast.some((c) => c === null)) throw new RangeError('saliencyFromChannelSums: one non-null contrast per map');
+  return tf.tidy(() => {
+    const signs = tf.tensor3d(contrast.map((c) => (c === 'bright' ? 1 : -1)), [contrast.length, 1, 1]);
+    return byPeak(tf.relu(tf.mul(sums, signs)) as tf.Tensor3D);
+  });
 }
 
 /**

@@ -10,7 +10,8 @@ export {
   type GradCamTensors,
 } from './grad-cam';
 export { gradCamWeightsFast, headForwardKeepingZ, type HeadForward } from './grad-cam-fast';
-export { guidedBackprop, guidedChannelSum, guidedRelu, guidedSaliency, guidedSaliencyMaps, activationBytes, defaultLabelsPerPass, type GuidedBackpropOptions } from './guided-backprop';
+export { guidedBackprop, guidedChannelSum, guidedRelu, guidedSaliency, guidedSaliencyMaps, saliencyFromChannelSums, activationBytes, defaultLabelsPerPass, type GuidedBackpropOptions } from './guided-backprop';
+export { recordFeatures, guidedBackwardFromRecord, guidedHeadSeeds, guidedSaliencyRecorded, type FeaturesRecord, type RecordedSaliencyOptions } from './guided-pass';
 export { guidedGradCam } from './guided-grad-cam';
 export { combineMaps, combineArrays } from './combine';
 export { hiResCamFromFeatures, hiResCamMaps } from './hires-cam';

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FundusLensError } from '../errors';
 
 /** The parts of tfjs-layers' internal graph we rely on (public fields on Container/Node). */
-interface GraphNode {
+export interface GraphNode {
   outboundLayer: tf.layers.Layer;
   inputTensors: tf.SymbolicTensor[];
   outputTensors: tf.SymbolicTensor[];
@@ -192,6 +192,21 @@ export function prepareBatchNorm(net: tf.LayersModel): number {
     n++;
   }
   return n;
+}
+
+/**
+ * The per-channel scale γ/√(σ² + ε) of an inference BatchNormalization over the last axis, the whole of its
+ * input gradient; null for another axis. The prepared vector when {@link prepareBatchNorm} ran (`owned`
+ * false), else a new one the caller disposes (`owned` true).
+ */
+export function batchNormScale(layer: tf.layers.Layer, rank: number): { scale: tf.Tensor1D; owned: boolean } | null {
+  const b = layer as unknown as BnFields;
+  if (b.axis !== -1 && b.axis !== rank - 1) return null;
+  const folded = foldedBn(b);
+  if (folded) return { scale: folded.scale, owned: false };
+  const [scale, shift] = bnAffine(b);
+  shift.dispose();
+  return { scale, owned: true };
 }
 
 /** Disposes what {@link prepareBatchNorm} kept for `net` (safe to call twice or without a prepare). */

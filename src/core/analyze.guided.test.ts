@@ -1,0 +1,80 @@
+/**
+ * analyze() and explainDetails() run guided backprop from the recorded forward (explain/guided-pass); the maps must
+ * be those of the tf.grad path through the whole net, which they fall back to for a model the recorded backward has
+ * no rule for. The fallback is forced here by making recordFeatures() return null.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { analyze, explainDetails } from './analyze';
+import { syntheticFundus, tinyModelOnCpu } from './analyze.test-fixtures';
+import type { FundusModel } from './model/fundus-model';
+import { codrasPhotos, decodeFile } from '../test-utils/photos';
+import type { RgbImage } from './types';
+
+const mode = vi.hoisted(() => ({ record: true, calls: 0 }));
+vi.mock('./explain/guided-pass', async (importOriginal) => {
+  const real = await importOriginal<typeof import('./explain/guided-pass')>();
+  return {
+    ...real,
+    recordFeatures: (...args: Parameters<typeof real.recordFeatures>) => {
+      mode.calls++;
+      return mode.record ? real.recordFeatures(...args) : null;
+    },
+  };
+});
+
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+describe('guided maps from the recorded forward', () => {
+  let model: FundusModel;
+  let real: RgbImage;
+  beforeAll(async () => {
+    ({ model, photo: real } = await tinyModelOnCpu(() => decodeFile(codrasPhotos()[0])));
+  });
+  afterAll(() => model.dispose());
+
+  it('analyze(maps: all) and explainDetails(): the same maps as the tf.grad path, probabilities bit-identical, no leaks', async () => {
+    for (const photo of [real, syntheticFundus()]) {
+      const before = tf.memory().numTensors;
+      mode.record = true;
+      mode.calls = 0;
+      const fast = await analyze(photo, model, { maps: 'all', force: true });
+      const fastDetails = await explainDetails(photo, model, fast);
+      expect(mode.calls).toBe(2);
+      mode.record = false;
+      const slow = await analyze(photo, model, { maps: 'all', force: true });
+      const slowDetails = await explainDetails(photo, model, slow);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(fast.probabilities).toEqual(slow.probabilities);
+      expect(fast.maps!.guidedGradCam!.map((m) => m.label)).toEqual(['ma', 'hex']);
+      for (const [a, b] of [
+        [fast.maps!.guidedGradCam!, slow.maps!.guidedGradCam!],
+        [fastDetails.guidedGradCam, slowDetails.guidedGradCam],
+      ]) {
+        a.forEach((m, i) => {
+          expect(Math.max(...m.data)).toBeGreaterThan(0);
+          expect(maxAbsDiff(m.data, b[i].data)).toBeLessThan(1e-5);
+        });
+      }
+      expect(maxAbsDiff(fast.maps!.combined!, slow.maps!.combined!)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(fastDetails.combined, slowDetails.combined)).toBeLessThan(1e-5);
+      expect(fast.outlines).toEqual(slow.outlines);
+    }
+  });
+
+  it('records only when a guided map may follow (maps: all, or Guided Grad-CAM outlines)', async () => {
+    mode.record = true;
+    mode.calls = 0;
+    await analyze(real, model, { maps: 'gradcam' });
+    await analyze(real, model);
+    expect(mode.calls).toBe(0);
+    const r = await analyze(real, model, { outlineSource: 'guided-gradcam' });
+    expect(mode.calls).toBe(1);
+    expect(r.outlines.length).toBeGreaterThan(0);
+  });
+});
