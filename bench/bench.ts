@@ -136,7 +136,7 @@ async function nodeBench(): Promise<void> {
       }
       log(`node/${got}/${model} (load ${load1()})`);
       const loadavg1 = load1();
-      const { model: fm, cold } = await coldStart(() => loadBundle(fsBundleReader(MODELS[model])), () => decodeImage(PHOTO), k);
+      const { model: fm, cold } = await coldStart(() => loadBundle(fsBundleReader(MODELS[model]), { foldBatchNorm: true }), () => decodeImage(PHOTO), k);
       log(`  cold start ${Math.round(cold.totalMs)} ms (load ${Math.round(cold.loadMs)}, warm-up ${Math.round(cold.warmupMs)}, first analysis ${Math.round(cold.firstAnalysisMs)})`);
       const slowRuns = backend === 'cpu' ? Math.min(runs, 3) : runs;
       const rec = await benchModel(fm, () => decodeImage(PHOTO), { runs: slowRuns, budgetMs, k, log });

@@ -30,9 +30,9 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { fsBundleReader } from '../src/cli/fs-bundle';
 import { setupBackend } from '../src/core/backends/index';
-import { loadBundle } from '../src/core/model/bundle';
+import { loadBundle, memoryBundle, saveBundle } from '../src/core/model/bundle';
 import { buildCompactResNet, buildPaperResNet50 } from '../src/core/model/builders';
-import { wrapModel, type FundusModel } from '../src/core/model/fundus-model';
+import type { FundusModel } from '../src/core/model/fundus-model';
 import type { RgbImage } from '../src/core/types';
 import { benchModel, classMapsAllStep, coldStart, guided1Step, resnet50BenchMetadata, stats, type BenchRecord, type Stats } from './lib/measure';
 
@@ -105,11 +105,17 @@ function readPhoto(): { decode: () => Promise<RgbImage>; name: string } {
 }
 
 async function loadModel(name: string): Promise<FundusModel> {
-  if (name === 'demo') return loadBundle(fsBundleReader(join(ROOT, 'public', 'models', 'demo')));
+  if (name === 'demo') return loadBundle(fsBundleReader(join(ROOT, 'public', 'models', 'demo')), { foldBatchNorm: true });
   if (name === 'resnet50') {
     // built in memory: its 95 MB of random weights need not travel (speed only, as in npm run bench)
     const demoMeta = JSON.parse(readFileSync(join(ROOT, 'public', 'models', 'demo', 'metadata.json'), 'utf8'));
-    return wrapModel(buildPaperResNet50({ inputSize: 512, seed: 3 }), resnet50BenchMetadata(demoMeta));
+    // through a bundle in memory, so it is folded like every served model (model/fold.ts)
+    const net = buildPaperResNet50({ inputSize: 512, seed: 3 });
+    const mem = memoryBundle();
+    const { weightsSha256: _none, ...meta } = resnet50BenchMetadata(demoMeta);
+    await saveBundle(net, meta, mem);
+    net.dispose();
+    return loadBundle(mem, { foldBatchNorm: true });
   }
   throw new Error(`unknown model ${name} (demo, resnet50)`);
 }

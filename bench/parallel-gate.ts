@@ -48,7 +48,7 @@ const k = Number(flags.k);
 const runs = Number(flags.runs);
 
 await setupBackend([flags.backend!]);
-const loaded = await loadBundle(fsBundleReader(dir));
+const loaded = await loadBundle(fsBundleReader(dir), { foldBatchNorm: true });
 await loaded.warmup();
 const model = k > 0 ? withPositiveLabels(loaded, k) : loaded;
 const image: RgbImage = await decodeImage(PHOTO);

@@ -42,7 +42,7 @@ const dir = flags.model === 'demo' ? join(ROOT, 'public', 'models', 'demo') : jo
 if (!existsSync(join(dir, 'model.json'))) throw new Error(`no model at ${dir} (npm run bench -- --models resnet50 builds bench/out/models/resnet50 once)`);
 
 await setupBackend([flags.backend!]);
-const model = await loadBundle(fsBundleReader(dir));
+const model = await loadBundle(fsBundleReader(dir), { foldBatchNorm: true });
 const size = model.metadata.inputSize;
 const x = tf.tidy(() => tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7) as tf.Tensor4D);
 const forward = () => tf.tidy(() => model.net.apply(x, { training: false }) as tf.Tensor);

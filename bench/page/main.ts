@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const got = await setupBackend([backend]);
   if (got !== backend) throw new Error(`asked for ${backend}, got ${got}`);
   log(`backend ${got}${adapter ? ` (${adapter})` : ''}`);
-  const { model, cold } = await coldStart(() => loadBundle(fetchReader(new URL(`./models/${modelName}/`, location.href).href)), decode, k);
+  const { model, cold } = await coldStart(() => loadBundle(fetchReader(new URL(`./models/${modelName}/`, location.href).href), { foldBatchNorm: true }), decode, k);
   const navigationToFirstResultMs = performance.now();
   log(`cold start ${Math.round(navigationToFirstResultMs)} ms since navigation (load ${Math.round(cold.loadMs)}, warm-up ${Math.round(cold.warmupMs)}, first analysis ${Math.round(cold.firstAnalysisMs)})`);
   const rec = await benchModel(model, decode, { runs, budgetMs, k, skipGuided, log });

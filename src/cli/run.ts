@@ -129,7 +129,7 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
 
   let model: FundusModel;
   try {
-    model = await loadBundle(fsBundleReader(o.model));
+    model = await loadBundle(fsBundleReader(o.model), { foldBatchNorm: true });
     await model.warmup();
   } catch (e) {
     const file = isFundusLensError(e) && e.file ? ` (${join(o.model, e.file)})` : '';

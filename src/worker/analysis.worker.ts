@@ -187,7 +187,7 @@ async function loadOn(order: BackendName[], skipped: ModelInfo['skipped'], cam: 
       const chosen = (await setupBackend([b])) as BackendName;
       model?.dispose();
       model = null;
-      const m = await loadBundle(reader!);
+      const m = await loadBundle(reader!, { foldBatchNorm: true });
       const w0 = performance.now();
       cancelWarmup();
       if (chosen === 'webgl' || chosen === 'webgpu') {

@@ -236,7 +236,8 @@ function rowColour(model: FundusModel, id: string, i: number): string {
 export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const backend = o.backend === null ? tf.getBackend() : await pickBackend(o.backend ?? undefined, log);
-  const model = await loadBundle(fsBundle(o.model));
+  // folded like the app's model (same outputs to float rounding, fewer kernels)
+  const model = await loadBundle(fsBundle(o.model), { foldBatchNorm: true });
   try {
     const meta = model.metadata;
     const labelIds = meta.labels.map((l) => l.id);

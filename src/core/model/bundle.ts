@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FundusLensError } from '../errors';
 import type { ModelMetadata } from '../types';
 import { wrapModel, type FundusModel } from './fundus-model';
+import { foldBatchNormArtifacts } from './fold';
 import { findNode } from './graph';
 import { validateMetadata } from './metadata';
 import { sha256Hex } from './sha256';
@@ -210,8 +211,12 @@ interface ModelJson {
  * Every failure is a FundusLensError naming the file: 'model-missing-file', 'model-bad-hash',
  * 'model-bad-version', 'model-bad-metadata', 'model-unknown-layer', 'model-label-mismatch'.
  * Call `warmup()` on the result before the first photo.
+ *
+ * With `foldBatchNorm` (for inference: the app, the CLI, evaluation, the bench), every BatchNormalization that
+ * follows a linear Conv2D is folded into it (model/fold.ts): the same outputs to float rounding, fewer kernels.
+ * Training loads without it, since it needs the BN layers; so does any caller that copies weights by layer name.
  */
-export async function loadBundle(reader: BundleReader): Promise<FundusModel> {
+export async function loadBundle(reader: BundleReader, o: { foldBatchNorm?: boolean } = {}): Promise<FundusModel> {
   const metadata = validateMetadata(parseJson(await readRequired(reader, METADATA_FILE), METADATA_FILE), METADATA_FILE);
   const modelBytes = await readRequired(reader, MODEL_FILE);
   checkHash(metadata, MODEL_FILE, modelBytes, false);
@@ -230,9 +235,23 @@ export async function loadBundle(reader: BundleReader): Promise<FundusModel> {
     }
     specs.push(...group.weights);
   }
+  let artifacts: tf.io.ModelArtifacts = { modelTopology: mj.modelTopology, weightSpecs: specs, weightData: buffers };
+  if (o.foldBatchNorm) {
+    try {
+      const weights = tf.io.decodeWeights(buffers, specs);
+      try {
+        const folded = await foldBatchNormArtifacts(mj.modelTopology, weights, [metadata.gradCamLayer]);
+        if (folded) artifacts = { modelTopology: folded.modelTopology, weightSpecs: folded.weightSpecs, weightData: folded.weightData };
+      } finally {
+        tf.dispose(Object.values(weights));
+      }
+    } catch {
+      // An optimisation only: the unfolded load below reports whatever is wrong with the files, naming them.
+    }
+  }
   let net: tf.LayersModel;
   try {
-    net = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: mj.modelTopology, weightSpecs: specs, weightData: buffers }));
+    net = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (e) {
     const msg = (e as Error).message ?? String(e);
     const unknown = /Unknown (?:layer|activation|initializer|regularizer|constraint)[^:]*: ?(\S+)/i.exec(msg);

@@ -1,0 +1,119 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { buildCompactResNet, GRADCAM_LAYER_DEFAULT } from './builders';
+import { loadBundle, memoryBundle, saveBundle } from './bundle';
+import { foldBatchNormArtifacts } from './fold';
+import { makeMetadata } from './metadata';
+import { isFundusLensError } from '../errors';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+/** Random BN statistics (γ, β, μ, σ²), so a fold that got one of them wrong shows. */
+function randomiseBatchNorm(net: tf.LayersModel): void {
+  let seed = 1;
+  tf.tidy(() => {
+    for (const l of net.layers.filter((x) => x.getClassName() === 'BatchNormalization')) {
+      const n = l.getWeights()[0].shape[0];
+      l.setWeights([
+        tf.randomUniform([n], 0.5, 1.5, 'float32', seed++),
+        tf.randomUniform([n], -0.3, 0.3, 'float32', seed++),
+        tf.randomUniform([n], -0.2, 0.2, 'float32', seed++),
+        tf.randomUniform([n], 0.3, 2, 'float32', seed++),
+      ]);
+    }
+  });
+}
+
+async function bundleOf(net: tf.LayersModel, o: { float16?: boolean } = {}) {
+  const bundle = memoryBundle();
+  const meta = makeMetadata({ inputSize: net.inputs[0].shape[1] as number, name: 'fold', version: '1.0.0', architecture: net.name });
+  const { weightsSha256: _ignored, ...rest } = meta;
+  await saveBundle(net, rest, bundle, o);
+  return bundle;
+}
+
+/** max |a − b| ÷ max |b| */
+function relDiff(a: tf.Tensor, b: tf.Tensor): number {
+  const [x, y] = [a.dataSync(), b.dataSync()];
+  let d = 0, m = 0;
+  for (let i = 0; i < x.length; i++) {
+    d = Math.max(d, Math.abs(x[i] - y[i]));
+    m = Math.max(m, Math.abs(y[i]));
+  }
+  expect(m).toBeGreaterThan(0);
+  return d / m;
+}
+
+const classes = (net: tf.LayersModel) => net.layers.map((l) => l.getClassName());
+
+describe('batch-norm folding (loadBundle foldBatchNorm)', () => {
+  it('folds every BN of the compact net into its convolution: same logits and Grad-CAM features, float32 and float16 bundles', async () => {
+    const net = buildCompactResNet({ inputSize: 32, width: 4, blocks: [1, 1], seed: 11 });
+    randomiseBatchNorm(net);
+    const nBn = classes(net).filter((c) => c === 'BatchNormalization').length;
+    expect(nBn).toBeGreaterThan(4);
+    const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 3);
+    for (const float16 of [false, true]) {
+      const bundle = await bundleOf(net, { float16 });
+      const plain = await loadBundle(bundle);
+      const folded = await loadBundle(bundle, { foldBatchNorm: true });
+      expect(classes(folded.net)).not.toContain('BatchNormalization');
+      expect(folded.net.layers.length).toBe(plain.net.layers.length - nBn);
+      // the names the app relies on are still there
+      expect(folded.features.outputs[0].name).toContain(GRADCAM_LAYER_DEFAULT);
+      const [yp, yf] = [plain.net.predict(x) as tf.Tensor, folded.net.predict(x) as tf.Tensor];
+      expect(relDiff(yf, yp), `float16 ${float16}`).toBeLessThan(1e-4);
+      const [ap, af] = [plain.features.predict(x) as tf.Tensor, folded.features.predict(x) as tf.Tensor];
+      expect(relDiff(af, ap)).toBeLessThan(1e-4);
+      tf.dispose([yp, yf, ap, af]);
+      plain.dispose();
+      folded.dispose();
+    }
+    x.dispose();
+    net.dispose();
+  });
+
+  it('leaves alone what must not fold: a BN after an Add, a convolution read twice or with a ReLU, names in `keep`', async () => {
+    const input = tf.input({ shape: [12, 12, 3], name: 'image' });
+    const conv = (name: string, o: object = {}) => tf.layers.conv2d({ name, filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.heNormal({ seed: name.length }), ...o });
+    const bn = (name: string) => tf.layers.batchNormalization({ name });
+    const a = bn('a_bn').apply(conv('a_conv').apply(input)) as tf.SymbolicTensor; // folds
+    const bConv = conv('b_conv').apply(a) as tf.SymbolicTensor; // read by b_bn and by the add: stays
+    const b = bn('b_bn').apply(bConv) as tf.SymbolicTensor;
+    const sum = tf.layers.add({ name: 'sum' }).apply([b, bConv]) as tf.SymbolicTensor;
+    const c = bn('c_bn').apply(sum) as tf.SymbolicTensor; // after an Add: stays
+    const d = bn('d_bn').apply(conv('d_conv', { activation: 'relu' }).apply(c)) as tf.SymbolicTensor; // ReLU conv: stays
+    const e = bn('e_bn').apply(conv('e_conv').apply(d)) as tf.SymbolicTensor; // kept by name
+    const out = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(e) as tf.SymbolicTensor;
+    const net = tf.model({ inputs: input, outputs: out, name: 'mixed' });
+    randomiseBatchNorm(net);
+    const artifacts = await new Promise<tf.io.ModelArtifacts>((resolve) => void net.save(tf.io.withSaveHandler(async (m) => (resolve(m), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }))));
+    const weights = tf.io.decodeWeights(artifacts.weightData!, artifacts.weightSpecs!);
+    const f = (await foldBatchNormArtifacts(artifacts.modelTopology, weights, ['e_bn']))!;
+    expect(f.folded).toEqual(['a_bn']);
+    const refolded = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: f.modelTopology, weightSpecs: f.weightSpecs, weightData: f.weightData }));
+    expect(refolded.layers.map((l) => l.name)).not.toContain('a_bn');
+    for (const name of ['b_bn', 'c_bn', 'd_bn', 'e_bn']) expect(refolded.getLayer(name).getClassName()).toBe('BatchNormalization');
+    const x = tf.randomUniform([1, 12, 12, 3], -1, 1, 'float32', 5);
+    const [y0, y1] = [net.predict(x) as tf.Tensor, refolded.predict(x) as tf.Tensor];
+    expect(relDiff(y1, y0)).toBeLessThan(1e-4);
+    // nothing to fold -> null (the caller loads the artifacts as they are)
+    expect((await foldBatchNormArtifacts(artifacts.modelTopology, weights))!.folded).toEqual(['a_bn', 'e_bn']);
+    expect(await foldBatchNormArtifacts(artifacts.modelTopology, weights, ['a_bn', 'e_bn'])).toBeNull();
+    expect(await foldBatchNormArtifacts({ not: 'a topology' }, weights)).toBeNull();
+    tf.dispose([x, y0, y1, ...Object.values(weights)]);
+    refolded.dispose();
+    net.dispose();
+  });
+
+  it('file errors are reported as without folding, naming the file', async () => {
+    const net = buildCompactResNet({ inputSize: 32, width: 4, blocks: [1, 1], seed: 12 });
+    const bundle = await bundleOf(net);
+    const shard = [...bundle.files.keys()].find((k) => k.endsWith('.bin'))!;
+    bundle.files.delete(shard);
+    await expect(loadBundle(bundle, { foldBatchNorm: true })).rejects.toSatisfy((e: unknown) => isFundusLensError(e) && e.code === 'model-missing-file' && e.file === shard);
+    net.dispose();
+  });
+});
