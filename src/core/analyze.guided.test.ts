@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { analyze, explainDetails } from './analyze';
 import { syntheticFundus, tinyModelOnCpu } from './analyze.test-fixtures';
-import type { FundusModel } from './model/fundus-model';
+import { wrapModel, type FundusModel } from './model/fundus-model';
+import { defaultLabels } from './model/labels';
 import { codrasPhotos, decodeFile } from '../test-utils/photos';
 import type { RgbImage } from './types';
 
@@ -65,6 +66,21 @@ describe('guided maps from the recorded forward', () => {
       expect(maxAbsDiff(fastDetails.combined, slowDetails.combined)).toBeLessThan(1e-5);
       expect(fast.outlines).toEqual(slow.outlines);
     }
+  });
+
+  it('maps: all with no positive lesion label: Grad-CAM for every lesion label, no guided maps, nothing left behind', async () => {
+    const cautious = wrapModel(model.net, { ...model.metadata, labels: defaultLabels({ ma: 1, hm: 1, hex: 1, cws: 1, healthy: 0 }) });
+    mode.record = true;
+    mode.calls = 0;
+    const before = tf.memory().numTensors;
+    const r = await analyze(real, cautious, { maps: 'all' });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(mode.calls).toBe(1);
+    expect(r.summary).toBe('healthy');
+    expect(r.maps!.gradCam).toHaveLength(4);
+    expect(r.maps!.gradCam.every((m) => m.data.some((v) => v > 0))).toBe(true);
+    expect(r.maps!.guidedGradCam).toEqual([]);
+    expect(r.maps!.combined!.every((v) => v === 0)).toBe(true);
   });
 
   it('records only when a guided map may follow (maps: all, or Guided Grad-CAM outlines)', async () => {

@@ -76,7 +76,7 @@ export interface AnalyzeOptions {
    * as `result.opticDisc`. false = outlines from the unmodified maps (the earlier behaviour).
    */
   excludeOpticDisc?: boolean;
-  /** guided backprop labels per backward pass (memory vs. speed), see explain/guidedBackprop. */
+  /** guided backprop labels per backward pass (memory vs. speed; default all at once), see explain/guided-pass. */
   guidedLabelsPerPass?: number;
   /**
    * how guided backprop becomes eq. 3's fine factor (default 'contrast': only the gradient towards each label's
@@ -278,10 +278,6 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     const lesionIdx = ids.map((id, i) => (isLesion(id) ? i : -1)).filter((i) => i >= 0);
     const positiveIdx = lesionIdx.filter((i) => positive[ids[i]]);
     const anyLesion = positiveIdx.length > 0;
-    if (!anyLesion) {
-      record?.dispose(); // no guided map will be made: release the kept activations now
-      record = null;
-    }
 
     const mask = fovMaskOnGrid(photoFov, transform, size);
     const toLabelMaps = (data: Float32Array, indices: number[]) => maskedLabelMaps(data, indices, ids, mask, size);
@@ -315,6 +311,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
       combined = new Float32Array(size * size);
     }
 
+    // no tensor is needed from here on: release the recorded activations before the JS-only outline stage
     record?.dispose();
     record = null;
     // the verdict is needed from here on (summary, and whether to report anything at all)
@@ -432,7 +429,7 @@ export interface ExplainDetailsOptions {
    * size, the photo is preprocessed again with the result's own field of view (same input).
    */
   input?: Float32Array;
-  /** guided backprop labels per backward pass (memory vs. speed), see explain/guidedBackprop. */
+  /** guided backprop labels per backward pass (memory vs. speed; default all at once), see explain/guided-pass. */
   guidedLabelsPerPass?: number;
   /**
    * how guided backprop becomes eq. 3's fine factor (default 'contrast': only the gradient towards each label's
@@ -458,8 +455,8 @@ export interface DetailMaps {
 /**
  * The maps that `analyze(…, { maps: 'all' })` adds — Guided Grad-CAM (eq. 3) for the positive
  * lesion labels and their combination (eq. 4) — computed LATER for an earlier result. Guided
- * backprop is a full backward pass through the backbone per label (≈ 2–3 forward passes
- * each), so an app can show the verdict, scores, Grad-CAM and outlines first (maps: 'gradcam')
+ * backprop is a full backward pass through the backbone per label (≈ 1–1.5 forward passes
+ * each, after one shared forward), so an app can show the verdict, scores, Grad-CAM and outlines first (maps: 'gradcam')
  * and call this only when the user opens a view that needs it. The numbers are those
  * analyze() would have returned with maps: 'all' for the same photo and model (test).
  *

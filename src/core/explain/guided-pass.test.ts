@@ -169,6 +169,29 @@ describe('guided backprop from one recorded forward (recordFeatures + guidedBack
     net.dispose();
   });
 
+  it('a max-pool that reads the model input: the caller\'s input is used, never kept or disposed by the record', async () => {
+    const input = tf.input({ shape: [10, 10, 3], name: 'image' });
+    let a = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: 'pool' }).apply(input) as tf.SymbolicTensor;
+    a = tf.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'same', activation: 'relu', name: 'A', kernelInitializer: tf.initializers.heNormal({ seed: 8 }) }).apply(a) as tf.SymbolicTensor;
+    const logits = tf.layers.globalAveragePooling2d({ name: 'logits' }).apply(
+      tf.layers.conv2d({ filters: 2, kernelSize: 1, name: 'h', kernelInitializer: tf.initializers.heNormal({ seed: 9 }) }).apply(a) as tf.SymbolicTensor,
+    ) as tf.SymbolicTensor;
+    const net = tf.model({ inputs: input, outputs: logits });
+    const { features, head } = split(net, 'A');
+    const x = tf.randomUniform([1, 10, 10, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const targets = logitTargets([0, 1]);
+    const ref = guidedBackprop(net, x, targets);
+    const rec = recordFeatures(features, x)!;
+    expect(rec.channelSumAvailable).toBe(false);
+    const seeds = guidedHeadSeeds(head, rec.output, targets);
+    const got = guidedBackwardFromRecord(rec, seeds);
+    expect(await relDiff(got, ref)).toBeLessThan(1e-5);
+    rec.dispose();
+    expect(x.isDisposed).toBe(false);
+    tf.dispose([x, ref, seeds, got]);
+    net.dispose();
+  });
+
   it('returns null (the caller keeps the tf.grad path) for a layer it has no rule for', () => {
     const input = tf.input({ shape: [16, 16, 3] });
     const c = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same' }).apply(input) as tf.SymbolicTensor;

@@ -67,7 +67,7 @@ function unsupported(node: GraphNode): string | null {
 export interface FeaturesRecord {
   /** the features' output A, [1, h, w, c]: the same values as `features.apply(input)`. Owned by the record. */
   readonly output: tf.Tensor4D;
-  /** true when the model input is read by one Conv2D only, so {@link guidedFromRecord} can return Σ_c directly */
+  /** true when the model input is read by one Conv2D only, so {@link guidedBackwardFromRecord} can return Σ_c directly */
   readonly channelSumAvailable: boolean;
   /** bytes the record holds besides `output` (ReLU outputs, max-pool inputs/outputs) */
   readonly keptBytes: number;
@@ -102,7 +102,7 @@ class Recorded implements FeaturesRecord {
 
 /**
  * Runs `features` (one input, one output) on `input` [1, s, s, c] layer by layer with the layers' own calls,
- * keeping what {@link guidedFromRecord} needs. Other intermediate tensors are released as soon as their last
+ * keeping what {@link guidedBackwardFromRecord} needs. Other intermediate tensors are released as soon as their last
  * reader has run, as the model's own execution does. Returns null when the net has a layer the hand-written
  * backward does not cover (the caller then runs the model as usual and uses the tf.grad path). The record's
  * tensors are tf.keep'd: a tf.tidy around this call does not release them; {@link FeaturesRecord.dispose} does.
@@ -135,7 +135,8 @@ export function recordFeatures(features: tf.LayersModel, input: tf.Tensor4D): Fe
       if (activationOf(layer) === 'relu') kept.set(id, tf.keep(out));
       if (layer.getClassName() === 'MaxPooling2D') {
         kept.set(id, tf.keep(out));
-        kept.set(node.inputTensors[0].id, tf.keep(args[0] as tf.Tensor));
+        // the caller's input is never kept (nor disposed) by the record
+        if (node.inputTensors[0].id !== inputId) kept.set(node.inputTensors[0].id, tf.keep(args[0] as tf.Tensor));
       }
       for (const t of node.inputTensors) {
         const left = (uses.get(t.id) ?? 0) - 1;
@@ -200,7 +201,7 @@ function nodeBackward(rec: Recorded, node: GraphNode, dy: tf.Tensor, channelSum:
     }
     case 'MaxPooling2D': {
       const c = layer.getConfig() as unknown as { poolSize: [number, number]; strides: [number, number]; padding: 'same' | 'valid' };
-      const x = tiled(rec.kept.get(inId)!, k);
+      const x = tiled(inId === rec.inputId ? rec.input : rec.kept.get(inId)!, k);
       const y = tiled(rec.kept.get(outId)!, k);
       return [tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: c.poolSize, strides: c.strides, pad: c.padding }) as tf.Tensor];
     }
