@@ -7,18 +7,12 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, explainDetails } from './analyze';
 import { syntheticFundus, tinyModelOnCpu, TINY_SIZE as S } from './analyze.test-fixtures';
+import { maxAbsDiff } from './tensor.test-fixtures';
 import { isFundusLensError } from './errors';
 import type { FundusModel } from './model/fundus-model';
 import { preprocess } from './preprocess/index';
 import { codrasPhotos, decodeFile } from '../test-utils/photos';
 import type { RgbImage } from './types';
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-};
 
 describe('explainDetails() — Guided Grad-CAM on demand', () => {
   let model: FundusModel;

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { analyze, explainDetails } from './analyze';
 import { syntheticFundus, tinyModelOnCpu } from './analyze.test-fixtures';
+import { maxAbsDiff } from './tensor.test-fixtures';
 import { wrapModel, type FundusModel } from './model/fundus-model';
 import { defaultLabels } from './model/labels';
 import { codrasPhotos, decodeFile } from '../test-utils/photos';
@@ -23,13 +24,6 @@ vi.mock('./explain/guided-pass', async (importOriginal) => {
     },
   };
 });
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-};
 
 describe('guided maps from the recorded forward', () => {
   let model: FundusModel;

@@ -8,6 +8,7 @@ import { diagonalObjective, logitTarget, logitTargets } from './targets';
 import { buildCompactResNet } from '../model/builders';
 import { buildPrefix, buildTail } from '../model/graph';
 import { lesionContrastOf } from '../types';
+import { relDiff } from '../tensor.test-fixtures';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -238,18 +239,6 @@ describe('guidedSaliency: lesion-contrast saliency', () => {
 });
 
 describe('guided backprop through a one-channel first-layer gradient (guidedChannelSum)', () => {
-  /** max |a − b| ÷ max |b| */
-  async function relDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-    const [x, y] = [await a.data(), await b.data()];
-    let d = 0, m = 0;
-    for (let i = 0; i < x.length; i++) {
-      d = Math.max(d, Math.abs(x[i] - y[i]));
-      m = Math.max(m, Math.abs(y[i]));
-    }
-    expect(m).toBeGreaterThan(0);
-    return d / m;
-  }
-
   it('equals the channel sum of the full guided gradient (strided 5×5 stem, odd size too), in passes of any size, no leaks', async () => {
     for (const size of [32, 37]) {
       const net = buildCompactResNet({ inputSize: size, width: 4, numLabels: 5, headWidth: 8, headMid: 8, seed: 6 });

@@ -5,40 +5,11 @@ import { buildPrefix, buildTail, prepareBatchNorm, releaseBatchNorm } from '../m
 import { guidedBackprop, guidedSaliencyMaps } from './guided-backprop';
 import { guidedBackwardFromRecord, guidedHeadSeeds, guidedSaliencyRecorded, recordFeatures } from './guided-pass';
 import { logitTargets } from './targets';
+import { randomiseBatchNorm, relDiff } from '../tensor.test-fixtures';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-/** max |a − b| ÷ max |b| (b must not be all zero) */
-async function relDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  expect(a.shape).toEqual(b.shape);
-  const [x, y] = [await a.data(), await b.data()];
-  let d = 0, m = 0;
-  for (let i = 0; i < x.length; i++) {
-    d = Math.max(d, Math.abs(x[i] - y[i]));
-    m = Math.max(m, Math.abs(y[i]));
-  }
-  expect(m).toBeGreaterThan(0);
-  return d / m;
-}
-
-/** Gives every BatchNormalization random statistics, so that its backward (× γ/σ) is not ≈ identity. */
-function randomiseBatchNorm(net: tf.LayersModel, seed: number): void {
-  let s = seed;
-  for (const layer of net.layers) {
-    if (layer.getClassName() !== 'BatchNormalization') continue;
-    const n = layer.getWeights()[0].shape[0];
-    const [gamma, beta, mean, variance] = [
-      tf.randomUniform([n], 0.5, 1.5, 'float32', s++),
-      tf.randomUniform([n], -0.2, 0.2, 'float32', s++),
-      tf.randomUniform([n], -0.1, 0.1, 'float32', s++),
-      tf.randomUniform([n], 0.3, 2, 'float32', s++),
-    ];
-    layer.setWeights([gamma, beta, mean, variance]);
-    tf.dispose([gamma, beta, mean, variance]);
-  }
-}
 
 function split(net: tf.LayersModel, at: string) {
   return { features: buildPrefix(net, at, `${net.name}_f`), head: buildTail(net, at, `${net.name}_h`) };

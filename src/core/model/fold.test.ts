@@ -5,26 +5,11 @@ import { loadBundle, memoryBundle, saveBundle } from './bundle';
 import { foldBatchNormArtifacts } from './fold';
 import { makeMetadata } from './metadata';
 import { isFundusLensError } from '../errors';
+import { randomiseBatchNorm, relDiff } from '../tensor.test-fixtures';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-/** Random BN statistics (γ, β, μ, σ²), so a fold that got one of them wrong shows. */
-function randomiseBatchNorm(net: tf.LayersModel): void {
-  let seed = 1;
-  tf.tidy(() => {
-    for (const l of net.layers.filter((x) => x.getClassName() === 'BatchNormalization')) {
-      const n = l.getWeights()[0].shape[0];
-      l.setWeights([
-        tf.randomUniform([n], 0.5, 1.5, 'float32', seed++),
-        tf.randomUniform([n], -0.3, 0.3, 'float32', seed++),
-        tf.randomUniform([n], -0.2, 0.2, 'float32', seed++),
-        tf.randomUniform([n], 0.3, 2, 'float32', seed++),
-      ]);
-    }
-  });
-}
 
 async function bundleOf(net: tf.LayersModel, o: { float16?: boolean } = {}) {
   const bundle = memoryBundle();
@@ -34,24 +19,12 @@ async function bundleOf(net: tf.LayersModel, o: { float16?: boolean } = {}) {
   return bundle;
 }
 
-/** max |a − b| ÷ max |b| */
-function relDiff(a: tf.Tensor, b: tf.Tensor): number {
-  const [x, y] = [a.dataSync(), b.dataSync()];
-  let d = 0, m = 0;
-  for (let i = 0; i < x.length; i++) {
-    d = Math.max(d, Math.abs(x[i] - y[i]));
-    m = Math.max(m, Math.abs(y[i]));
-  }
-  expect(m).toBeGreaterThan(0);
-  return d / m;
-}
-
 const classes = (net: tf.LayersModel) => net.layers.map((l) => l.getClassName());
 
 describe('batch-norm folding (loadBundle foldBatchNorm)', () => {
   it('folds every BN of the compact net into its convolution: same logits and Grad-CAM features, float32 and float16 bundles', async () => {
     const net = buildCompactResNet({ inputSize: 32, width: 4, blocks: [1, 1], seed: 11 });
-    randomiseBatchNorm(net);
+    randomiseBatchNorm(net, 1);
     const nBn = classes(net).filter((c) => c === 'BatchNormalization').length;
     expect(nBn).toBeGreaterThan(4);
     const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 3);
@@ -64,9 +37,9 @@ describe('batch-norm folding (loadBundle foldBatchNorm)', () => {
       // the names the app relies on are still there
       expect(folded.features.outputs[0].name).toContain(GRADCAM_LAYER_DEFAULT);
       const [yp, yf] = [plain.net.predict(x) as tf.Tensor, folded.net.predict(x) as tf.Tensor];
-      expect(relDiff(yf, yp), `float16 ${float16}`).toBeLessThan(1e-4);
+      expect(await relDiff(yf, yp), `float16 ${float16}`).toBeLessThan(1e-4);
       const [ap, af] = [plain.features.predict(x) as tf.Tensor, folded.features.predict(x) as tf.Tensor];
-      expect(relDiff(af, ap)).toBeLessThan(1e-4);
+      expect(await relDiff(af, ap)).toBeLessThan(1e-4);
       tf.dispose([yp, yf, ap, af]);
       plain.dispose();
       folded.dispose();
@@ -88,7 +61,7 @@ describe('batch-norm folding (loadBundle foldBatchNorm)', () => {
     const e = bn('e_bn').apply(conv('e_conv').apply(d)) as tf.SymbolicTensor; // kept by name
     const out = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(e) as tf.SymbolicTensor;
     const net = tf.model({ inputs: input, outputs: out, name: 'mixed' });
-    randomiseBatchNorm(net);
+    randomiseBatchNorm(net, 1);
     const artifacts = await new Promise<tf.io.ModelArtifacts>((resolve) => void net.save(tf.io.withSaveHandler(async (m) => (resolve(m), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }))));
     const weights = tf.io.decodeWeights(artifacts.weightData!, artifacts.weightSpecs!);
     const f = (await foldBatchNormArtifacts(artifacts.modelTopology, weights, ['e_bn']))!;
@@ -98,7 +71,7 @@ describe('batch-norm folding (loadBundle foldBatchNorm)', () => {
     for (const name of ['b_bn', 'c_bn', 'd_bn', 'e_bn']) expect(refolded.getLayer(name).getClassName()).toBe('BatchNormalization');
     const x = tf.randomUniform([1, 12, 12, 3], -1, 1, 'float32', 5);
     const [y0, y1] = [net.predict(x) as tf.Tensor, refolded.predict(x) as tf.Tensor];
-    expect(relDiff(y1, y0)).toBeLessThan(1e-4);
+    expect(await relDiff(y1, y0)).toBeLessThan(1e-4);
     // nothing to fold -> null (the caller loads the artifacts as they are)
     expect((await foldBatchNormArtifacts(artifacts.modelTopology, weights))!.folded).toEqual(['a_bn', 'e_bn']);
     expect(await foldBatchNormArtifacts(artifacts.modelTopology, weights, ['a_bn', 'e_bn'])).toBeNull();
