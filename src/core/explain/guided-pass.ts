@@ -19,10 +19,10 @@
  * It also keeps less memory than a tape: a ReLU output per activation layer instead of every layer output.
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyLayers, batchNormScale, modelNodes, type GraphNode } from '../model/graph';
+import { batchNormScale, modelNodes, type GraphNode } from '../model/graph';
 import type { LesionContrast } from '../types';
-import { guidedRelu, guidedSaliency, saliencyFromChannelSums } from './guided-backprop';
-import { diagonalObjective, type ExplainTarget } from './targets';
+import { guidedBackprop, guidedSaliency, saliencyFromChannelSums } from './guided-backprop';
+import type { ExplainTarget } from './targets';
 
 /** Layer classes the hand-written backward knows; a net with any other layer is not recorded (null). */
 const SUPPORTED = new Set(['Conv2D', 'BatchNormalization', 'ReLU', 'Activation', 'MaxPooling2D', 'Add', 'ZeroPadding2D', 'Dropout']);
@@ -260,15 +260,10 @@ export function guidedBackwardFromRecord(record: FeaturesRecord, seeds: tf.Tenso
 /**
  * The seeds of {@link guidedBackwardFromRecord}: for each target, the guided gradient of its score with
  * respect to the features' output A, through `head` (A -> logits) with the guided ReLU. [targets, …A's shape].
+ * That is guided backprop of the head alone, with A as its input.
  */
 export function guidedHeadSeeds(head: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[]): tf.Tensor4D {
-  return tf.tidy(() => {
-    const rows = tiled(a, targets.length) as tf.Tensor4D;
-    return tf.grad((t: tf.Tensor) => {
-      const [logits] = applyLayers(head, t, { reluOverride: guidedRelu, training: false });
-      return diagonalObjective(logits as tf.Tensor2D, targets);
-    })(rows) as tf.Tensor4D;
-  });
+  return guidedBackprop(head, a, targets);
 }
 
 /** Options of {@link guidedSaliencyRecorded}. */
