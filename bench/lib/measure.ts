@@ -127,12 +127,12 @@ export function classMapsAllStep(model: FundusModel, x: tf.Tensor4D, mode: 'full
   const size = model.metadata.inputSize;
   const targets = logitTargets(Array.from({ length: n }, (_, i) => i));
   const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
-  // 'fast' is what analyze() runs: the head's first-convolution output of the forward pass is reused
-  const split = mode === 'fast' ? headForwardKeepingZ(model.head, a) : null;
+  // 'fast' and 'hirescam' are what analyze() runs: the head's first-convolution output of the forward pass is reused
+  const split = mode === 'full' ? null : headForwardKeepingZ(model.head, a);
   const p = tf.tidy(() => tf.sigmoid(split ? split.logits : (model.head.apply(a, { training: false }) as tf.Tensor)));
   const out =
     mode === 'hirescam'
-      ? hiResCamFromFeatures(model.head, a, targets, size)
+      ? hiResCamFromFeatures(model.head, a, targets, size, split?.z)
       : mode === 'fast'
         ? gradCamFromFeatures(model.head, a, targets, size, split?.z)
         : gradCamFromFeaturesFull(model.head, a, targets, size);

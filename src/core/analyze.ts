@@ -259,8 +259,8 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     record = mapsWanted === 'all' || outlineSource === 'guided-gradcam' ? recordFeatures(model.features, x) : null;
     const a = record ? record.output : tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
     if (!record) held.push(a);
-    // Grad-CAM's fast path needs the head's first-convolution output z: keep it from this pass
-    const split = camMethod === 'gradcam' ? headForwardKeepingZ(model.head, a) : null;
+    // the class maps' fast paths (Grad-CAM and HiResCAM) need the head's first-convolution output z: keep it from this pass
+    const split = headForwardKeepingZ(model.head, a);
     if (split) held.push(split.z, split.logits);
     const probT = tf.tidy(() => tf.sigmoid(split ? split.logits : (model.head.apply(a, { training: false }) as tf.Tensor2D)));
     held.push(probT);

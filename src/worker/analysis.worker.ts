@@ -158,8 +158,8 @@ async function warmupClassMaps(m: FundusModel, cam: CamMethod): Promise<void> {
   if (!lesionIdx.length) return;
   const x = tf.zeros([1, s, s, 3]) as tf.Tensor4D;
   const a = tf.tidy(() => m.features.apply(x, { training: false }) as tf.Tensor4D);
-  // as analyze() runs it: Grad-CAM reuses the head's first-convolution output of the forward pass
-  const split = cam === 'gradcam' ? headForwardKeepingZ(m.head, a) : null;
+  // as analyze() runs it: the class map reuses the head's first-convolution output of the forward pass
+  const split = headForwardKeepingZ(m.head, a);
   try {
     const { cams, peaks } = classMapsFromFeatures(cam, m.head, a, logitTargets(lesionIdx), s, split?.z);
     try {

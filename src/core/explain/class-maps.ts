@@ -11,7 +11,7 @@ import type { ExplainTarget } from './targets';
 /**
  * Grad-CAM (eq. 1–2) or HiResCAM maps for every target from features A.
  * @param a [1, h, w, k]; not disposed. @returns cams [T, outSize, outSize] in 0..1 and peaks [T].
- * @param z Grad-CAM only: the head's first-convolution output kept by explain/headForwardKeepingZ (not disposed)
+ * @param z the head's first-convolution output kept by explain/headForwardKeepingZ (not disposed); both methods use it
  */
 export function classMapsFromFeatures(
   method: CamMethod,
@@ -21,7 +21,7 @@ export function classMapsFromFeatures(
   outSize: number,
   z?: tf.Tensor4D,
 ): { cams: tf.Tensor3D; peaks: tf.Tensor1D } {
-  if (method === 'hirescam') return hiResCamFromFeatures(head, a, targets, outSize);
+  if (method === 'hirescam') return hiResCamFromFeatures(head, a, targets, outSize, z);
   if (method === 'gradcam') return gradCamFromFeatures(head, a, targets, outSize, z);
   throw new RangeError(`unknown class-activation method '${String(method)}' (gradcam | hirescam)`);
 }

@@ -82,6 +82,34 @@ export function gradCamWeightsFast(head: tf.LayersModel, a: tf.Tensor4D, targets
   }
 }
 
+/**
+ * ∂y/∂A for every target [T, h, w, k] through the head's first convolution written out: g = ∂y/∂z from the tail
+ * (the head after that convolution, run on z), then ∂y/∂A = conv2dTranspose(g, W), the input gradient of a
+ * stride-1 'same' convolution. The same numbers as tf.grad through the whole head (to float rounding), without
+ * running the first convolution again on A tiled per target: for ResNet50's head (3×3 2048→256) that forward is
+ * ~6 GMAC for five targets. HiResCAM needs this full gradient (it keeps it per cell); null when the head does
+ * not qualify.
+ * @param z the first convolution's output for `a` ({@link headForwardKeepingZ}), or omitted to compute it
+ */
+export function headGradientFast(head: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[], z?: tf.Tensor4D): tf.Tensor4D | null {
+  const fc = firstConv(head);
+  if (!fc) return null;
+  const tail = buildTail(head, fc.name, `${head.name}_after_${fc.name}`);
+  try {
+    return tf.tidy(() => {
+      const zz = z ?? (fc.layer.apply(a, { training: false }) as tf.Tensor4D);
+      const t = targets.length;
+      const g = tf.grad((x: tf.Tensor) => diagonalObjective(applyLayers(tail, x, { training: false })[0] as tf.Tensor2D, targets))(
+        tf.tile(zz, [t, 1, 1, 1]),
+      ) as tf.Tensor4D;
+      const [, h, w, k] = a.shape;
+      return tf.conv2dTranspose(g, fc.kernel, [t, h, w, k], 1, 'same');
+    });
+  } finally {
+    tail.dispose();
+  }
+}
+
 function weightsFromTail(fc: FirstConv, tail: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[], given?: tf.Tensor4D): tf.Tensor2D {
   return tf.tidy(() => {
     const [, h, w] = a.shape;

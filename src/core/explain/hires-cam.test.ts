@@ -7,8 +7,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildCompactResNet, GRADCAM_LAYER_DEFAULT } from '../model/builders';
 import { buildPrefix, buildTail } from '../model/graph';
 import { classMapsFromFeatures } from './class-maps';
-import { gradCamFromFeatures } from './grad-cam';
-import { hiResCamFromFeatures } from './hires-cam';
+import { gradCamFromFeatures, upsampleAndNormalise } from './grad-cam';
+import { headForwardKeepingZ, headGradientFast } from './grad-cam-fast';
+import { headGradientFull, hiResCamFromFeatures, hiResCamMaps } from './hires-cam';
+import { relDiff } from '../tensor.test-fixtures';
 import { logitTargets } from './targets';
 
 beforeAll(async () => {
@@ -106,6 +108,37 @@ describe('HiResCAM', () => {
     const empty = hiResCamFromFeatures(head, a, [], 64);
     expect(empty.cams.shape).toEqual([0, 64, 64]);
     tf.dispose([x, a, two, empty.cams, empty.peaks]);
+    net.dispose();
+  });
+});
+
+describe('∂y/∂A through the head\'s first convolution (headGradientFast)', () => {
+  it('equals tf.grad through the whole head, with z given or not; HiResCAM maps unchanged; no leaks', async () => {
+    const net = buildCompactResNet({ inputSize: 64, width: 4, blocks: [1, 1], headWidth: 8, headMid: 6, numLabels: 5, seed: 31 });
+    const features = buildPrefix(net, GRADCAM_LAYER_DEFAULT, 'f');
+    const head = buildTail(net, GRADCAM_LAYER_DEFAULT, 'h');
+    const x = tf.randomUniform([1, 64, 64, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
+    const a = features.predict(x) as tf.Tensor4D;
+    const targets = logitTargets([0, 2, 4]);
+    const split = headForwardKeepingZ(head, a)!;
+    const before = tf.memory().numTensors;
+    const full = headGradientFull(head, a, targets);
+    for (const z of [split.z, undefined]) {
+      const fast = headGradientFast(head, a, targets, z)!;
+      expect(await relDiff(fast, full)).toBeLessThan(1e-5);
+      fast.dispose();
+    }
+    const withZ = hiResCamFromFeatures(head, a, targets, 64, split.z);
+    const fullPath = tf.tidy(() => upsampleAndNormalise(hiResCamMaps(a, headGradientFull(head, a, targets)), 64));
+    expect(await relDiff(withZ.cams, fullPath.maps)).toBeLessThan(1e-5);
+    tf.dispose([withZ.cams, withZ.peaks, fullPath.maps, fullPath.peaks, full]);
+    expect(tf.memory().numTensors).toBe(before);
+    // a head that does not start with a linear stride-1 'same' convolution: no shortcut
+    const m = model((t) => tf.layers.conv2d({ name: 'c', filters: 2, kernelSize: 3, padding: 'valid', weights: [tf.ones([3, 3, 2, 2]), tf.zeros([2])] }).apply(t) as tf.SymbolicTensor);
+    const xa = input();
+    const am = m.features.predict(xa) as tf.Tensor4D;
+    expect(headGradientFast(m.head, am, logitTargets([0]))).toBeNull();
+    tf.dispose([x, a, split.z, split.logits, xa, am]);
     net.dispose();
   });
 });

@@ -14,13 +14,25 @@
  * --maps): the Guided variant (eq. 3 with HiResCAM in place of Grad-CAM) puts the peak on the
  * right lesion more often for every label, most for microaneurysms; see training/README.md.
  *
- * The cost is one backward pass through the cheap head for all targets at once (A tiled once
- * per target), like Grad-CAM's reference path; the backbone is not run again.
+ * The cost is one backward pass through the cheap head for all targets at once; the backbone is not run again.
+ * When the head starts with a linear stride-1 'same' convolution (both builders' heads), the gradient is taken
+ * from that convolution's output z on (grad-cam-fast.headGradientFast), so the convolution is not run again on
+ * A tiled per target; otherwise through the whole head, like Grad-CAM's reference path.
  */
 import * as tf from '@tensorflow/tfjs';
 import { applyLayers } from '../model/graph';
+import { headGradientFast } from './grad-cam-fast';
 import { upsampleAndNormalise } from './grad-cam';
 import { diagonalObjective, type ExplainTarget } from './targets';
+
+/** ∂y/∂A [T, h, w, k] by tf.grad through the whole head, A tiled once per target (any head). */
+export function headGradientFull(head: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[]): tf.Tensor4D {
+  return tf.tidy(() => {
+    const tiled = tf.tile(a, [targets.length, 1, 1, 1]) as tf.Tensor4D;
+    // applyLayers: plain-op convs, no filter gradients (only ∂y/∂A is wanted), as in grad-cam.ts
+    return tf.grad((x: tf.Tensor) => diagonalObjective(applyLayers(head, x, { training: false })[0] as tf.Tensor2D, targets))(tiled) as tf.Tensor4D;
+  });
+}
 
 /** HiResCAM on A's grid: ReLU(Σ_k grads ⊙ A). a [1, h, w, k], grads [T, h, w, k] -> [T, h, w]. */
 export function hiResCamMaps(a: tf.Tensor4D, grads: tf.Tensor4D): tf.Tensor3D {
@@ -32,6 +44,7 @@ export function hiResCamMaps(a: tf.Tensor4D, grads: tf.Tensor4D): tf.Tensor3D {
  * Same contract as grad-cam.gradCamFromFeatures, so callers can switch between the two.
  * @param a A = features(input), shape [1, h, w, k]; not disposed.
  * @param outSize side of the returned maps (the model input size).
+ * @param z the head's first-convolution output kept by headForwardKeepingZ (not disposed), when the caller has it
  * @returns cams [T, outSize, outSize] each divided by its own coarse peak (0..1), peaks [T].
  */
 export function hiResCamFromFeatures(
@@ -39,13 +52,12 @@ export function hiResCamFromFeatures(
   a: tf.Tensor4D,
   targets: readonly ExplainTarget[],
   outSize: number,
+  z?: tf.Tensor4D,
 ): { cams: tf.Tensor3D; peaks: tf.Tensor1D } {
   if (a.shape[0] !== 1) throw new RangeError('hiResCam explains one image at a time (batch 1)');
   if (targets.length === 0) return { cams: tf.zeros([0, outSize, outSize]), peaks: tf.zeros([0]) };
   return tf.tidy(() => {
-    const tiled = tf.tile(a, [targets.length, 1, 1, 1]) as tf.Tensor4D;
-    // applyLayers: plain-op convs, no filter gradients (only ∂y/∂A is wanted), as in grad-cam.ts
-    const grads = tf.grad((x: tf.Tensor) => diagonalObjective(applyLayers(head, x, { training: false })[0] as tf.Tensor2D, targets))(tiled) as tf.Tensor4D;
+    const grads = headGradientFast(head, a, targets, z) ?? headGradientFull(head, a, targets);
     const { maps, peaks } = upsampleAndNormalise(hiResCamMaps(a, grads), outSize);
     return { cams: maps, peaks };
   });
