@@ -97,28 +97,28 @@ export function headGradientFast(head: tf.LayersModel, a: tf.Tensor4D, targets: 
   const tail = buildTail(head, fc.name, `${head.name}_after_${fc.name}`);
   try {
     return tf.tidy(() => {
-      const zz = z ?? (fc.layer.apply(a, { training: false }) as tf.Tensor4D);
-      const t = targets.length;
-      const g = tf.grad((x: tf.Tensor) => diagonalObjective(applyLayers(tail, x, { training: false })[0] as tf.Tensor2D, targets))(
-        tf.tile(zz, [t, 1, 1, 1]),
-      ) as tf.Tensor4D;
+      const g = gradientAtZ(tail, z ?? (fc.layer.apply(a, { training: false }) as tf.Tensor4D), targets);
       const [, h, w, k] = a.shape;
-      return tf.conv2dTranspose(g, fc.kernel, [t, h, w, k], 1, 'same');
+      return tf.conv2dTranspose(g, fc.kernel, [targets.length, h, w, k], 1, 'same');
     });
   } finally {
     tail.dispose();
   }
 }
 
+/** g = ∂y/∂z [T, h, w, f] for every target: z tiled once per target through the tail (the head after its first convolution). */
+function gradientAtZ(tail: tf.LayersModel, z: tf.Tensor4D, targets: readonly ExplainTarget[]): tf.Tensor4D {
+  return tf.grad((x: tf.Tensor) => diagonalObjective(applyLayers(tail, x, { training: false })[0] as tf.Tensor2D, targets))(
+    tf.tile(z, [targets.length, 1, 1, 1]),
+  ) as tf.Tensor4D;
+}
+
 function weightsFromTail(fc: FirstConv, tail: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[], given?: tf.Tensor4D): tf.Tensor2D {
   return tf.tidy(() => {
     const [, h, w] = a.shape;
     const [kh, kw, k, f] = fc.kernel.shape;
-    const z = given ?? (fc.layer.apply(a, { training: false }) as tf.Tensor4D);
     const t = targets.length;
-    const g = tf.grad((x: tf.Tensor) => diagonalObjective(applyLayers(tail, x, { training: false })[0] as tf.Tensor2D, targets))(
-      tf.tile(z, [t, 1, 1, 1]),
-    ) as tf.Tensor4D;
+    const g = gradientAtZ(tail, given ?? (fc.layer.apply(a, { training: false }) as tf.Tensor4D), targets);
     // TF 'same' padding for stride 1: pad_before = floor((k - 1) / 2)
     const pt = Math.floor((kh - 1) / 2);
     const pl = Math.floor((kw - 1) / 2);
