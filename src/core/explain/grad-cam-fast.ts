@@ -51,17 +51,12 @@ export interface HeadForward {
  * to the bit. Null when the fast path does not apply to this head. The caller disposes both.
  */
 export function headForwardKeepingZ(head: tf.LayersModel, a: tf.Tensor4D): HeadForward | null {
-  const fc = firstConv(head);
-  if (!fc) return null;
-  const tail = buildTail(head, fc.name, `${head.name}_after_${fc.name}`);
-  try {
-    return tf.tidy(() => {
+  return withTail(head, (fc, tail) =>
+    tf.tidy(() => {
       const z = fc.layer.apply(a, { training: false }) as tf.Tensor4D;
       return { z, logits: tail.apply(z, { training: false }) as tf.Tensor2D };
-    });
-  } finally {
-    tail.dispose();
-  }
+    }),
+  );
 }
 
 /**
@@ -69,17 +64,7 @@ export function headForwardKeepingZ(head: tf.LayersModel, a: tf.Tensor4D): HeadF
  * @param z the first convolution's output for `a` when the caller has it ({@link headForwardKeepingZ}); not disposed
  */
 export function gradCamWeightsFast(head: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[], z?: tf.Tensor4D): tf.Tensor2D | null {
-  const fc = firstConv(head);
-  if (!fc) return null;
-  // The tail is a few symbolic layers (cheap to build); it is disposed after use because a cached
-  // one would hold a reference on the head's shared layers and keep their weights alive after the
-  // model itself is disposed.
-  const tail = buildTail(head, fc.name, `${head.name}_after_${fc.name}`);
-  try {
-    return weightsFromTail(fc, tail, a, targets, z);
-  } finally {
-    tail.dispose();
-  }
+  return withTail(head, (fc, tail) => weightsFromTail(fc, tail, a, targets, z));
 }
 
 /**
@@ -92,24 +77,40 @@ export function gradCamWeightsFast(head: tf.LayersModel, a: tf.Tensor4D, targets
  * @param z the first convolution's output for `a` ({@link headForwardKeepingZ}), or omitted to compute it
  */
 export function headGradientFast(head: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[], z?: tf.Tensor4D): tf.Tensor4D | null {
+  return withTail(head, (fc, tail) =>
+    tf.tidy(() => {
+      const g = gradientAtZ(fc, tail, a, targets, z);
+      const [, h, w, k] = a.shape;
+      return tf.conv2dTranspose(g, fc.kernel, [targets.length, h, w, k], 1, 'same');
+    }),
+  );
+}
+
+/**
+ * Runs `fn` with the head's first convolution and its tail (the head after it), or returns null when the fast
+ * paths do not apply. The tail is a few symbolic layers (cheap to build); it is disposed after use because a
+ * cached one would hold a reference on the head's shared layers and keep their weights alive after the model
+ * itself is disposed.
+ */
+function withTail<T>(head: tf.LayersModel, fn: (fc: FirstConv, tail: tf.LayersModel) => T): T | null {
   const fc = firstConv(head);
   if (!fc) return null;
   const tail = buildTail(head, fc.name, `${head.name}_after_${fc.name}`);
   try {
-    return tf.tidy(() => {
-      const g = gradientAtZ(tail, z ?? (fc.layer.apply(a, { training: false }) as tf.Tensor4D), targets);
-      const [, h, w, k] = a.shape;
-      return tf.conv2dTranspose(g, fc.kernel, [targets.length, h, w, k], 1, 'same');
-    });
+    return fn(fc, tail);
   } finally {
     tail.dispose();
   }
 }
 
-/** g = ∂y/∂z [T, h, w, f] for every target: z tiled once per target through the tail (the head after its first convolution). */
-function gradientAtZ(tail: tf.LayersModel, z: tf.Tensor4D, targets: readonly ExplainTarget[]): tf.Tensor4D {
+/**
+ * g = ∂y/∂z [T, h, w, f] for every target: z (the given one, or the first convolution of `a`) tiled once per
+ * target through the tail.
+ */
+function gradientAtZ(fc: FirstConv, tail: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[], z?: tf.Tensor4D): tf.Tensor4D {
+  const zz = z ?? (fc.layer.apply(a, { training: false }) as tf.Tensor4D);
   return tf.grad((x: tf.Tensor) => diagonalObjective(applyLayers(tail, x, { training: false })[0] as tf.Tensor2D, targets))(
-    tf.tile(z, [targets.length, 1, 1, 1]),
+    tf.tile(zz, [targets.length, 1, 1, 1]),
   ) as tf.Tensor4D;
 }
 
@@ -118,7 +119,7 @@ function weightsFromTail(fc: FirstConv, tail: tf.LayersModel, a: tf.Tensor4D, ta
     const [, h, w] = a.shape;
     const [kh, kw, k, f] = fc.kernel.shape;
     const t = targets.length;
-    const g = gradientAtZ(tail, given ?? (fc.layer.apply(a, { training: false }) as tf.Tensor4D), targets);
+    const g = gradientAtZ(fc, tail, a, targets, given);
     // TF 'same' padding for stride 1: pad_before = floor((k - 1) / 2)
     const pt = Math.floor((kh - 1) / 2);
     const pl = Math.floor((kw - 1) / 2);
