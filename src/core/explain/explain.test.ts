@@ -319,6 +319,24 @@ describe('Guided Grad-CAM (eq. 3) and the combined map (eq. 4)', () => {
     tf.dispose([maps, c, empty]);
   });
 
+  it('diagonalObjective: the masked sum for logit targets gives the gradient of the per-target slices', async () => {
+    const x = tf.tensor2d([0.5, -1, 2, 0.25, 3, -2, 1, 1, -0.5, 4, 0, 7], [3, 4]);
+    const targets = logitTargets([2, 0, 2]);
+    // the same scores without logitColumn: the generic per-target slice path
+    const generic = targets.map(({ name, labelIndex, score }) => ({ name, labelIndex, score }));
+    const f = (t: typeof targets) => (l: tf.Tensor) => diagonalObjective(tf.mul(l, l) as tf.Tensor2D, t);
+    const [gMask, gSlices] = [tf.grad(f(targets))(x), tf.grad(f(generic))(x)];
+    // (+ 0: the mask multiplies the other columns by 0, which may give -0 where the slices give +0)
+    const values = async (t: tf.Tensor) => Array.from(await t.data(), (v) => v + 0);
+    expect(await values(gMask)).toEqual(await values(gSlices));
+    // only each row's own column gets a gradient: 2·x there
+    expect(await values(gMask)).toEqual([0, 0, 4, 0, 6, 0, 0, 0, 0, 0, 0, 0]);
+    expect((await diagonalObjective(x, targets).data())[0]).toBeCloseTo(2 + 3 + 0, 6);
+    // a column past the logits still fails loudly
+    expect(() => diagonalObjective(x, logitTargets([0, 1, 9]))).toThrow(RangeError);
+    tf.dispose([x, gMask, gSlices]);
+  });
+
   it('diagonalObjective rejects a row/target mismatch', () => {
     const l = tf.zeros([2, 5]) as tf.Tensor2D;
     expect(() => diagonalObjective(l, [logitTarget(0)])).toThrow(RangeError);

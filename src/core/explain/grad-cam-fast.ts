@@ -123,26 +123,28 @@ function weightsFromTail(fc: FirstConv, tail: tf.LayersModel, a: tf.Tensor4D, ta
     // TF 'same' padding for stride 1: pad_before = floor((k - 1) / 2)
     const pt = Math.floor((kh - 1) / 2);
     const pl = Math.floor((kw - 1) / 2);
-    // All kh·kw window sums in one batched matmul, [T, kh·kw, h·w] 0/1 windows × [T, h·w, f]: one
-    // kernel instead of a slice and a sum per tap (on wasm those 2·kh·kw small kernels cost as much
-    // as the rest of the head; on a GPU each is a dispatch). The windows are written out per target
-    // (a few KB) rather than broadcast, so no backend's batch broadcasting is relied on.
-    const plane = kh * kw * h * w;
-    const win = new Float32Array(t * plane);
+    // All kh·kw window sums of all targets in ONE plain matmul, g laid out [T·f, h·w] × the 0/1 windows
+    // [h·w, kh·kw]: one kernel instead of a slice and a sum per tap (on wasm those 2·kh·kw small kernels cost
+    // as much as the rest of the head; on a GPU each is a dispatch). Operand order: wasm's matmul packs its
+    // right operand afresh for every new tensor (XNNPACK caches the packing per weights tensor), ~1 ms for a
+    // [256, 640] one, so the large per-call operand goes on the left and the small one on the right, here and
+    // in [k, kh·kw·f] × [kh·kw·f, T] below (measured: 3.1 → ~0.5 ms for the two matmuls, demo head).
+    const taps = kh * kw;
+    const win = new Float32Array(h * w * taps);
     for (let dy = 0; dy < kh; dy++) {
       const i0 = Math.max(0, pt - dy);
       const i1 = Math.min(h, h + pt - dy);
       for (let dx = 0; dx < kw; dx++) {
         const j0 = Math.max(0, pl - dx);
         const j1 = Math.min(w, w + pl - dx);
-        const o = (dy * kw + dx) * h * w;
-        for (let i = i0; i < i1; i++) win.fill(1, o + i * w + j0, o + i * w + j1);
+        const tap = dy * kw + dx;
+        for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) win[(i * w + j) * taps + tap] = 1;
       }
     }
-    for (let c = 1; c < t; c++) win.copyWithin(c * plane, 0, plane);
-    const sums = tf.matMul(tf.tensor3d(win, [t, kh * kw, h * w]), tf.reshape(g, [t, h * w, f])); // [T, kh·kw, f]
-    const s = tf.reshape(sums, [t, kh * kw * f]);
-    const wt = tf.reshape(tf.transpose(fc.kernel, [0, 1, 3, 2]), [kh * kw * f, k]);
-    return tf.div(tf.matMul(s, wt), h * w) as tf.Tensor2D;
+    const gt = tf.reshape(tf.transpose(g, [0, 3, 1, 2]), [t * f, h * w]);
+    const byTap = tf.matMul(gt, tf.tensor2d(win, [h * w, taps])); // [T·f, kh·kw]
+    const s = tf.reshape(tf.transpose(tf.reshape(byTap, [t, f, kh * kw]), [2, 1, 0]), [kh * kw * f, t]); // [(tap, o), T]
+    const wk = tf.reshape(tf.transpose(fc.kernel, [2, 0, 1, 3]), [k, kh * kw * f]); // [k, (tap, o)]
+    return tf.div(tf.transpose(tf.matMul(wk, s)), h * w) as tf.Tensor2D;
   });
 }

@@ -54,18 +54,18 @@ export function weightedActivation(a: tf.Tensor4D, weights: tf.Tensor2D): tf.Ten
 export function upsampleAndNormalise(maps: tf.Tensor3D, size: number): { maps: tf.Tensor3D; peaks: tf.Tensor1D } {
   return tf.tidy(() => {
     const [t, h, w] = maps.shape;
-    let up: tf.Tensor3D = maps;
-    if (h !== size || w !== size) {
-      // halfPixelCenters: pixel i of the coarse grid covers the same input area as the
-      // 32 input pixels it summarises, so the peak does not drift by half a cell.
-      up = tf.squeeze(tf.image.resizeBilinear(tf.expandDims(maps, 3) as tf.Tensor4D, [size, size], false, true), [3]) as tf.Tensor3D;
-    }
     const peaks = tf.max(tf.reshape(maps, [t, h * w]), 1) as tf.Tensor1D;
-    // Divide by the coarse peak: bilinear interpolation never exceeds it, so the result is in
-    // 0..1. A map whose peak is 0 is 0 everywhere (ReLU output), so the epsilon keeps it 0
-    // without a tf.where (whose broadcast costs a full-size Tile on wasm).
-    const norm = tf.div(up, tf.reshape(tf.maximum(peaks, 1e-12), [t, 1, 1])) as tf.Tensor3D;
-    return { maps: norm, peaks };
+    // Divide by the coarse peak on the coarse grid (bilinear interpolation is linear and
+    // never exceeds it, so the result is in 0..1), not on the full-size maps. A map whose
+    // peak is 0 is 0 everywhere (ReLU output), so the epsilon keeps it 0 without a tf.where.
+    const norm = tf.div(maps, tf.reshape(tf.maximum(peaks, 1e-12), [t, 1, 1])) as tf.Tensor3D;
+    if (h === size && w === size) return { maps: norm, peaks };
+    // halfPixelCenters: pixel i of the coarse grid covers the same input area as the
+    // 32 input pixels it summarises, so the peak does not drift by half a cell.
+    // The targets go in as channels of ONE image, not as a batch of one-channel images: the
+    // resize then computes each pixel's taps once for all targets (wasm: 2× faster, same values).
+    const up = tf.image.resizeBilinear(tf.transpose(norm, [1, 2, 0]) as tf.Tensor3D, [size, size], false, true);
+    return { maps: tf.transpose(up, [2, 0, 1]) as tf.Tensor3D, peaks };
   });
 }
 

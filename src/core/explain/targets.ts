@@ -18,6 +18,11 @@ export interface ExplainTarget {
   readonly labelIndex: number;
   /** [b, labels] logits -> [b] scores. Must be differentiable tfjs ops. */
   score(logits: tf.Tensor2D): tf.Tensor1D;
+  /**
+   * Set when the score is exactly the logit in this column (a {@link logitTarget}): objectives over many such
+   * targets are then one masked sum instead of a slice per target.
+   */
+  readonly logitColumn?: number;
 }
 
 /** The label's pre-sigmoid score y^c (paper eq. 1). */
@@ -26,6 +31,7 @@ export function logitTarget(labelIndex: number, name = `logit:${labelIndex}`): E
   return {
     name,
     labelIndex,
+    logitColumn: labelIndex,
     score: (logits) => {
       if (labelIndex >= logits.shape[1]) throw new RangeError(`label index ${labelIndex} >= ${logits.shape[1]} outputs`);
       return tf.squeeze(tf.slice(logits, [0, labelIndex], [-1, 1]), [1]) as tf.Tensor1D;
@@ -47,6 +53,15 @@ export function logitTargets(labelIndices: readonly number[], names?: readonly s
 export function diagonalObjective(logits: tf.Tensor2D, targets: readonly ExplainTarget[]): tf.Scalar {
   if (logits.shape[0] !== targets.length) {
     throw new RangeError(`diagonalObjective: ${logits.shape[0]} rows for ${targets.length} targets`);
+  }
+  const [rows, labels] = logits.shape;
+  if (targets.every((t) => t.logitColumn !== undefined && t.logitColumn < labels)) {
+    // Σ_t logits[t, c_t] as ONE product with a 0/1 mask: its gradient is the mask itself, the same
+    // seed as the per-target slices give, in 2 kernels instead of ~6 per target (wasm: each small
+    // kernel costs a dispatch; GPU backends: each is a shader launch).
+    const mask = new Float32Array(rows * labels);
+    targets.forEach((t, row) => (mask[row * labels + t.logitColumn!] = 1));
+    return tf.sum(tf.mul(logits, tf.tensor2d(mask, [rows, labels])));
   }
   const parts = targets.map((t, row) => t.score(tf.slice(logits, [row, 0], [1, -1]) as tf.Tensor2D));
   return tf.sum(parts.length === 1 ? parts[0] : tf.concat(parts));
