@@ -137,7 +137,7 @@ export function classMapsAllStep(model: FundusModel, x: tf.Tensor4D, mode: 'full
         ? gradCamFromFeatures(model.head, a, targets, size, split?.z)
         : gradCamFromFeaturesFull(model.head, a, targets, size);
   a.dispose();
-  if (split) tf.dispose([split.z, split.logits]);
+  if (split) tf.dispose(split.tensors);
   if (!out) {
     p.dispose();
     return null;

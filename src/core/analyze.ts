@@ -261,7 +261,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     if (!record) held.push(a);
     // the class maps' fast paths (Grad-CAM and HiResCAM) need the head's first-convolution output z: keep it from this pass
     const split = headForwardKeepingZ(model.head, a);
-    if (split) held.push(split.z, split.logits);
+    if (split) held.push(...split.tensors);
     const probT = tf.tidy(() => tf.sigmoid(split ? split.logits : (model.head.apply(a, { training: false }) as tf.Tensor2D)));
     held.push(probT);
     const probs = await readOrStop(probT.data());

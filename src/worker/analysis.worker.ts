@@ -169,7 +169,7 @@ async function warmupClassMaps(m: FundusModel, cam: CamMethod): Promise<void> {
     }
   } finally {
     tf.dispose([x, a]);
-    if (split) tf.dispose([split.z, split.logits]);
+    if (split) tf.dispose(split.tensors);
   }
 }
 

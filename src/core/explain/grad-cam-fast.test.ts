@@ -95,7 +95,9 @@ describe('headForwardKeepingZ: one pass through the head serves the logits and t
       const before = tf.memory().numTensors;
       const split = headForwardKeepingZ(hd, a)!;
       expect(split, `kernel ${kernel}`).not.toBeNull();
-      expect(tf.memory().numTensors - before).toBe(2); // z and the logits, nothing else
+      // z, the logits and the tail's one ReLU output (tail-pass.ts), nothing else
+      expect(split.tensors.length).toBe(3);
+      expect(tf.memory().numTensors - before).toBe(3);
       const ref = hd.apply(a) as tf.Tensor2D;
       expect(Array.from(await split.logits.data())).toEqual(Array.from(await ref.data()));
       expect(split.z.shape).toEqual([1, 7, 5, 6]);
@@ -103,7 +105,7 @@ describe('headForwardKeepingZ: one pass through the head serves the logits and t
       const without = gradCamFromFeatures(hd, a, targets, 16);
       expect(await maxDiff(withZ.cams, without.cams), `kernel ${kernel}`).toBeLessThan(1e-6);
       expect(split.z.isDisposed).toBe(false); // the caller's
-      tf.dispose([a, ref, split.z, split.logits, withZ.cams, withZ.peaks, without.cams, without.peaks]);
+      tf.dispose([a, ref, ...split.tensors, withZ.cams, withZ.peaks, without.cams, without.peaks]);
       hd.dispose();
     }
   });

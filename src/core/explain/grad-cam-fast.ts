@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { applyLayers, buildTail } from '../model/graph';
 import { diagonalObjective, type ExplainTarget } from './targets';
+import { recordTail, tailGradient, type TailRecord } from './tail-pass';
 
 interface FirstConv {
   layer: tf.layers.Layer;
@@ -42,21 +43,37 @@ export interface HeadForward {
   logits: tf.Tensor2D;
   /** the first convolution's output, for {@link gradCamWeightsFast} */
   z: tf.Tensor4D;
+  /** every tensor the split holds (z, logits and the tail's recorded ReLU outputs): the caller disposes them */
+  tensors: tf.Tensor[];
 }
+
+/** The tail records of the z tensors handed out by headForwardKeepingZ (tail-pass.ts). */
+const tailRecords = new WeakMap<tf.Tensor, TailRecord>();
 
 /**
  * The head's forward pass that keeps z, the output of its first convolution, so the Grad-CAM that
  * follows need not compute it again (for ResNet50's head a 3×3 2048→256 convolution: ~6 % of the
- * forward pass). The same layers are applied in turn, so the logits are those of head.apply(a),
- * to the bit. Null when the fast path does not apply to this head. The caller disposes both.
+ * forward pass), and the tail's ReLU outputs, so the class maps' gradient through the tail needs no
+ * forward of its own (tail-pass.ts). The same layers are applied in turn, so the logits are those of
+ * head.apply(a), to the bit. Null when the fast path does not apply to this head. The caller disposes
+ * {@link HeadForward.tensors}.
  */
 export function headForwardKeepingZ(head: tf.LayersModel, a: tf.Tensor4D): HeadForward | null {
-  return withTail(head, (fc, tail) =>
-    tf.tidy(() => {
-      const z = fc.layer.apply(a, { training: false }) as tf.Tensor4D;
-      return { z, logits: tail.apply(z, { training: false }) as tf.Tensor2D };
-    }),
-  );
+  return withTail(head, (fc, tail) => {
+    const z = tf.tidy(() => fc.layer.apply(a, { training: false }) as tf.Tensor4D);
+    try {
+      const record = recordTail(tail, z);
+      if (record) {
+        tailRecords.set(z, record);
+        return { z, logits: record.output as tf.Tensor2D, tensors: [z, ...record.tensors] };
+      }
+      const logits = tf.tidy(() => tail.apply(z, { training: false }) as tf.Tensor2D);
+      return { z, logits, tensors: [z, logits] };
+    } catch (e) {
+      z.dispose();
+      throw e;
+    }
+  });
 }
 
 /**
@@ -104,10 +121,13 @@ function withTail<T>(head: tf.LayersModel, fn: (fc: FirstConv, tail: tf.LayersMo
 }
 
 /**
- * g = ∂y/∂z [T, h, w, f] for every target: z (the given one, or the first convolution of `a`) tiled once per
- * target through the tail.
+ * g = ∂y/∂z [T, h, w, f] for every target: from the tail's record when `z` came from headForwardKeepingZ (no
+ * forward pass), else z (the given one, or the first convolution of `a`) tiled once per target through the tail.
  */
 function gradientAtZ(fc: FirstConv, tail: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[], z?: tf.Tensor4D): tf.Tensor4D {
+  const record = z ? tailRecords.get(z) : undefined;
+  const fromRecord = record ? tailGradient(record, targets) : null;
+  if (fromRecord) return fromRecord;
   const zz = z ?? (fc.layer.apply(a, { training: false }) as tf.Tensor4D);
   return tf.grad((x: tf.Tensor) => diagonalObjective(applyLayers(tail, x, { training: false })[0] as tf.Tensor2D, targets))(
     tf.tile(zz, [targets.length, 1, 1, 1]),

@@ -138,7 +138,7 @@ describe('∂y/∂A through the head\'s first convolution (headGradientFast)', (
     const xa = input();
     const am = m.features.predict(xa) as tf.Tensor4D;
     expect(headGradientFast(m.head, am, logitTargets([0]))).toBeNull();
-    tf.dispose([x, a, split.z, split.logits, xa, am]);
+    tf.dispose([x, a, ...split.tensors, xa, am]);
     net.dispose();
   });
 });

@@ -1,0 +1,118 @@
+/**
+ * The hand-written backward through the head's tail (tail-pass.ts) must give tf.grad's ∂y/∂z for every target,
+ * from a batch-1 forward, and must decline tails it has no rule for.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildTail } from '../model/graph';
+import { randomiseBatchNorm, relDiff } from '../tensor.test-fixtures';
+import { gradCamFromFeatures, gradCamFromFeaturesFull } from './grad-cam';
+import { headForwardKeepingZ } from './grad-cam-fast';
+import { hiResCamFromFeatures } from './hires-cam';
+import { recordTail, tailGradient } from './tail-pass';
+import { diagonalObjective, logitTargets, type ExplainTarget } from './targets';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const init = (seed: number) => ({ kernelInitializer: tf.initializers.glorotNormal({ seed }), biasInitializer: tf.initializers.randomNormal({ seed: seed + 1, stddev: 0.3 }) });
+
+/** A head whose tail has every layer kind tail-pass covers: fused-ReLU and linear convs, BN, Activation, Dropout, ReLU, GAP. */
+function richHead(h: number, w: number, k: number): tf.LayersModel {
+  const a = tf.input({ shape: [h, w, k] });
+  let x = tf.layers.conv2d({ name: 'first', filters: 6, kernelSize: 3, padding: 'same', ...init(1) }).apply(a) as tf.SymbolicTensor;
+  x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
+  x = tf.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'valid', activation: 'relu', ...init(3) }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({ axis: -1 }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.activation({ activation: 'relu' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.dropout({ rate: 0.5 }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.conv2d({ filters: 4, kernelSize: 1, ...init(5) }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.activation({ activation: 'linear' }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: a, outputs: tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor });
+}
+
+/** tf.grad through the tail on z tiled once per target: what gradientAtZ computed before the record. */
+function reference(tail: tf.LayersModel, z: tf.Tensor4D, targets: readonly ExplainTarget[]): tf.Tensor {
+  return tf.tidy(() => tf.grad((x: tf.Tensor) => diagonalObjective(tail.apply(x, { training: false }) as tf.Tensor2D, targets))(tf.tile(z, [targets.length, 1, 1, 1])));
+}
+
+describe('tail-pass: the head after its first convolution, forward once, backward for every target', () => {
+  it('gives tf.grad’s ∂y/∂z for logit and generic targets, the logits of tail.apply to the bit, and leaks nothing', async () => {
+    const hd = richHead(9, 7, 3);
+    randomiseBatchNorm(hd, 11);
+    const tail = buildTail(hd, 'first', 'tail');
+    const z = tf.randomNormal([1, 9, 7, 6], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const rec = recordTail(tail, z)!;
+    expect(rec).not.toBeNull();
+    // 3 ReLU outputs (the ReLU layer, the fused conv, the Activation) + the logits
+    expect(rec.tensors.length).toBe(4);
+    expect(tf.memory().numTensors - before).toBe(4);
+    const ref = tail.apply(z, { training: false }) as tf.Tensor;
+    expect(Array.from(await rec.output.data())).toEqual(Array.from(await ref.data()));
+    const logit = logitTargets([3, 0, 2, 3]);
+    const generic: ExplainTarget[] = [
+      { name: 'sum', labelIndex: 0, score: (l) => tf.sum(l, 1) as tf.Tensor1D },
+      { name: 'neg1', labelIndex: 1, score: (l) => tf.neg(tf.squeeze(tf.slice(l, [0, 1], [-1, 1]), [1])) as tf.Tensor1D },
+    ];
+    for (const targets of [logit, generic]) {
+      const mid = tf.memory().numTensors;
+      const g = tailGradient(rec, targets)!;
+      expect(tf.memory().numTensors - mid).toBe(1);
+      const want = reference(tail, z, targets);
+      expect(g.shape).toEqual([targets.length, 9, 7, 6]);
+      expect(await relDiff(g, want), targets[0].name).toBeLessThan(1e-5);
+      tf.dispose([g, want]);
+    }
+    tf.dispose([ref, ...rec.tensors]);
+    expect(tf.memory().numTensors).toBe(before);
+    // a record whose tensors were disposed is refused (the caller falls back to tf.grad)
+    expect(tailGradient(rec, logit)).toBeNull();
+    tf.dispose(z);
+    tail.dispose();
+    hd.dispose();
+  });
+
+  it('serves Grad-CAM and HiResCAM through headForwardKeepingZ with the maps of the full gradient', async () => {
+    const hd = richHead(8, 8, 5);
+    randomiseBatchNorm(hd, 3);
+    const a = tf.relu(tf.randomNormal([1, 8, 8, 5], 0, 1, 'float32', 9)) as tf.Tensor4D;
+    const targets = logitTargets([0, 1, 2, 3]);
+    const split = headForwardKeepingZ(hd, a)!;
+    expect(split.tensors.length).toBe(5); // z + the record
+    const full = gradCamFromFeaturesFull(hd, a, targets, 16);
+    const gc = gradCamFromFeatures(hd, a, targets, 16, split.z);
+    expect(await relDiff(gc.cams, full.cams)).toBeLessThan(1e-5);
+    const hrPlain = hiResCamFromFeatures(hd, a, targets, 16);
+    const hr = hiResCamFromFeatures(hd, a, targets, 16, split.z);
+    expect(await relDiff(hr.cams, hrPlain.cams)).toBeLessThan(1e-5);
+    tf.dispose([a, ...split.tensors, full.cams, full.peaks, gc.cams, gc.peaks, hr.cams, hr.peaks, hrPlain.cams, hrPlain.peaks]);
+    hd.dispose();
+  });
+
+  it('declines tails it has no rule for: a Dense after Flatten, a branch, a capped ReLU', () => {
+    const z = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
+    const input = () => tf.input({ shape: [4, 4, 3] });
+    const flat = (() => {
+      const i = input();
+      return tf.model({ inputs: i, outputs: tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(i)) as tf.SymbolicTensor });
+    })();
+    const branch = (() => {
+      const i = input();
+      const p = tf.layers.conv2d({ filters: 3, kernelSize: 1 }).apply(i) as tf.SymbolicTensor;
+      const q = tf.layers.add().apply([p, i]) as tf.SymbolicTensor;
+      return tf.model({ inputs: i, outputs: tf.layers.globalAveragePooling2d({}).apply(q) as tf.SymbolicTensor });
+    })();
+    const capped = (() => {
+      const i = input();
+      const r = tf.layers.reLU({ maxValue: 6 }).apply(i) as tf.SymbolicTensor;
+      return tf.model({ inputs: i, outputs: tf.layers.globalAveragePooling2d({}).apply(r) as tf.SymbolicTensor });
+    })();
+    const before = tf.memory().numTensors;
+    for (const m of [flat, branch, capped]) expect(recordTail(m, z)).toBeNull();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(z);
+    [flat, branch, capped].forEach((m) => m.dispose());
+  });
+});
