@@ -147,23 +147,28 @@ export function classMapsAllStep(model: FundusModel, x: tf.Tensor4D, mode: 'full
 
 /**
  * The GB1 step: guided backprop for one label with its own forward, as analyze() makes it: a recorded forward of the
- * features (explain/guided-pass), then the first label's lesion-contrast map (BP/MA: dark) through the hand-written
- * backward and the one-channel first-layer gradient. Models the recorded backward has no rule for take the tf.grad
- * path, as in analyze().
+ * features (explain/guided-pass) and of the head (explain/headForwardKeepingZ: z and the tail's ReLU outputs), then
+ * the first label's lesion-contrast map (BP/MA: dark) through the hand-written backward and the one-channel
+ * first-layer gradient. Models the recorded backward has no rule for take the tf.grad path, as in analyze().
  */
 export function guided1Step(model: FundusModel, x: tf.Tensor4D): tf.Tensor3D {
   const record = recordFeatures(model.features, x);
   if (!record) return guidedSaliencyMaps(model.net, x, logitTargets([0]), [firstContrast(model)], { labelsPerPass: 1 });
+  const split = headForwardKeepingZ(model.head, record.output);
   try {
-    return guidedPerLabelStep(model, record);
+    return guidedPerLabelStep(model, record, split?.z);
   } finally {
     record.dispose();
+    if (split) tf.dispose(split.tensors);
   }
 }
 
-/** What one more guided map adds to an analysis whose forward is recorded: the head's guided gradient and the backward. */
-export function guidedPerLabelStep(model: FundusModel, record: FeaturesRecord): tf.Tensor3D {
-  return guidedSaliencyRecorded(record, model.head, logitTargets([0]), [firstContrast(model)]);
+/**
+ * What one more guided map adds to an analysis whose forward is recorded (features and head, as analyze() keeps
+ * them): the head's guided gradient (from the recorded tail when `z` is given) and the backward.
+ */
+export function guidedPerLabelStep(model: FundusModel, record: FeaturesRecord, z?: tf.Tensor4D): tf.Tensor3D {
+  return guidedSaliencyRecorded(record, model.head, logitTargets([0]), [firstContrast(model)], { z });
 }
 
 function firstContrast(model: FundusModel) {
@@ -194,15 +199,17 @@ async function timeGuided1(model: FundusModel, x: tf.Tensor4D): Promise<number> 
 async function timeGuidedPerLabel(model: FundusModel, x: tf.Tensor4D): Promise<number | undefined> {
   const record = recordFeatures(model.features, x);
   if (!record) return undefined;
+  const split = headForwardKeepingZ(model.head, record.output);
   try {
-    await record.output.data();
+    await (split ? split.logits : record.output).data();
     const t0 = now();
-    const s = guidedPerLabelStep(model, record);
+    const s = guidedPerLabelStep(model, record, split?.z);
     await s.data();
     s.dispose();
     return now() - t0;
   } finally {
     record.dispose();
+    if (split) tf.dispose(split.tensors);
   }
 }
 

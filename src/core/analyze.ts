@@ -302,7 +302,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     let combined: Float32Array | undefined;
     if ((mapsWanted === 'all' || outlineSource === 'guided-gradcam') && positiveIdx.length > 0 && camsT) {
       if (await begin('guidedBackprop')) return ungradable();
-      const g = await guidedMaps(model, x, camsT, camIdx, positiveIdx, ids, mask, size, options, record);
+      const g = await guidedMaps(model, x, camsT, camIdx, positiveIdx, ids, mask, size, options, record, split?.z);
       ggcMaps = g.guidedGradCam;
       if (mapsWanted === 'all') combined = g.combined;
       end('guidedBackprop');
@@ -384,6 +384,8 @@ function maskedLabelMaps(data: Float32Array, indices: number[], ids: LabelId[], 
  * @param cams [camIdx.length, size, size] Grad-CAM maps (unmasked); not disposed.
  * @param record the forward pass of `x` recorded by recordFeatures (then no forward is run here), or null for the
  *   tf.grad path of the whole net (a model with a layer the recorded backward has no rule for)
+ * @param z the head's first-convolution output of that forward (explain/headForwardKeepingZ): the guided seeds then
+ *   come from its recorded tail, with no forward through the head either
  */
 async function guidedMaps(
   model: FundusModel,
@@ -396,13 +398,14 @@ async function guidedMaps(
   size: number,
   o: { guidedLabelsPerPass?: number; guidedSaliency?: GuidedSaliencyMode },
   record: FeaturesRecord | null,
+  z?: tf.Tensor4D,
 ): Promise<{ guidedGradCam: LabelMap[]; combined: Float32Array }> {
   const rows = positiveIdx.map((i) => camIdx.indexOf(i));
   const contrast = (o.guidedSaliency ?? 'contrast') === 'contrast' ? positiveIdx.map((i) => lesionContrastOf(ids[i])) : undefined;
   const ggc = tf.tidy(() => {
     const targets = logitTargets(positiveIdx);
     const saliency = record
-      ? guidedSaliencyRecorded(record, model.head, targets, contrast, { labelsPerPass: o.guidedLabelsPerPass })
+      ? guidedSaliencyRecorded(record, model.head, targets, contrast, { labelsPerPass: o.guidedLabelsPerPass, z })
       : guidedSaliencyMaps(model.net, x, targets, contrast, { labelsPerPass: o.guidedLabelsPerPass });
     const camPos = tf.gather(cams, rows) as tf.Tensor3D;
     return guidedGradCam(saliency, camPos);
@@ -512,15 +515,18 @@ export async function explainDetails(image: RgbImage | null, model: FundusModel,
     record = recordFeatures(model.features, x);
     const a = record ? record.output : tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
     if (!record) held.push(a);
+    // as in analyze: the head's first-convolution output and its recorded tail serve the class maps and the guided seeds
+    const split = headForwardKeepingZ(model.head, a);
+    if (split) held.push(...split.tensors);
     // The same Grad-CAM rows analyze(maps: 'all') computes (every lesion label), so the
     // product of eq. 3 is the same to the last bit.
-    const { cams, peaks } = classMapsFromFeatures(result.camMethod ?? 'gradcam', model.head, a, logitTargets(lesionIdx, lesionIdx.map((i) => ids[i])), size);
+    const { cams, peaks } = classMapsFromFeatures(result.camMethod ?? 'gradcam', model.head, a, logitTargets(lesionIdx, lesionIdx.map((i) => ids[i])), size, split?.z);
     peaks.dispose();
     held.push(cams);
     timingsMs.gradcam = now() - t0;
     await check('guidedBackprop', 0.15);
     t0 = now();
-    const g = await guidedMaps(model, x, cams, lesionIdx, positiveIdx, ids, mask, size, options, record);
+    const g = await guidedMaps(model, x, cams, lesionIdx, positiveIdx, ids, mask, size, options, record, split?.z);
     timingsMs.guidedBackprop = now() - t0;
     // a cancel that arrived during the (single, long) guided stage still wins: the caller
     // asked for nothing, so it gets nothing rather than maps it no longer expects

@@ -104,6 +104,26 @@ export function headGradientFast(head: tf.LayersModel, a: tf.Tensor4D, targets: 
 }
 
 /**
+ * Guided backprop's gradient of each target with respect to A through the head ([T, …A's shape], the seeds of
+ * guided-pass.ts), from the tail recorded with `z` by {@link headForwardKeepingZ}: the tail's backward with the
+ * guided rule, then the first convolution's input gradient. No forward pass; null when `z` has no live record.
+ */
+export function guidedSeedsFromZ(head: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[], z: tf.Tensor4D): tf.Tensor4D | null {
+  const record = tailRecords.get(z);
+  if (!record) return null;
+  return withTail(head, (fc) => {
+    const g = tailGradient(record, targets, 'guided');
+    if (!g) return null;
+    const [, h, w, k] = a.shape;
+    try {
+      return tf.conv2dTranspose(g, fc.kernel, [targets.length, h, w, k], 1, 'same');
+    } finally {
+      g.dispose();
+    }
+  });
+}
+
+/**
  * Runs `fn` with the head's first convolution and its tail (the head after it), or returns null when the fast
  * paths do not apply. The tail is a few symbolic layers (cheap to build); it is disposed after use because a
  * cached one would hold a reference on the head's shared layers and keep their weights alive after the model

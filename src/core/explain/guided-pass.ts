@@ -21,6 +21,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchNormScale, modelNodes, type GraphNode } from '../model/graph';
 import type { LesionContrast } from '../types';
+import { guidedSeedsFromZ } from './grad-cam-fast';
 import { guidedBackprop, guidedSaliency, saliencyFromChannelSums } from './guided-backprop';
 import type { ExplainTarget } from './targets';
 
@@ -261,15 +262,20 @@ export function guidedBackwardFromRecord(record: FeaturesRecord, seeds: tf.Tenso
  * The seeds of {@link guidedBackwardFromRecord}: for each target, the guided gradient of its score with
  * respect to the features' output A, through `head` (A -> logits) with the guided ReLU. [targets, …A's shape].
  * That is guided backprop of the head alone, with A as its input.
+ * @param z the head's first-convolution output for `a` from explain/headForwardKeepingZ, when the caller has it (not
+ *   disposed): the seeds then come from its recorded tail, without a forward pass through the head
  */
-export function guidedHeadSeeds(head: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[]): tf.Tensor4D {
-  return guidedBackprop(head, a, targets);
+export function guidedHeadSeeds(head: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[], z?: tf.Tensor4D): tf.Tensor4D {
+  // the analysis' own head forward (headForwardKeepingZ) recorded the tail: no forward through the head here
+  return (z ? guidedSeedsFromZ(head, a, targets, z) : null) ?? guidedBackprop(head, a, targets);
 }
 
 /** Options of {@link guidedSaliencyRecorded}. */
 export interface RecordedSaliencyOptions {
   /** targets per backward pass (default: all in one batch; each row costs one layer-sized gradient per layer). */
   labelsPerPass?: number;
+  /** the head's first-convolution output for the record's output, from explain/headForwardKeepingZ (see guidedHeadSeeds) */
+  z?: tf.Tensor4D;
 }
 
 /**
@@ -296,7 +302,7 @@ export function guidedSaliencyRecorded(
   try {
     for (let start = 0; start < targets.length; start += per) {
       const group = targets.slice(start, start + per);
-      const seeds = guidedHeadSeeds(head, record.output, group);
+      const seeds = guidedHeadSeeds(head, record.output, group, o.z);
       try {
         parts.push(guidedBackwardFromRecord(record, seeds, sumsOnly));
       } finally {

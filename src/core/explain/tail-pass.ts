@@ -9,6 +9,7 @@
  *   GlobalAveragePooling2D   ∂/∂x = ∂/∂y broadcast over the grid ÷ (h·w)
  *   ReLU (a layer or fused)  × [y > 0]          Conv2D: conv2dTranspose with the layer's kernel
  *   inference BatchNorm      × γ/√(σ² + ε)      Dropout, linear Activation: identity
+ * With the guided rule at the ReLUs it also gives guided backprop's seeds (guided-pass.ts) with no forward pass.
  * It covers heads that are a chain of those layers (both builders' heads are); any other tail keeps tf.grad.
  * The gradients equal tf.grad's to float rounding (tests).
  */
@@ -100,8 +101,10 @@ export function recordTail(tail: tf.LayersModel, z: tf.Tensor4D): TailRecord | n
 /**
  * ∂ score_t / ∂z for every target t, [T, …z's shape], from a record of the tail's forward; `null` when `record`
  * is not from {@link recordTail} or one of its tensors was disposed.
+ * @param rule 'plain': the gradient; 'guided': guided backpropagation's rule at every ReLU (Springenberg et al.:
+ *   only positive gradients pass, where the forward was positive), as explain/guided-backprop applies it
  */
-export function tailGradient(record: TailRecord, targets: readonly ExplainTarget[]): tf.Tensor4D | null {
+export function tailGradient(record: TailRecord, targets: readonly ExplainTarget[], rule: 'plain' | 'guided' = 'plain'): tf.Tensor4D | null {
   const list = steps.get(record);
   if (!list || record.tensors.some((t) => t.isDisposed)) return null;
   const t = targets.length;
@@ -111,7 +114,7 @@ export function tailGradient(record: TailRecord, targets: readonly ExplainTarget
     let g: tf.Tensor = tf.grad((l: tf.Tensor) => diagonalObjective(l as tf.Tensor2D, targets))(tf.tile(out, [t, 1]));
     for (let i = list.length - 1; i >= 0; i--) {
       const { layer, inShape, relu } = list[i];
-      if (relu) g = tf.mul(g, tf.step(relu));
+      if (relu) g = tf.mul(rule === 'guided' ? tf.relu(g) : g, tf.step(relu));
       switch (layer.getClassName()) {
         case 'GlobalAveragePooling2D': {
           const [, h, w, c] = inShape;
