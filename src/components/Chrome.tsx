@@ -68,6 +68,7 @@ export function Settings() {
   const { t } = useTranslation();
   const settings = useApp((s) => s.settings);
   const inUse = useApp((s) => s.model.info?.backend);
+  const softwareGpu = useApp((s) => s.model.info?.softwareGpu);
   const st = appStore.getState();
   return (
     <details className="settings">
@@ -84,6 +85,15 @@ export function Settings() {
           </select>
         </label>
         {inUse && <p className="small">{t('settings.current', { backend: inUse })}</p>}
+        {inUse && settings.backend === 'auto' && softwareGpu && softwareGpu.length > 0 && (
+          <p className="small" data-testid="software-gpu">
+            {t('settings.softwareGpu', {
+              backends: softwareGpu.map((g) => t(`settings.backends.${g.backend}`)).join(' + '),
+              renderer: softwareGpu[0].renderer,
+              backend: t(`settings.backends.${inUse}`),
+            })}
+          </p>
+        )}
         <label>
           {t('settings.colormap')}
           <select value={settings.colormap} onChange={(e) => st.setColormap(e.currentTarget.value as ColormapName)}>

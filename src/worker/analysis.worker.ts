@@ -21,6 +21,7 @@ import { logitTargets } from '../core/explain/targets';
 import { LESION_LABEL_IDS } from '../core/types';
 import { BACKEND_ORDER, MAX_ANALYSIS_SIDE } from './api';
 import type { AnalysisWorkerApi, AnalyzeResponse, BackendName, DecodedPhoto, DetailsResponse, ModelInfo, Notice, PhotoChecksMode, ProgressCallback, WorkerErrorShape, WorkerInit } from './api';
+import { autoOrder, probeWebGl, probeWebGpu } from './gpu-probe';
 import { downscaleFactor, orientedSize, readImageHeader } from './image-header';
 import { createPhotoChecksClient, type PhotoChecksEndpoint } from './photo-checks-client';
 import type { PhotoChecks } from '../core/photo-checks';
@@ -99,25 +100,19 @@ let warmupMs = 0;
 /** the class-activation map warmed at the latest load (a run-time fallback warms the same) */
 let warmCam: CamMethod = 'gradcam';
 
-async function webGpuAdapter(): Promise<boolean> {
-  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  if (!gpu) return false;
-  try {
-    return (await gpu.requestAdapter()) != null;
-  } catch {
-    return false;
-  }
-}
-
-async function candidateOrder(pref: WorkerInit['backend']): Promise<{ order: BackendName[]; skipped: ModelInfo['skipped'] }> {
+async function candidateOrder(pref: WorkerInit['backend']): Promise<{ order: BackendName[]; skipped: ModelInfo['skipped']; softwareGpu: NonNullable<ModelInfo['softwareGpu']> }> {
   const skipped: ModelInfo['skipped'] = [];
-  const gpu = await webGpuAdapter();
+  const gpu = await probeWebGpu();
   let order: BackendName[] = pref === 'auto' ? [...BACKEND_ORDER] : [pref, ...BACKEND_ORDER.filter((b) => b !== pref)];
-  if (!gpu) {
+  if (!gpu.available) {
     if (order.includes('webgpu')) skipped.push({ backend: 'webgpu', reason: 'no WebGPU adapter on this device' });
     order = order.filter((b) => b !== 'webgpu');
   }
-  return { order, skipped };
+  if (pref !== 'auto') return { order, skipped, softwareGpu: [] };
+  // 'auto' wants the fastest backend: a software-rendered GPU is slower than wasm (gpu-probe.ts)
+  const auto = autoOrder(order, [gpu, probeWebGl()]);
+  for (const p of auto.demoted) skipped.push({ backend: p.backend, reason: `software renderer (${p.renderer}): slower than wasm on this device` });
+  return { order: auto.order, skipped, softwareGpu: auto.demoted.map((p) => ({ backend: p.backend, renderer: p.renderer })) };
 }
 
 const isModelProblem = (e: unknown) => isFundusLensError(e) && e.code.startsWith('model-');
@@ -223,7 +218,7 @@ async function init(o: WorkerInit, onProgress?: ProgressCallback): Promise<Model
     readerBase = o.modelUrl;
   }
   checksMode = o.photoChecks ?? 'auto';
-  const { order, skipped } = await candidateOrder(o.backend);
+  const { order, skipped, softwareGpu } = await candidateOrder(o.backend);
   warmCam = o.cam ?? 'gradcam';
   const chosen = await loadOn(order, skipped, warmCam);
   onProgress?.('loading-model', 1);
@@ -236,7 +231,16 @@ async function init(o: WorkerInit, onProgress?: ProgressCallback): Promise<Model
   if (meta.training && (meta.training as { placeholder?: unknown }).placeholder === true) {
     notices.push({ code: 'placeholder-model', message: 'This model is an UNTRAINED placeholder: its results are meaningless.' });
   }
-  return { metadata: meta, backend: chosen, skipped, loadMs: performance.now() - t0, warmupMs, notices };
+  // a demoted software GPU that ended up in use (every faster backend failed) was not skipped
+  return {
+    metadata: meta,
+    backend: chosen,
+    skipped: skipped.filter((s) => s.backend !== chosen),
+    softwareGpu: softwareGpu.filter((g) => g.backend !== chosen),
+    loadMs: performance.now() - t0,
+    warmupMs,
+    notices,
+  };
 }
 
 // ---------------------------------------------------------------- decoding

@@ -45,6 +45,11 @@ export interface ModelInfo {
   backend: BackendName;
   /** backends tried before the chosen one, with why they were skipped */
   skipped: { backend: BackendName; reason: string }[];
+  /**
+   * GPU backends that run on a software renderer on this device (e.g. SwiftShader), which 'auto' tries only after
+   * wasm because they are slower than it (worker/gpu-probe.ts); empty when a backend was chosen by name
+   */
+  softwareGpu?: { backend: 'webgpu' | 'webgl'; renderer: string }[];
   loadMs: number;
   /** of loadMs: the warm-up at load (WebGL/WebGPU: forward + class-activation-map shaders; wasm/cpu: 0, deferred to idle time) */
   warmupMs?: number;

@@ -222,6 +222,7 @@ const en = {
     colormap: 'Heat-map colours',
     colormaps: { inferno: 'Inferno', viridis: 'Viridis' },
     current: 'In use: {{backend}}',
+    softwareGpu: 'On this device {{backends}} run on a software renderer ({{renderer}}), slower than the CPU, so Automatic uses {{backend}}. Choose one above to use it anyway.',
     cam: 'Explanation map',
     cams: { gradcam: 'Grad-CAM (paper, default)', hirescam: 'HiResCAM (sharper)' },
     camHelp: 'Grad-CAM is the method of the paper. HiResCAM is an alternative that keeps the model’s gradient at each place instead of averaging it; on synthetic test photos its maps pointed at the lesion more often, most of all for microaneurysms. On 103 real test photos the two did about equally well. Applies to the next analyses; photos already analysed keep their map.',

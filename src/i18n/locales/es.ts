@@ -217,6 +217,7 @@ const es: DeepPartial<Messages> = {
     colormap: 'Colores del mapa de calor',
     colormaps: { inferno: 'Inferno', viridis: 'Viridis' },
     current: 'En uso: {{backend}}',
+    softwareGpu: 'En este dispositivo {{backends}} funcionan con un renderizador por software ({{renderer}}), más lento que la CPU, así que Automático usa {{backend}}. Elija uno arriba para usarlo de todos modos.',
     cam: 'Mapa de explicación',
     cams: { gradcam: 'Grad-CAM (artículo, predeterminado)', hirescam: 'HiResCAM (más nítido)' },
     camHelp: 'Grad-CAM es el método del artículo. HiResCAM es una alternativa que conserva el gradiente del modelo en cada lugar en vez de promediarlo; en fotografías sintéticas de prueba sus mapas señalaron la lesión más a menudo, sobre todo los microaneurismas. En 103 fotografías reales de prueba ambos rindieron de forma parecida. Se aplica a los próximos análisis; las fotografías ya analizadas conservan su mapa.',

@@ -218,6 +218,7 @@ const zh: DeepPartial<Messages> = {
     colormap: '热图配色',
     colormaps: { inferno: 'Inferno', viridis: 'Viridis' },
     current: '正在使用：{{backend}}',
+    softwareGpu: '此设备上的 {{backends}} 由软件渲染器（{{renderer}}）运行，比 CPU 更慢，因此“自动”使用 {{backend}}。如仍要使用，请在上方选择。',
     cam: '解释热图',
     cams: { gradcam: 'Grad-CAM（论文方法，默认）', hirescam: 'HiResCAM（更清晰）' },
     camHelp: 'Grad-CAM 是论文所用的方法。HiResCAM 是一种替代方法，它保留模型在每个位置的梯度而不取平均；在合成测试照片上，它的热图更常指向病灶，对微动脉瘤尤其明显。在 103 张真实测试照片上，两者表现相近。仅对之后的分析生效；已分析的照片保留原来的热图。',
