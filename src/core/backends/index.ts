@@ -1,11 +1,14 @@
 /**
  * Backend selection for every runtime (worker, CLI, training): try backends in order of
- * preference and install our wasm gradient kernels whenever wasm is the one picked.
+ * preference and install our gradient kernels: wasm's (wasm-gradients.ts) whenever wasm is the one
+ * picked, WebGL's input gradient as forward convolutions (conv-input-grad.ts) whenever WebGL is.
  */
 import * as tf from '@tensorflow/tfjs';
 import { FundusLensError } from '../errors';
+import { registerConvInputGradAsForward } from './conv-input-grad';
 import { registerWasmGradientKernels } from './wasm-gradients';
 
+export { registerConvInputGradAsForward } from './conv-input-grad';
 export { clearWasmGradientCache, registerWasmGradientKernels, wasmGradientCacheSize, wasmGradientKernelsRegistered } from './wasm-gradients';
 
 /**
@@ -23,6 +26,7 @@ export async function setupBackend(order: string[]): Promise<string> {
     }
     try {
       if (name === 'wasm') registerWasmGradientKernels();
+      if (name === 'webgl') registerConvInputGradAsForward('webgl');
       const ok = await tf.setBackend(name);
       if (!ok) {
         failures.push(`${name}: failed to initialise`);
