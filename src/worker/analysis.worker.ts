@@ -22,6 +22,7 @@ import { LESION_LABEL_IDS } from '../core/types';
 import { BACKEND_ORDER, MAX_ANALYSIS_SIDE } from './api';
 import type { AnalysisWorkerApi, AnalyzeResponse, BackendName, DecodedPhoto, DetailsResponse, ModelInfo, Notice, PhotoChecksMode, ProgressCallback, WorkerErrorShape, WorkerInit } from './api';
 import { autoOrder, probeWebGl, probeWebGpu } from './gpu-probe';
+import { photoStageSteps } from './jit-warmup';
 import { downscaleFactor, orientedSize, readImageHeader } from './image-header';
 import { createPhotoChecksClient, type PhotoChecksEndpoint } from './photo-checks-client';
 import type { PhotoChecks } from '../core/photo-checks';
@@ -126,15 +127,40 @@ const isModelProblem = (e: unknown) => isFundusLensError(e) && e.code.startsWith
  */
 const WARMUP_DELAY_MS = 500;
 let warmTimer: ReturnType<typeof setTimeout> | null = null;
+/** bumped by every job: a warm-up step of an older generation does not run */
+let warmGeneration = 0;
 function cancelWarmup(): void {
+  warmGeneration++;
   if (warmTimer) clearTimeout(warmTimer);
   warmTimer = null;
 }
-function scheduleWarmup(m: FundusModel): void {
+/**
+ * After WARMUP_DELAY_MS of idle time: the model's warm-up (wasm/cpu; `withModel`), then the photo stages' JS
+ * (jit-warmup.ts), one step per macrotask. Any job cancels the rest (cancelWarmup).
+ */
+function scheduleWarmup(m: FundusModel, withModel: boolean): void {
   cancelWarmup();
+  const generation = warmGeneration;
+  const live = () => model === m && warmGeneration === generation;
+  const steps = photoStageSteps(m.metadata.preprocess, !helperWanted());
+  const next = (i: number) => {
+    warmTimer = setTimeout(() => {
+      warmTimer = null;
+      if (!live() || i >= steps.length) return;
+      try {
+        steps[i]();
+      } catch {
+        return; // a warm-up only: a real problem shows in the first analysis
+      }
+      next(i + 1);
+    }, 0);
+  };
   warmTimer = setTimeout(() => {
     warmTimer = null;
-    if (model === m) void m.warmup().catch(() => undefined); // a real failure shows in the first analysis
+    if (!live()) return;
+    const modelWarm = withModel ? m.warmup().catch(() => undefined) : Promise.resolve(); // a real failure shows in the first analysis
+    // a job that arrived meanwhile bumped the generation: then nothing more is warmed
+    void modelWarm.then(() => live() && next(0));
   }, WARMUP_DELAY_MS);
 }
 
@@ -191,7 +217,9 @@ async function loadOn(order: BackendName[], skipped: ModelInfo['skipped'], cam: 
         // a software GPU that would otherwise land inside the first result.
         await m.warmup();
         await warmupClassMaps(m, cam);
-      } else scheduleWarmup(m);
+      }
+      // wasm/cpu: the model's warm-up later, when idle (see WARMUP_DELAY_MS); every backend: the photo stages' JS
+      scheduleWarmup(m, chosen !== 'webgl' && chosen !== 'webgpu');
       warmupMs = performance.now() - w0;
       model = m;
       backend = chosen;
