@@ -110,8 +110,15 @@ export function tailGradient(record: TailRecord, targets: readonly ExplainTarget
   const t = targets.length;
   return tf.tidy(() => {
     const out = record.output as tf.Tensor2D;
-    // ∂ score_t / ∂ logits for every row: the targets' own differentiable scores (for logit targets a 0/1 mask)
-    let g: tf.Tensor = tf.grad((l: tf.Tensor) => diagonalObjective(l as tf.Tensor2D, targets))(tf.tile(out, [t, 1]));
+    // ∂ score_t / ∂ logits for every row: for logit targets the 0/1 mask itself (what tf.grad of diagonalObjective
+    // gives, without its ~8 kernels), else the targets' own differentiable scores
+    const labels = out.shape[1];
+    let g: tf.Tensor = targets.every((x) => x.logitColumn !== undefined && x.logitColumn < labels)
+      ? tf.tensor2d(
+          targets.reduce((m, x, row) => ((m[row * labels + x.logitColumn!] = 1), m), new Float32Array(t * labels)),
+          [t, labels],
+        )
+      : tf.grad((l: tf.Tensor) => diagonalObjective(l as tf.Tensor2D, targets))(tf.tile(out, [t, 1]));
     for (let i = list.length - 1; i >= 0; i--) {
       const { layer, inShape, relu } = list[i];
       if (relu) g = tf.mul(rule === 'guided' ? tf.relu(g) : g, tf.step(relu));
