@@ -23,58 +23,15 @@
  * dilation, unequal strides and non-float32.
  */
 import * as tf from '@tensorflow/tfjs';
+import { KernelScope as Scope, paddedConv } from './kernel-scope';
 
 type Info = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
-
-interface IntermediateBackend {
-  disposeIntermediateTensorInfo(info: Info): void;
-}
-
-/** Runs the backend's registered kernels on TensorInfos and frees every intermediate but the result. */
-class Scope {
-  private readonly temps: Info[] = [];
-  constructor(
-    readonly backend: tf.KernelBackend,
-    readonly backendName: string,
-  ) {}
-
-  run(kernel: string, inputs: Record<string, Info>, attrs: Attrs): Info {
-    const cfg = tf.getKernel(kernel, this.backendName);
-    if (!cfg) throw new Error(`${this.backendName} kernel ${kernel} is not registered`);
-    const out = cfg.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, backend: this.backend, attrs: attrs as tf.NamedAttrMap }) as Info;
-    this.temps.push(out);
-    return out;
-  }
-
-  finish(keep: Info): Info {
-    for (const t of this.temps) if (t !== keep) (this.backend as unknown as IntermediateBackend).disposeIntermediateTensorInfo(t);
-    return keep;
-  }
-
-  /** Frees everything (on an error). */
-  abandon(): void {
-    for (const t of this.temps) (this.backend as unknown as IntermediateBackend).disposeIntermediateTensorInfo(t);
-  }
-}
 
 /** w [kh, kw, ci, co] -> flipped in space, channels swapped: [kh, kw, co, ci]. */
 function flipSwap(s: Scope, w: Info): Info {
   const r = s.run('Reverse', { x: w }, { dims: [0, 1] });
   return s.run('Transpose', { x: r }, { perm: [0, 1, 3, 2] });
-}
-
-/** A stride-1 Conv2D of x with padding (top, bottom, left, right); negative pads crop x first. */
-function paddedConv(s: Scope, x: Info, f: Info, top: number, bottom: number, left: number, right: number): Info {
-  let xc = x;
-  if (top < 0 || bottom < 0 || left < 0 || right < 0) {
-    const [b, h, w, c] = x.shape;
-    const t = Math.max(0, -top);
-    const l = Math.max(0, -left);
-    xc = s.run('Slice', { x }, { begin: [0, t, l, 0], size: [b, h - t - Math.max(0, -bottom), w - l - Math.max(0, -right), c] });
-  }
-  const pad = [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]];
-  return s.run('Conv2D', { x: xc, filter: f }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] });
 }
 
 /** Input channels below which the backend's own kernel is faster (see the measurements above). */

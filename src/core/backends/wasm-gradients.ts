@@ -23,38 +23,20 @@
  * is recorded on a gradient tape and every intermediate is released with backend.disposeData.
  */
 import * as tf from '@tensorflow/tfjs';
+import { KernelScope, padCrop, paddedConv } from './kernel-scope';
 
 type Info = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
 
-interface DisposingBackend {
-  disposeData(dataId: object, force?: boolean): boolean;
-}
-
-/** Runs another registered wasm kernel on TensorInfos, keeping track of what to free. */
-class Scope {
-  private readonly temps: Info[] = [];
-  constructor(readonly backend: tf.KernelBackend) {}
-
-  run(kernel: string, inputs: Record<string, Info>, attrs: Attrs): Info {
-    const cfg = tf.getKernel(kernel, 'wasm');
-    if (!cfg) throw new Error(`wasm kernel ${kernel} is not registered (import @tensorflow/tfjs-backend-wasm first)`);
-    const out = cfg.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, backend: this.backend, attrs: attrs as tf.NamedAttrMap }) as Info;
-    this.temps.push(out);
-    return out;
+/** Our kernels run wasm's own kernels (kernel-scope.ts); `output` makes an uninitialised float32 result. */
+class Scope extends KernelScope {
+  constructor(backend: tf.KernelBackend) {
+    super(backend, 'wasm');
   }
 
   /** A new uninitialised float32 backend tensor, freed like the other intermediates. */
   output(shape: number[]): Info {
-    const out = (this.backend as unknown as WasmBackend).makeOutput(shape, 'float32');
-    this.temps.push(out);
-    return out;
-  }
-
-  /** Frees every intermediate except `keep`. */
-  finish(keep: Info): Info {
-    for (const t of this.temps) if (t !== keep) (this.backend as unknown as DisposingBackend).disposeData(t.dataId);
-    return keep;
+    return this.track((this.backend as unknown as WasmBackend).makeOutput(shape, 'float32'));
   }
 }
 
@@ -71,21 +53,6 @@ function convInfo(xShape: number[], filterShape: number[], attrs: Attrs): tf.bac
     false,
     fmt,
   );
-}
-
-/** Pads (possibly negatively, i.e. crops) the spatial axes of an NHWC tensor. */
-function padCrop(s: Scope, x: Info, top: number, bottom: number, left: number, right: number): Info {
-  const [b, h, w, c] = x.shape;
-  let y = x;
-  if (top > 0 || bottom > 0 || left > 0 || right > 0) {
-    y = s.run('PadV2', { x: y }, { paddings: [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]], constantValue: 0 });
-  }
-  if (top < 0 || bottom < 0 || left < 0 || right < 0) {
-    const begin = [0, Math.max(0, -top), Math.max(0, -left), 0];
-    const size = [b, h + top + bottom, w + left + right, c];
-    y = s.run('Slice', { x: y }, { begin, size });
-  }
-  return y;
 }
 
 /** dW for y = conv2d(x, W): inputs {x, dy}, attrs {strides, pad, dataFormat, dimRoundingMode, filterShape}. */
@@ -287,16 +254,6 @@ function derivedFilters(backend: tf.KernelBackend, filter: Info, sh: number, sw:
  * ci 64 (256 channels) 1.2 × as phases, 2.0 × combined; the crossover lies near 64–128.
  */
 const COMBINE_PHASES_MAX_CHANNELS = 64;
-
-/**
- * A stride-1 "valid" Conv2D of x padded by (top, bottom, left, right). Non-negative pads go to
- * the convolution itself (XNNPACK pads implicitly, no padded copy of x); negative ones crop first.
- */
-function paddedConv(s: Scope, x: Info, f: Info, top: number, bottom: number, left: number, right: number): Info {
-  const xc = padCrop(s, x, Math.min(0, top), Math.min(0, bottom), Math.min(0, left), Math.min(0, right));
-  const pad = [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]];
-  return s.run('Conv2D', { x: xc, filter: f }, { strides: [1, 1], pad, dilations: [1, 1], dataFormat: 'NHWC' });
-}
 
 /**
  * dx for a strided conv by polyphase decomposition (the "sub-pixel convolution" identity):

@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchNormScale, modelNodes, type GraphNode } from '../model/graph';
-import { diagonalObjective, type ExplainTarget } from './targets';
+import { diagonalObjective, logitMask, type ExplainTarget } from './targets';
 
 const SUPPORTED = new Set(['Conv2D', 'ReLU', 'Activation', 'BatchNormalization', 'Dropout', 'GlobalAveragePooling2D']);
 
@@ -112,12 +112,9 @@ export function tailGradient(record: TailRecord, targets: readonly ExplainTarget
     const out = record.output as tf.Tensor2D;
     // ∂ score_t / ∂ logits for every row: for logit targets the 0/1 mask itself (what tf.grad of diagonalObjective
     // gives, without its ~8 kernels), else the targets' own differentiable scores
-    const labels = out.shape[1];
-    let g: tf.Tensor = targets.every((x) => x.logitColumn !== undefined && x.logitColumn < labels)
-      ? tf.tensor2d(
-          targets.reduce((m, x, row) => ((m[row * labels + x.logitColumn!] = 1), m), new Float32Array(t * labels)),
-          [t, labels],
-        )
+    const mask = logitMask(targets, out.shape[1]);
+    let g: tf.Tensor = mask
+      ? tf.tensor2d(mask, [t, out.shape[1]])
       : tf.grad((l: tf.Tensor) => diagonalObjective(l as tf.Tensor2D, targets))(tf.tile(out, [t, 1]));
     for (let i = list.length - 1; i >= 0; i--) {
       const { layer, inShape, relu } = list[i];

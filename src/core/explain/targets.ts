@@ -54,15 +54,24 @@ export function diagonalObjective(logits: tf.Tensor2D, targets: readonly Explain
   if (logits.shape[0] !== targets.length) {
     throw new RangeError(`diagonalObjective: ${logits.shape[0]} rows for ${targets.length} targets`);
   }
-  const [rows, labels] = logits.shape;
-  if (targets.every((t) => t.logitColumn !== undefined && t.logitColumn < labels)) {
-    // Σ_t logits[t, c_t] as ONE product with a 0/1 mask: its gradient is the mask itself, the same
-    // seed as the per-target slices give, in 2 kernels instead of ~6 per target (wasm: each small
-    // kernel costs a dispatch; GPU backends: each is a shader launch).
-    const mask = new Float32Array(rows * labels);
-    targets.forEach((t, row) => (mask[row * labels + t.logitColumn!] = 1));
-    return tf.sum(tf.mul(logits, tf.tensor2d(mask, [rows, labels])));
+  const mask = logitMask(targets, logits.shape[1]);
+  if (mask) {
+    // Σ_t logits[t, c_t] as ONE product with the mask: its gradient is the mask itself, the same seed as the
+    // per-target slices give, in 2 kernels instead of ~6 per target (wasm: each small kernel costs a dispatch;
+    // GPU backends: each is a shader launch).
+    return tf.sum(tf.mul(logits, tf.tensor2d(mask, logits.shape)));
   }
   const parts = targets.map((t, row) => t.score(tf.slice(logits, [row, 0], [1, -1]) as tf.Tensor2D));
   return tf.sum(parts.length === 1 ? parts[0] : tf.concat(parts));
+}
+
+/**
+ * The 0/1 [targets, labels] mask whose row t selects target t's logit: the gradient of {@link diagonalObjective}
+ * with respect to the logits. Null unless every target is a {@link logitTarget} within `labels` columns.
+ */
+export function logitMask(targets: readonly ExplainTarget[], labels: number): Float32Array | null {
+  if (!targets.every((t) => t.logitColumn !== undefined && t.logitColumn < labels)) return null;
+  const mask = new Float32Array(targets.length * labels);
+  targets.forEach((t, row) => (mask[row * labels + t.logitColumn!] = 1));
+  return mask;
 }
