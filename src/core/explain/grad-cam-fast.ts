@@ -62,12 +62,12 @@ export function headForwardKeepingZ(head: tf.LayersModel, a: tf.Tensor4D): HeadF
   return withTail(head, (fc, tail) => {
     const z = tf.tidy(() => fc.layer.apply(a, { training: false }) as tf.Tensor4D);
     try {
-      const record = recordTail(tail, z);
+      const record = recordTail(tail(), z);
       if (record) {
         tailRecords.set(z, record);
         return { z, logits: record.output as tf.Tensor2D, tensors: [z, ...record.tensors] };
       }
-      const logits = tf.tidy(() => tail.apply(z, { training: false }) as tf.Tensor2D);
+      const logits = tf.tidy(() => tail().apply(z, { training: false }) as tf.Tensor2D);
       return { z, logits, tensors: [z, logits] };
     } catch (e) {
       z.dispose();
@@ -124,19 +124,19 @@ export function guidedSeedsFromZ(head: tf.LayersModel, a: tf.Tensor4D, targets: 
 }
 
 /**
- * Runs `fn` with the head's first convolution and its tail (the head after it), or returns null when the fast
- * paths do not apply. The tail is a few symbolic layers (cheap to build); it is disposed after use because a
- * cached one would hold a reference on the head's shared layers and keep their weights alive after the model
- * itself is disposed.
+ * Runs `fn` with the head's first convolution and a getter for its tail (the head after it), or returns null when
+ * the fast paths do not apply. The tail is built on first use only (the recorded paths of tail-pass.ts need none;
+ * ~0.3 ms of JS per build for the demo head) and disposed after use, because a cached one would hold a reference on
+ * the head's shared layers and keep their weights alive after the model itself is disposed.
  */
-function withTail<T>(head: tf.LayersModel, fn: (fc: FirstConv, tail: tf.LayersModel) => T): T | null {
+function withTail<T>(head: tf.LayersModel, fn: (fc: FirstConv, tail: () => tf.LayersModel) => T): T | null {
   const fc = firstConv(head);
   if (!fc) return null;
-  const tail = buildTail(head, fc.name, `${head.name}_after_${fc.name}`);
+  let tail: tf.LayersModel | null = null;
   try {
-    return fn(fc, tail);
+    return fn(fc, () => (tail ??= buildTail(head, fc.name, `${head.name}_after_${fc.name}`)));
   } finally {
-    tail.dispose();
+    (tail as tf.LayersModel | null)?.dispose();
   }
 }
 
@@ -144,17 +144,17 @@ function withTail<T>(head: tf.LayersModel, fn: (fc: FirstConv, tail: tf.LayersMo
  * g = ∂y/∂z [T, h, w, f] for every target: from the tail's record when `z` came from headForwardKeepingZ (no
  * forward pass), else z (the given one, or the first convolution of `a`) tiled once per target through the tail.
  */
-function gradientAtZ(fc: FirstConv, tail: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[], z?: tf.Tensor4D): tf.Tensor4D {
+function gradientAtZ(fc: FirstConv, tail: () => tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[], z?: tf.Tensor4D): tf.Tensor4D {
   const record = z ? tailRecords.get(z) : undefined;
   const fromRecord = record ? tailGradient(record, targets) : null;
   if (fromRecord) return fromRecord;
   const zz = z ?? (fc.layer.apply(a, { training: false }) as tf.Tensor4D);
-  return tf.grad((x: tf.Tensor) => diagonalObjective(applyLayers(tail, x, { training: false })[0] as tf.Tensor2D, targets))(
+  return tf.grad((x: tf.Tensor) => diagonalObjective(applyLayers(tail(), x, { training: false })[0] as tf.Tensor2D, targets))(
     tf.tile(zz, [targets.length, 1, 1, 1]),
   ) as tf.Tensor4D;
 }
 
-function weightsFromTail(fc: FirstConv, tail: tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[], given?: tf.Tensor4D): tf.Tensor2D {
+function weightsFromTail(fc: FirstConv, tail: () => tf.LayersModel, a: tf.Tensor4D, targets: readonly ExplainTarget[], given?: tf.Tensor4D): tf.Tensor2D {
   return tf.tidy(() => {
     const [, h, w] = a.shape;
     const [kh, kw, k, f] = fc.kernel.shape;
