@@ -13,7 +13,7 @@ import { now } from './clock';
 import { FundusLensError } from './errors';
 import { combineMaps } from './explain/combine';
 import { classMapsFromFeatures } from './explain/class-maps';
-import { headForwardKeepingZ } from './explain/grad-cam-fast';
+import { headForwardKeepingZ, type HeadForward } from './explain/grad-cam-fast';
 import { guidedSaliencyMaps } from './explain/guided-backprop';
 import { guidedSaliencyRecorded, recordFeatures, type FeaturesRecord } from './explain/guided-pass';
 import { guidedGradCam } from './explain/guided-grad-cam';
@@ -256,12 +256,9 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     const x = tf.tensor4d(pre.data, [1, size, size, 3]);
     held.push(x);
     // When guided backprop may follow, the forward keeps what its backward needs, so it needs no forward of its own
-    record = mapsWanted === 'all' || outlineSource === 'guided-gradcam' ? recordFeatures(model.features, x) : null;
-    const a = record ? record.output : tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
-    if (!record) held.push(a);
-    // the class maps' fast paths (Grad-CAM and HiResCAM) need the head's first-convolution output z: keep it from this pass
-    const split = headForwardKeepingZ(model.head, a);
-    if (split) held.push(...split.tensors);
+    const fwd = sharedForward(model, x, mapsWanted === 'all' || outlineSource === 'guided-gradcam', held);
+    record = fwd.record;
+    const { a, split } = fwd;
     const probT = tf.tidy(() => tf.sigmoid(split ? split.logits : (model.head.apply(a, { training: false }) as tf.Tensor2D)));
     held.push(probT);
     const probs = await readOrStop(probT.data());
@@ -376,6 +373,31 @@ function maskedLabelMaps(data: Float32Array, indices: number[], ids: LabelId[], 
     for (let p = 0; p < m.length; p++) m[p] *= mask[p];
     return { label: ids[li] as LesionLabelId, width: size, height: size, data: m };
   });
+}
+
+/**
+ * The one forward pass an analysis shares: the features A (recorded by explain/recordFeatures when a guided map may
+ * follow, so guided backprop needs no forward of its own) and the head split at its first convolution
+ * (explain/headForwardKeepingZ: z and the tail's ReLU outputs serve the class maps and the guided seeds). Tensors
+ * go to `held`, except the record, which the caller disposes.
+ */
+function sharedForward(
+  model: FundusModel,
+  x: tf.Tensor4D,
+  recordIt: boolean,
+  held: tf.Tensor[],
+): { record: FeaturesRecord | null; a: tf.Tensor4D; split: HeadForward | null } {
+  const record = recordIt ? recordFeatures(model.features, x) : null;
+  try {
+    const a = record ? record.output : tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
+    if (!record) held.push(a);
+    const split = headForwardKeepingZ(model.head, a);
+    if (split) held.push(...split.tensors);
+    return { record, a, split };
+  } catch (e) {
+    record?.dispose(); // not yet the caller's
+    throw e;
+  }
 }
 
 /**
@@ -511,13 +533,10 @@ export async function explainDetails(image: RgbImage | null, model: FundusModel,
     let t0 = now();
     const x = tf.tensor4d(input, [1, size, size, 3]);
     held.push(x);
-    // one forward for Grad-CAM and every guided map (see analyze)
-    record = recordFeatures(model.features, x);
-    const a = record ? record.output : tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
-    if (!record) held.push(a);
-    // as in analyze: the head's first-convolution output and its recorded tail serve the class maps and the guided seeds
-    const split = headForwardKeepingZ(model.head, a);
-    if (split) held.push(...split.tensors);
+    // one forward for Grad-CAM and every guided map, as in analyze
+    const fwd = sharedForward(model, x, true, held);
+    record = fwd.record;
+    const { a, split } = fwd;
     // The same Grad-CAM rows analyze(maps: 'all') computes (every lesion label), so the
     // product of eq. 3 is the same to the last bit.
     const { cams, peaks } = classMapsFromFeatures(result.camMethod ?? 'gradcam', model.head, a, logitTargets(lesionIdx, lesionIdx.map((i) => ids[i])), size, split?.z);
