@@ -19,7 +19,7 @@
  * It also keeps less memory than a tape: a ReLU output per activation layer instead of every layer output.
  */
 import * as tf from '@tensorflow/tfjs';
-import { batchNormScale, modelNodes, type GraphNode } from '../model/graph';
+import { batchNormScale, modelNodes, reluOrLinear, type GraphNode } from '../model/graph';
 import type { LesionContrast } from '../types';
 import { guidedSeedsFromZ } from './grad-cam-fast';
 import { guidedBackprop, guidedSaliency, saliencyFromChannelSums } from './guided-backprop';
@@ -36,21 +36,13 @@ interface ConvConfig {
   activation: string;
 }
 
-function activationOf(layer: tf.layers.Layer): string | null {
-  const cls = layer.getClassName();
-  const c = layer.getConfig() as { activation?: string; maxValue?: number | null };
-  if (cls === 'ReLU') return c.maxValue == null ? 'relu' : null;
-  if (cls === 'Activation' || cls === 'Conv2D') return c.activation === 'relu' || c.activation === 'linear' ? c.activation : null;
-  return 'linear';
-}
-
 /** Why `node` cannot be recorded, or null when its backward is written out below. */
 function unsupported(node: GraphNode): string | null {
   const layer = node.outboundLayer;
   const cls = layer.getClassName();
   if (!SUPPORTED.has(cls)) return `layer class ${cls}`;
   if (node.outputTensors.length !== 1) return `${layer.name} has ${node.outputTensors.length} outputs`;
-  if (activationOf(layer) === null) return `${layer.name}: activation other than relu/linear`;
+  if (reluOrLinear(layer) === null) return `${layer.name}: activation other than relu/linear`;
   const c = layer.getConfig() as Partial<ConvConfig> & { axis?: number; padding?: unknown };
   if (c.dataFormat !== undefined && c.dataFormat !== 'channelsLast') return `${layer.name}: ${c.dataFormat}`;
   if (cls === 'Conv2D' || cls === 'MaxPooling2D') {
@@ -133,7 +125,7 @@ export function recordFeatures(features: tf.LayersModel, input: tf.Tensor4D): Fe
       const id = node.outputTensors[0].id;
       values.set(id, out);
       shapes.set(id, out.shape);
-      if (activationOf(layer) === 'relu') kept.set(id, tf.keep(out));
+      if (reluOrLinear(layer) === 'relu') kept.set(id, tf.keep(out));
       if (layer.getClassName() === 'MaxPooling2D') {
         kept.set(id, tf.keep(out));
         // the caller's input is never kept (nor disposed) by the record
@@ -177,7 +169,7 @@ function nodeBackward(rec: Recorded, node: GraphNode, dy: tf.Tensor, channelSum:
   const k = dy.shape[0];
   const outId = node.outputTensors[0].id;
   const inId = node.inputTensors[0].id;
-  const relu = activationOf(layer) === 'relu';
+  const relu = reluOrLinear(layer) === 'relu';
   const g = relu ? guidedThroughRelu(dy, rec.kept.get(outId)!) : dy;
   switch (cls) {
     case 'ReLU':

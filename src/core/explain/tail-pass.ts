@@ -14,18 +14,10 @@
  * The gradients equal tf.grad's to float rounding (tests).
  */
 import * as tf from '@tensorflow/tfjs';
-import { batchNormScale, modelNodes, type GraphNode } from '../model/graph';
+import { batchNormScale, modelNodes, reluOrLinear, type GraphNode } from '../model/graph';
 import { diagonalObjective, logitMask, type ExplainTarget } from './targets';
 
 const SUPPORTED = new Set(['Conv2D', 'ReLU', 'Activation', 'BatchNormalization', 'Dropout', 'GlobalAveragePooling2D']);
-
-function reluOf(layer: tf.layers.Layer): boolean | null {
-  const cls = layer.getClassName();
-  const c = layer.getConfig() as { activation?: string; maxValue?: number | null };
-  if (cls === 'ReLU') return c.maxValue == null ? true : null;
-  if (cls === 'Activation' || cls === 'Conv2D') return c.activation === 'relu' ? true : c.activation === 'linear' ? false : null;
-  return false;
-}
 
 /** True when `nodes` form a chain from the tail's input that this file has a backward rule for. */
 function isSupportedChain(tail: tf.LayersModel, nodes: GraphNode[]): boolean {
@@ -34,7 +26,7 @@ function isSupportedChain(tail: tf.LayersModel, nodes: GraphNode[]): boolean {
   for (const [i, node] of nodes.entries()) {
     const layer = node.outboundLayer;
     const cls = layer.getClassName();
-    if (!SUPPORTED.has(cls) || reluOf(layer) === null) return false;
+    if (!SUPPORTED.has(cls) || reluOrLinear(layer) === null) return false;
     if (node.inputTensors.length !== 1 || node.outputTensors.length !== 1 || node.inputTensors[0].id !== prev) return false;
     const c = layer.getConfig() as { dataFormat?: string; dilationRate?: number | number[]; axis?: number; keepDims?: boolean };
     if (c.dataFormat !== undefined && c.dataFormat !== 'channelsLast') return false;
@@ -80,7 +72,7 @@ export function recordTail(tail: tf.LayersModel, z: tf.Tensor4D): TailRecord | n
     for (const node of nodes) {
       const layer = node.outboundLayer;
       const y = layer.apply(x, { ...(node.callArgs ?? {}), training: false }) as tf.Tensor;
-      const relu = reluOf(layer) ? y : null;
+      const relu = reluOrLinear(layer) === 'relu' ? y : null;
       if (relu) kept.push(relu);
       list.push({ layer, inShape: x.shape, relu });
       // an intermediate nobody keeps is released at once (z is the caller's)

@@ -24,6 +24,19 @@ interface GraphModel {
   outputs: tf.SymbolicTensor[];
 }
 
+/**
+ * What a layer ends in, for the hand-written backward passes (explain/guided-pass, explain/tail-pass): 'relu' (a ReLU
+ * layer without a cap, or a relu Activation / Conv2D), 'linear' (no activation, or any layer without one), or null
+ * for an activation they have no rule for.
+ */
+export function reluOrLinear(layer: tf.layers.Layer): 'relu' | 'linear' | null {
+  const cls = layer.getClassName();
+  const c = layer.getConfig() as { activation?: string; maxValue?: number | null };
+  if (cls === 'ReLU') return c.maxValue == null ? 'relu' : null;
+  if (cls === 'Activation' || cls === 'Conv2D') return c.activation === 'relu' || c.activation === 'linear' ? c.activation : null;
+  return 'linear';
+}
+
 /** The model's nodes in execution order (deepest first), input layers excluded. */
 export function modelNodes(net: tf.LayersModel): GraphNode[] {
   const g = net as unknown as GraphModel;
