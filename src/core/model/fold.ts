@@ -89,6 +89,9 @@ export async function foldBatchNormArtifacts(modelTopology: unknown, weights: tf
     config: { ...modelTopology.config, layers: newLayers, output_layers: modelTopology.config.output_layers.map(rename) },
   };
 
+  // The arithmetic is done on the host in typed arrays, not with tfjs ops: decodeWeights' tensors still hold their
+  // values on the host, but an op would upload them and encodeWeights would then read every result back, one GPU
+  // round trip per tensor (ResNet50 on an H100 through WebGPU: 3 s of a 4.5 s load, bench/gpu/h100-2026-11-27.md).
   const out: tf.NamedTensorMap = {};
   const made: tf.Tensor[] = [];
   try {
@@ -96,19 +99,28 @@ export async function foldBatchNormArtifacts(modelTopology: unknown, weights: tf
     for (const [bnName, convName] of pairs) {
       const bn = byName.get(bnName)!;
       const eps = typeof bn.config.epsilon === 'number' ? bn.config.epsilon : 1e-3;
-      const gamma = bn.config.scale !== false ? weights[`${bnName}/gamma`] : undefined;
-      const beta = bn.config.center !== false ? weights[`${bnName}/beta`] : undefined;
-      const [kernel, bias] = tf.tidy(() => {
-        const inv = tf.rsqrt(tf.add(weights[`${bnName}/moving_variance`], eps));
-        const s = gamma ? tf.mul(inv, gamma) : inv;
-        let t = tf.neg(tf.mul(weights[`${bnName}/moving_mean`], s));
-        if (beta) t = tf.add(t, beta);
-        const b = weights[`${convName}/bias`];
-        return [tf.mul(weights[`${convName}/kernel`], s), b ? tf.add(tf.mul(b, s), t) : t];
-      });
-      made.push(kernel, bias);
-      out[`${convName}/kernel`] = kernel;
-      out[`${convName}/bias`] = bias;
+      const read = async (name: string) => (weights[name] ? Float32Array.from(await weights[name].data()) : undefined);
+      const gamma = bn.config.scale !== false ? await read(`${bnName}/gamma`) : undefined;
+      const beta = bn.config.center !== false ? await read(`${bnName}/beta`) : undefined;
+      const mean = (await read(`${bnName}/moving_mean`))!;
+      const variance = (await read(`${bnName}/moving_variance`))!;
+      const kernelT = weights[`${convName}/kernel`];
+      const kernel = Float32Array.from(await kernelT.data());
+      const bias = (await read(`${convName}/bias`)) ?? new Float32Array(mean.length);
+      const co = mean.length;
+      if (kernelT.shape[kernelT.rank - 1] !== co || bias.length !== co) throw new Error(`fold: ${convName} and ${bnName} disagree on channels`);
+      const s = new Float32Array(co);
+      for (let c = 0; c < co; c++) {
+        s[c] = (gamma ? gamma[c] : 1) / Math.sqrt(variance[c] + eps);
+        bias[c] = bias[c] * s[c] + (beta ? beta[c] : 0) - mean[c] * s[c];
+      }
+      // kernel is [kh, kw, ci, co]: the output channel is the fastest axis
+      for (let i = 0; i < kernel.length; i += co) for (let c = 0; c < co; c++) kernel[i + c] *= s[c];
+      const k = tf.tensor(kernel, kernelT.shape, 'float32');
+      const b = tf.tensor1d(bias, 'float32');
+      made.push(k, b);
+      out[`${convName}/kernel`] = k;
+      out[`${convName}/bias`] = b;
       for (const w of ['gamma', 'beta', 'moving_mean', 'moving_variance']) skip.add(`${bnName}/${w}`);
     }
     for (const [name, t] of Object.entries(weights)) if (!skip.has(name) && !(name in out)) out[name] = t;
