@@ -43,30 +43,40 @@ export function gradCamWeights(grads: tf.Tensor4D): tf.Tensor2D {
 
 /** eq. 2: ReLU(Σ_k w_k^c A^k). A [1, h, w, k], weights [T, k] -> [T, h, w]. */
 export function weightedActivation(a: tf.Tensor4D, weights: tf.Tensor2D): tf.Tensor3D {
+  return tf.tidy(() => tf.transpose(weightedActivationLast(a, weights), [2, 0, 1]) as tf.Tensor3D);
+}
+
+/** eq. 2 with the targets last, [h, w, T], as the matmul gives them: one matmul for all targets, [h·w, k] x [k, T]. */
+function weightedActivationLast(a: tf.Tensor4D, weights: tf.Tensor2D): tf.Tensor3D {
   const [, h, w, k] = a.shape;
-  const t = weights.shape[0];
-  // One matmul for all targets: [h·w, k] x [k, T] -> [h·w, T].
   const cam = tf.matMul(tf.reshape(a, [h * w, k]), weights, false, true);
-  return tf.relu(tf.transpose(tf.reshape(cam, [h, w, t]), [2, 0, 1])) as tf.Tensor3D;
+  return tf.reshape(tf.relu(cam), [h, w, weights.shape[0]]) as tf.Tensor3D;
 }
 
 /** Upsamples [T, h, w] maps to [T, size, size] (bilinear, pixel-centre aligned) and normalises each by its peak. */
 export function upsampleAndNormalise(maps: tf.Tensor3D, size: number): { maps: tf.Tensor3D; peaks: tf.Tensor1D } {
-  return tf.tidy(() => {
-    const [t, h, w] = maps.shape;
-    const peaks = tf.max(tf.reshape(maps, [t, h * w]), 1) as tf.Tensor1D;
-    // Divide by the coarse peak on the coarse grid (bilinear interpolation is linear and
-    // never exceeds it, so the result is in 0..1), not on the full-size maps. A map whose
-    // peak is 0 is 0 everywhere (ReLU output), so the epsilon keeps it 0 without a tf.where.
-    const norm = tf.div(maps, tf.reshape(tf.maximum(peaks, 1e-12), [t, 1, 1])) as tf.Tensor3D;
-    if (h === size && w === size) return { maps: norm, peaks };
-    // halfPixelCenters: pixel i of the coarse grid covers the same input area as the
-    // 32 input pixels it summarises, so the peak does not drift by half a cell.
-    // The targets go in as channels of ONE image, not as a batch of one-channel images: the
-    // resize then computes each pixel's taps once for all targets (wasm: 2× faster, same values).
-    const up = tf.image.resizeBilinear(tf.transpose(norm, [1, 2, 0]) as tf.Tensor3D, [size, size], false, true);
-    return { maps: tf.transpose(up, [2, 0, 1]) as tf.Tensor3D, peaks };
-  });
+  return tf.tidy(() => upsampleAndNormaliseLast(tf.transpose(maps, [1, 2, 0]) as tf.Tensor3D, size));
+}
+
+/**
+ * {@link upsampleAndNormalise} for maps with the targets last, [h, w, T], the layout eq. 2's matmul gives and the
+ * resize wants: the targets go in as channels of ONE image, not as a batch of one-channel images, so the resize
+ * computes each pixel's taps once for all targets (wasm: 2× faster, same values), and no transpose is needed
+ * before it (2 kernels fewer per call than normalising in [T, h, w]).
+ */
+function upsampleAndNormaliseLast(maps: tf.Tensor3D, size: number): { maps: tf.Tensor3D; peaks: tf.Tensor1D } {
+  const [h, w, t] = maps.shape;
+  const flat = tf.reshape(maps, [h * w, t]);
+  const peaks = tf.max(flat, 0) as tf.Tensor1D;
+  // Divide by the coarse peak on the coarse grid (bilinear interpolation is linear and
+  // never exceeds it, so the result is in 0..1), not on the full-size maps. A map whose
+  // peak is 0 is 0 everywhere (ReLU output), so the epsilon keeps it 0 without a tf.where.
+  const norm = tf.reshape(tf.div(flat, tf.maximum(peaks, 1e-12)), [h, w, t]) as tf.Tensor3D;
+  if (h === size && w === size) return { maps: tf.transpose(norm, [2, 0, 1]) as tf.Tensor3D, peaks };
+  // halfPixelCenters: pixel i of the coarse grid covers the same input area as the
+  // 32 input pixels it summarises, so the peak does not drift by half a cell.
+  const up = tf.image.resizeBilinear(norm, [size, size], false, true);
+  return { maps: tf.transpose(up, [2, 0, 1]) as tf.Tensor3D, peaks };
 }
 
 /**
@@ -110,7 +120,7 @@ function camsFromFeatures(
   if (targets.length === 0) return { cams: tf.zeros([0, outSize, outSize]), peaks: tf.zeros([0]) };
   return tf.tidy(() => {
     const weights = (allowFast ? gradCamWeightsFast(head, a, targets, z) : null) ?? fullGradientWeights(head, a, targets);
-    const { maps, peaks } = upsampleAndNormalise(weightedActivation(a, weights), outSize);
+    const { maps, peaks } = upsampleAndNormaliseLast(weightedActivationLast(a, weights), outSize);
     return { cams: maps, peaks };
   });
 }

@@ -76,6 +76,45 @@ describe('tail-pass: the head after its first convolution, forward once, backwar
     hd.dispose();
   });
 
+  it('keeps the pooled gradient flat through 1×1 convolutions and BN, and broadcasts it where the grid matters', async () => {
+    // Orders that take every branch of the flat [T, 1, 1, c] gradient: GAP then a 3×3 conv (broadcast first), GAP
+    // then BN and a 1×1 conv (flat to the end), a 1×1 conv behind a ReLU mask (the matmul on T·h·w rows), GAP alone.
+    const heads: [string, (i: tf.SymbolicTensor) => tf.SymbolicTensor][] = [
+      ['3x3 after the pooling', (i) => {
+        let x = tf.layers.conv2d({ filters: 4, kernelSize: 1, activation: 'relu', ...init(21) }).apply(i) as tf.SymbolicTensor;
+        x = tf.layers.batchNormalization({ axis: -1 }).apply(x) as tf.SymbolicTensor;
+        return tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', ...init(23) }).apply(x) as tf.SymbolicTensor;
+      }],
+      ['BN and 1x1 only', (i) => {
+        const x = tf.layers.conv2d({ filters: 5, kernelSize: 1, ...init(25) }).apply(i) as tf.SymbolicTensor;
+        return tf.layers.batchNormalization({ axis: -1 }).apply(x) as tf.SymbolicTensor;
+      }],
+      ['pooling alone', (i) => i],
+    ];
+    for (const [name, body] of heads) {
+      const a = tf.input({ shape: [6, 5, 3] });
+      const first = tf.layers.conv2d({ name: 'first', filters: 6, kernelSize: 3, padding: 'same', ...init(1) }).apply(a) as tf.SymbolicTensor;
+      const hd = tf.model({ inputs: a, outputs: tf.layers.globalAveragePooling2d({}).apply(body(first)) as tf.SymbolicTensor });
+      randomiseBatchNorm(hd, 7);
+      const tail = buildTail(hd, 'first', 'tail');
+      const z = tf.randomNormal([1, 6, 5, 6], 0, 1, 'float32', 8) as tf.Tensor4D;
+      const rec = recordTail(tail, z)!;
+      const labels = (tail.outputs[0].shape[1] as number);
+      const targets = logitTargets(Array.from({ length: labels }, (_, j) => labels - 1 - j));
+      const generic: ExplainTarget[] = [{ name: 'sum', labelIndex: 0, score: (l) => tf.sum(l, 1) as tf.Tensor1D }];
+      for (const tg of [targets, generic]) {
+        const g = tailGradient(rec, tg)!;
+        const want = reference(tail, z, tg);
+        expect(g.shape, name).toEqual([tg.length, 6, 5, 6]);
+        expect(await relDiff(g, want), `${name}, ${tg[0].name}`).toBeLessThan(1e-5);
+        tf.dispose([g, want]);
+      }
+      tf.dispose([z, ...rec.tensors]);
+      tail.dispose();
+      hd.dispose();
+    }
+  });
+
   it('serves Grad-CAM and HiResCAM through headForwardKeepingZ with the maps of the full gradient', async () => {
     const hd = richHead(8, 8, 5);
     randomiseBatchNorm(hd, 3);

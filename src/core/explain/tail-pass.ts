@@ -102,29 +102,49 @@ export function tailGradient(record: TailRecord, targets: readonly ExplainTarget
   const t = targets.length;
   return tf.tidy(() => {
     const out = record.output as tf.Tensor2D;
+    const labels = out.shape[1];
     // ∂ score_t / ∂ logits for every row: for logit targets the 0/1 mask itself (what tf.grad of diagonalObjective
     // gives, without its ~8 kernels), else the targets' own differentiable scores
-    const mask = logitMask(targets, out.shape[1]);
-    let g: tf.Tensor = mask
-      ? tf.tensor2d(mask, [t, out.shape[1]])
-      : tf.grad((l: tf.Tensor) => diagonalObjective(l as tf.Tensor2D, targets))(tf.tile(out, [t, 1]));
+    const mask = logitMask(targets, labels);
+    let g: tf.Tensor | null = null;
+    /** g's spatial size when it is the same at every position and kept as [T, 1, 1, c] (see below), else null */
+    let flat: { h: number; w: number } | null = null;
     for (let i = list.length - 1; i >= 0; i--) {
       const { layer, inShape, relu } = list[i];
-      if (relu) g = tf.mul(rule === 'guided' ? tf.relu(g) : g, tf.step(relu));
+      if (relu) {
+        g ??= seed(null);
+        g = tf.mul(rule === 'guided' ? tf.relu(g) : g, tf.step(relu)); // broadcasts a constant g over the grid
+        flat = null;
+      }
       switch (layer.getClassName()) {
         case 'GlobalAveragePooling2D': {
+          // The pooling's gradient is the same at every position: it stays [T, 1, 1, c] through the 1×1
+          // convolutions and BN scales that follow (matmuls on T rows instead of T·h·w) and is broadcast only
+          // where something varies over the grid (a ReLU mask) or at the end.
           const [, h, w, c] = inShape;
-          g = tf.broadcastTo(tf.reshape(tf.div(g, h * w), [t, 1, 1, c]), [t, h, w, c]);
+          g = tf.reshape(g === null ? seed(h * w) : tf.div(g, h * w), [t, 1, 1, c]);
+          flat = { h, w };
           break;
         }
         case 'Conv2D': {
-          const c = layer.getConfig() as unknown as { strides: [number, number]; padding: 'same' | 'valid' };
+          const c = layer.getConfig() as unknown as { strides: [number, number]; padding: 'same' | 'valid'; kernelSize: [number, number] };
           const kernel = (layer as unknown as { kernel: { read(): tf.Tensor4D } }).kernel.read();
-          g = tf.conv2dTranspose(g as tf.Tensor4D, kernel, [t, inShape[1], inShape[2], inShape[3]], c.strides, c.padding);
+          g ??= seed(null);
+          const [, ih, iw, ci] = inShape;
+          const [kh, kw] = kernel.shape;
+          if (flat && kh === 1 && kw === 1 && c.strides[0] === 1 && c.strides[1] === 1) {
+            // a 1×1 stride-1 convolution of a gradient that is the same everywhere is that same convolution at
+            // every position: computed on a 1×1 grid (T·ci values, not T·h·w·ci)
+            g = tf.conv2dTranspose(g as tf.Tensor4D, kernel, [t, 1, 1, ci], 1, 'valid');
+          } else {
+            if (flat) g = tf.broadcastTo(g, [t, flat.h, flat.w, g.shape[3]!]);
+            flat = null;
+            g = tf.conv2dTranspose(g as tf.Tensor4D, kernel, [t, ih, iw, ci], c.strides, c.padding);
+          }
           break;
         }
         case 'BatchNormalization': {
-          const s = batchNormScale(layer, g.rank);
+          const s = batchNormScale(layer, (g ??= seed(null)).rank);
           if (!s) throw new Error(`tailGradient: ${layer.name} is not a last-axis BatchNormalization`);
           g = tf.mul(g, s.scale);
           break;
@@ -132,6 +152,15 @@ export function tailGradient(record: TailRecord, targets: readonly ExplainTarget
         default: // ReLU / Activation (handled above), Dropout: identity
       }
     }
+    g ??= seed(null);
+    if (flat) g = tf.broadcastTo(g, [t, flat.h, flat.w, g.shape[3]!]);
     return g as tf.Tensor4D;
+
+    /** ∂ score / ∂ logits [T, labels]; divided by `pool` (the pooling's h·w, folded in on the host) when given */
+    function seed(pool: number | null): tf.Tensor {
+      if (mask) return tf.tensor2d(pool ? mask.map((v) => v / pool) : mask, [t, labels]);
+      const d = tf.grad((l: tf.Tensor) => diagonalObjective(l as tf.Tensor2D, targets))(tf.tile(out, [t, 1]));
+      return pool ? tf.div(d, pool) : d;
+    }
   });
 }
