@@ -4,6 +4,10 @@ import { buildCompactResNet, GRADCAM_LAYER_DEFAULT } from './builders';
 import { loadBundle, memoryBundle, saveBundle } from './bundle';
 import { foldBatchNormArtifacts } from './fold';
 import { makeMetadata } from './metadata';
+import { defaultLabels } from './labels';
+import { analyze } from '../analyze';
+import { syntheticFundus } from '../analyze.test-fixtures';
+import type { LabelSpec } from '../types';
 import { isFundusLensError } from '../errors';
 import { randomiseBatchNorm, relDiff } from '../tensor.test-fixtures';
 
@@ -11,9 +15,9 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-async function bundleOf(net: tf.LayersModel, o: { float16?: boolean } = {}) {
+async function bundleOf(net: tf.LayersModel, o: { float16?: boolean; labels?: LabelSpec[] } = {}) {
   const bundle = memoryBundle();
-  const meta = makeMetadata({ inputSize: net.inputs[0].shape[1] as number, name: 'fold', version: '1.0.0', architecture: net.name });
+  const meta = makeMetadata({ inputSize: net.inputs[0].shape[1] as number, name: 'fold', version: '1.0.0', architecture: net.name, ...(o.labels ? { labels: o.labels } : {}) });
   const { weightsSha256: _ignored, ...rest } = meta;
   await saveBundle(net, rest, bundle, o);
   return bundle;
@@ -33,7 +37,17 @@ describe('batch-norm folding (loadBundle foldBatchNorm)', () => {
       const plain = await loadBundle(bundle);
       const folded = await loadBundle(bundle, { foldBatchNorm: true });
       expect(classes(folded.net)).not.toContain('BatchNormalization');
-      expect(folded.net.layers.length).toBe(plain.net.layers.length - nBn);
+      // the ReLUs after a convolution became its activation; those after an Add, and the one after the head's
+      // first convolution (it reads the Grad-CAM layer, and the fast Grad-CAM weights need its linear output), stay
+      const relusLeft = folded.net.layers.filter((l) => l.getClassName() === 'ReLU').map((l) => l.name);
+      const nRelu = classes(net).filter((c) => c === 'ReLU').length;
+      expect(relusLeft).toContain('head_relu1');
+      expect(relusLeft).toContain(GRADCAM_LAYER_DEFAULT);
+      expect(relusLeft.length).toBeLessThan(nRelu);
+      expect(folded.net.getLayer('head_conv1').getConfig().activation).toBe('linear');
+      expect(folded.net.getLayer('head_conv2').getConfig().activation).toBe('relu');
+      expect(folded.net.getLayer('stem_conv').getConfig().activation).toBe('relu');
+      expect(folded.net.layers.length).toBe(plain.net.layers.length - nBn - (nRelu - relusLeft.length));
       // the names the app relies on are still there
       expect(folded.features.outputs[0].name).toContain(GRADCAM_LAYER_DEFAULT);
       const [yp, yf] = [plain.net.predict(x) as tf.Tensor, folded.net.predict(x) as tf.Tensor];
@@ -45,6 +59,35 @@ describe('batch-norm folding (loadBundle foldBatchNorm)', () => {
       folded.dispose();
     }
     x.dispose();
+    net.dispose();
+  });
+
+  it('the folded and fused model explains a photo as the plain one: probabilities, Grad-CAM, Guided Grad-CAM, outlines', async () => {
+    const net = buildCompactResNet({ inputSize: 64, width: 4, blocks: [1, 1], seed: 21 });
+    randomiseBatchNorm(net, 2);
+    // every lesion label positive, so every map and every guided pass is computed
+    const labels = defaultLabels({ ma: 1e-9, hm: 1e-9, hex: 1e-9, cws: 1e-9 });
+    const bundle = await bundleOf(net, { labels });
+    const plain = await loadBundle(bundle);
+    const folded = await loadBundle(bundle, { foldBatchNorm: true });
+    expect(classes(folded.net).filter((c) => c === 'ReLU').length).toBeLessThan(classes(plain.net).filter((c) => c === 'ReLU').length);
+    const photo = syntheticFundus(160, 120);
+    const [a, b] = [await analyze(photo, plain, { force: true, maps: 'all' }), await analyze(photo, folded, { force: true, maps: 'all' })];
+    const maxDiff = (x: ArrayLike<number>, y: ArrayLike<number>) => {
+      let d = 0;
+      for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs(x[i] - y[i]));
+      return d;
+    };
+    const ids = labels.map((l) => l.id);
+    expect(maxDiff(ids.map((id) => b.probabilities[id]), ids.map((id) => a.probabilities[id]))).toBeLessThan(1e-5);
+    expect(a.maps!.gradCam.length).toBe(4);
+    expect(a.maps!.guidedGradCam!.length).toBe(4);
+    for (const [i, m] of a.maps!.gradCam.entries()) expect(maxDiff(b.maps!.gradCam[i].data, m.data), m.label).toBeLessThan(1e-4);
+    for (const [i, m] of a.maps!.guidedGradCam!.entries()) expect(maxDiff(b.maps!.guidedGradCam![i].data, m.data), m.label).toBeLessThan(1e-4);
+    expect(maxDiff(b.maps!.combined!, a.maps!.combined!)).toBeLessThan(1e-4);
+    expect(b.outlines.map((o) => o.label)).toEqual(a.outlines.map((o) => o.label));
+    plain.dispose();
+    folded.dispose();
     net.dispose();
   });
 

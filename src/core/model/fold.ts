@@ -30,6 +30,49 @@ export interface FoldedArtifacts {
   weightData: ArrayBuffer;
   /** the BatchNormalization layers that were folded away, by name */
   folded: string[];
+  /** the ReLU layers that became their convolution's activation, by name */
+  fusedRelus: string[];
+}
+
+function isPlainRelu(l: LayerJson): boolean {
+  const c = l.config;
+  if (l.class_name === 'Activation') return c.activation === 'relu';
+  // tfjs' ReLU has max_value; Keras' also negative_slope and threshold
+  return l.class_name === 'ReLU' && c.max_value == null && (c.negative_slope ?? 0) === 0 && (c.threshold ?? 0) === 0;
+}
+
+/** The ReLU fusion of {@link foldBatchNormArtifacts} on a layer list (BN already folded); returns the new list. */
+function fuseRelus(layers: LayerJson[], outputs: unknown[][], keep: readonly string[]): { layers: LayerJson[]; outputs: unknown[][]; fused: string[] } {
+  const byName = new Map(layers.map((l) => [l.name, l]));
+  const reads = new Map<string, number>();
+  const count = (name: unknown) => typeof name === 'string' && reads.set(name, (reads.get(name) ?? 0) + 1);
+  for (const l of layers) for (const node of l.inbound_nodes) for (const ref of node) count((ref as unknown[])[0]);
+  for (const ref of outputs) count(ref[0]);
+  const into = new Map<string, string>(); // ReLU name -> conv name
+  for (const r of layers) {
+    if (!isPlainRelu(r) || keep.includes(r.name)) continue;
+    const convName = singleInbound(r);
+    const conv = convName ? byName.get(convName) : undefined;
+    if (!conv || conv.class_name !== 'Conv2D' || keep.includes(conv.name) || reads.get(conv.name) !== 1) continue;
+    if (conv.inbound_nodes.length !== 1 || (conv.config.activation ?? 'linear') !== 'linear') continue;
+    const source = singleInbound(conv);
+    if (source === null || keep.includes(source)) continue;
+    into.set(r.name, conv.name);
+  }
+  if (into.size === 0) return { layers, outputs, fused: [] };
+  const rename = (ref: unknown[]) => (typeof ref[0] === 'string' && into.has(ref[0]) ? [into.get(ref[0]), ...ref.slice(1)] : ref);
+  const convs = new Set(into.values());
+  return {
+    layers: layers
+      .filter((l) => !into.has(l.name))
+      .map((l) => ({
+        ...l,
+        config: convs.has(l.name) ? { ...l.config, activation: 'relu' } : l.config,
+        inbound_nodes: l.inbound_nodes.map((node) => node.map((ref) => rename(ref as unknown[]))),
+      })),
+    outputs: outputs.map(rename),
+    fused: [...into.keys()],
+  };
 }
 
 function isTopology(t: unknown): t is TopologyJson {
@@ -45,10 +88,18 @@ function singleInbound(l: LayerJson): string | null {
 }
 
 /**
- * Folds BatchNormalization into the Conv2D before it, on a bundle's artifacts. A pair is folded only when the
- * convolution is linear, has one inbound node and is read by the BN alone, the BN normalises the last axis, and
- * neither layer is named in `keep` (e.g. the Grad-CAM layer, whose output must stay what it was). Everything
- * else is passed through unchanged. Returns null when there is nothing to fold.
+ * Folds BatchNormalization into the Conv2D before it, on a bundle's artifacts, then fuses a ReLU that follows a
+ * (possibly just folded) linear Conv2D into that convolution's activation.
+ *
+ * A BN pair is folded only when the convolution is linear, has one inbound node and is read by the BN alone, the BN
+ * normalises the last axis, and neither layer is named in `keep` (e.g. the Grad-CAM layer, whose output must stay
+ * what it was). A ReLU (a plain `ReLU` layer or `Activation('relu')`) is fused under the same conditions, and not
+ * into a convolution that reads a layer named in `keep`: that is the head's first convolution, whose linear output
+ * the exact Grad-CAM weights differentiate (explain/grad-cam-fast.ts). Why fuse: tfjs then applies the ReLU inside
+ * the convolution's kernel (FusedConv2D), one kernel fewer per pair; on a GPU every kernel is a dispatch, and the
+ * forward passes there are dispatch-bound (bench/README.md, "Real GPU"). The values are the same to the bit: the
+ * same max(0, ·) of the same sums. Guided backprop and the tail pass treat a conv's own ReLU like a ReLU layer.
+ * Everything else is passed through unchanged. Returns null when there is nothing to fold or fuse.
  * @param weights the decoded weights (tf.io.decodeWeights of the bundle); not disposed
  */
 export async function foldBatchNormArtifacts(modelTopology: unknown, weights: tf.NamedTensorMap, keep: readonly string[] = []): Promise<FoldedArtifacts | null> {
@@ -73,7 +124,6 @@ export async function foldBatchNormArtifacts(modelTopology: unknown, weights: tf
     if (!weights[`${conv.name}/kernel`] || !weights[`${bn.name}/moving_mean`] || !weights[`${bn.name}/moving_variance`]) continue;
     pairs.set(bn.name, conv.name);
   }
-  if (pairs.size === 0) return null;
 
   const rename = (ref: unknown[]) => (typeof ref[0] === 'string' && pairs.has(ref[0]) ? [pairs.get(ref[0]), ...ref.slice(1)] : ref);
   const convs = new Set(pairs.values());
@@ -84,14 +134,16 @@ export async function foldBatchNormArtifacts(modelTopology: unknown, weights: tf
       config: convs.has(l.name) ? { ...l.config, use_bias: true } : l.config,
       inbound_nodes: l.inbound_nodes.map((node) => node.map((ref) => rename(ref as unknown[]))),
     }));
+  const fused = fuseRelus(newLayers, modelTopology.config.output_layers.map(rename), keep);
+  if (pairs.size === 0 && fused.fused.length === 0) return null;
   const topology = {
     ...modelTopology,
-    config: { ...modelTopology.config, layers: newLayers, output_layers: modelTopology.config.output_layers.map(rename) },
+    config: { ...modelTopology.config, layers: fused.layers, output_layers: fused.outputs },
   };
 
   // The arithmetic is done on the host in typed arrays, not with tfjs ops: decodeWeights' tensors still hold their
   // values on the host, but an op would upload them and encodeWeights would then read every result back, one GPU
-  // round trip per tensor (ResNet50 on an H100 through WebGPU: 3 s of a 4.5 s load, bench/gpu/h100-2026-11-27.md).
+  // round trip per tensor (ResNet50 through Dawn on this machine's llvmpipe: the fold's share of a load 0.3 -> 0.1 s).
   const out: tf.NamedTensorMap = {};
   const made: tf.Tensor[] = [];
   try {
@@ -125,7 +177,7 @@ export async function foldBatchNormArtifacts(modelTopology: unknown, weights: tf
     }
     for (const [name, t] of Object.entries(weights)) if (!skip.has(name) && !(name in out)) out[name] = t;
     const { data, specs } = await tf.io.encodeWeights(out);
-    return { modelTopology: topology, weightSpecs: specs, weightData: data, folded: [...pairs.keys()] };
+    return { modelTopology: topology, weightSpecs: specs, weightData: data, folded: [...pairs.keys()], fusedRelus: fused.fused };
   } finally {
     tf.dispose(made);
   }
