@@ -7,8 +7,10 @@
  * stable sigmoid-cross-entropy-with-logits.
  *
  * Every convolution is a separate Conv2D (no bias, no fused activation) → BatchNormalization
- * → ReLU layer, so that `applyLayers` (graph.ts) sees every ReLU and guided backprop can
- * override each one. Layer names are stable (they are the weight names in a bundle).
+ * → ReLU layer: the form training needs. For inference, loadBundle folds each BN into its
+ * convolution and the ReLU into the convolution's activation (fold.ts); `applyLayers`
+ * (graph.ts) and guided backprop override a ReLU layer and a convolution's own ReLU alike.
+ * Layer names are stable (they are the weight names in a bundle).
  */
 import * as tf from '@tensorflow/tfjs';
 
