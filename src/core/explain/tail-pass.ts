@@ -127,7 +127,7 @@ export function tailGradient(record: TailRecord, targets: readonly ExplainTarget
           break;
         }
         case 'Conv2D': {
-          const c = layer.getConfig() as unknown as { strides: [number, number]; padding: 'same' | 'valid'; kernelSize: [number, number] };
+          const c = layer.getConfig() as unknown as { strides: [number, number]; padding: 'same' | 'valid' };
           const kernel = (layer as unknown as { kernel: { read(): tf.Tensor4D } }).kernel.read();
           g ??= seed(null);
           const [, ih, iw, ci] = inShape;

@@ -41,38 +41,58 @@ function isPlainRelu(l: LayerJson): boolean {
   return l.class_name === 'ReLU' && c.max_value == null && (c.negative_slope ?? 0) === 0 && (c.threshold ?? 0) === 0;
 }
 
-/** The ReLU fusion of {@link foldBatchNormArtifacts} on a layer list (BN already folded); returns the new list. */
-function fuseRelus(layers: LayerJson[], outputs: unknown[][], keep: readonly string[]): { layers: LayerJson[]; outputs: unknown[][]; fused: string[] } {
-  const byName = new Map(layers.map((l) => [l.name, l]));
+/** How many inbound references (and model outputs) read each layer. */
+function readCounts(layers: LayerJson[], outputs: unknown[][]): Map<string, number> {
   const reads = new Map<string, number>();
   const count = (name: unknown) => typeof name === 'string' && reads.set(name, (reads.get(name) ?? 0) + 1);
   for (const l of layers) for (const node of l.inbound_nodes) for (const ref of node) count((ref as unknown[])[0]);
   for (const ref of outputs) count(ref[0]);
-  const into = new Map<string, string>(); // ReLU name -> conv name
-  for (const r of layers) {
-    if (!isPlainRelu(r) || keep.includes(r.name)) continue;
-    const convName = singleInbound(r);
-    const conv = convName ? byName.get(convName) : undefined;
-    if (!conv || conv.class_name !== 'Conv2D' || keep.includes(conv.name) || reads.get(conv.name) !== 1) continue;
-    if (conv.inbound_nodes.length !== 1 || (conv.config.activation ?? 'linear') !== 'linear') continue;
-    const source = singleInbound(conv);
-    if (source === null || keep.includes(source)) continue;
-    into.set(r.name, conv.name);
-  }
-  if (into.size === 0) return { layers, outputs, fused: [] };
+  return reads;
+}
+
+/**
+ * Removes the layers that are keys of `into` (each has one input, the layer it maps to), re-points what read them at
+ * that layer, and merges `patch` into the config of every layer that absorbed one.
+ */
+function absorb(layers: LayerJson[], outputs: unknown[][], into: Map<string, string>, patch: Record<string, unknown>): { layers: LayerJson[]; outputs: unknown[][] } {
   const rename = (ref: unknown[]) => (typeof ref[0] === 'string' && into.has(ref[0]) ? [into.get(ref[0]), ...ref.slice(1)] : ref);
-  const convs = new Set(into.values());
+  const absorbers = new Set(into.values());
   return {
     layers: layers
       .filter((l) => !into.has(l.name))
       .map((l) => ({
         ...l,
-        config: convs.has(l.name) ? { ...l.config, activation: 'relu' } : l.config,
+        config: absorbers.has(l.name) ? { ...l.config, ...patch } : l.config,
         inbound_nodes: l.inbound_nodes.map((node) => node.map((ref) => rename(ref as unknown[]))),
       })),
     outputs: outputs.map(rename),
-    fused: [...into.keys()],
   };
+}
+
+/**
+ * The layer `l` reads when it is a linear Conv2D with one inbound node, read by `l` alone, and neither it nor `l` is
+ * in `keep`: the convolutions a following BN or ReLU may be folded into.
+ */
+function foldableConv(l: LayerJson, byName: Map<string, LayerJson>, reads: Map<string, number>, keep: readonly string[]): LayerJson | null {
+  if (keep.includes(l.name)) return null;
+  const convName = singleInbound(l);
+  const conv = convName ? byName.get(convName) : undefined;
+  if (!conv || conv.class_name !== 'Conv2D' || keep.includes(conv.name) || reads.get(conv.name) !== 1) return null;
+  if (conv.inbound_nodes.length !== 1 || (conv.config.activation ?? 'linear') !== 'linear') return null;
+  return conv;
+}
+
+/** The ReLU fusion of {@link foldBatchNormArtifacts} on a layer list (BN already folded). */
+function fuseRelus(layers: LayerJson[], outputs: unknown[][], keep: readonly string[]): { layers: LayerJson[]; outputs: unknown[][]; fused: string[] } {
+  const byName = new Map(layers.map((l) => [l.name, l]));
+  const reads = readCounts(layers, outputs);
+  const into = new Map<string, string>(); // ReLU name -> conv name
+  for (const r of layers) {
+    const conv = isPlainRelu(r) ? foldableConv(r, byName, reads, keep) : null;
+    const source = conv ? singleInbound(conv) : null;
+    if (conv && source !== null && !keep.includes(source)) into.set(r.name, conv.name);
+  }
+  return { ...absorb(layers, outputs, into, { activation: 'relu' }), fused: [...into.keys()] };
 }
 
 function isTopology(t: unknown): t is TopologyJson {
@@ -106,18 +126,12 @@ export async function foldBatchNormArtifacts(modelTopology: unknown, weights: tf
   if (!isTopology(modelTopology)) return null;
   const layers = modelTopology.config.layers;
   const byName = new Map(layers.map((l) => [l.name, l]));
-  const reads = new Map<string, number>();
-  const count = (name: unknown) => typeof name === 'string' && reads.set(name, (reads.get(name) ?? 0) + 1);
-  for (const l of layers) for (const node of l.inbound_nodes) for (const ref of node) count((ref as unknown[])[0]);
-  for (const ref of modelTopology.config.output_layers) count(ref[0]);
+  const reads = readCounts(layers, modelTopology.config.output_layers);
 
   const pairs = new Map<string, string>(); // BN name -> conv name
   for (const bn of layers) {
-    if (bn.class_name !== 'BatchNormalization' || keep.includes(bn.name)) continue;
-    const convName = singleInbound(bn);
-    const conv = convName ? byName.get(convName) : undefined;
-    if (!conv || conv.class_name !== 'Conv2D' || keep.includes(conv.name) || reads.get(conv.name) !== 1) continue;
-    if (conv.inbound_nodes.length !== 1 || (conv.config.activation ?? 'linear') !== 'linear') continue;
+    const conv = bn.class_name === 'BatchNormalization' ? foldableConv(bn, byName, reads, keep) : null;
+    if (!conv) continue;
     if (conv.config.data_format !== undefined && conv.config.data_format !== 'channels_last') continue;
     const axis = bn.config.axis;
     if (axis !== -1 && axis !== 3 && !(Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 3))) continue;
@@ -125,16 +139,8 @@ export async function foldBatchNormArtifacts(modelTopology: unknown, weights: tf
     pairs.set(bn.name, conv.name);
   }
 
-  const rename = (ref: unknown[]) => (typeof ref[0] === 'string' && pairs.has(ref[0]) ? [pairs.get(ref[0]), ...ref.slice(1)] : ref);
-  const convs = new Set(pairs.values());
-  const newLayers = layers
-    .filter((l) => !pairs.has(l.name))
-    .map((l) => ({
-      ...l,
-      config: convs.has(l.name) ? { ...l.config, use_bias: true } : l.config,
-      inbound_nodes: l.inbound_nodes.map((node) => node.map((ref) => rename(ref as unknown[]))),
-    }));
-  const fused = fuseRelus(newLayers, modelTopology.config.output_layers.map(rename), keep);
+  const folded = absorb(layers, modelTopology.config.output_layers, pairs, { use_bias: true });
+  const fused = fuseRelus(folded.layers, folded.outputs, keep);
   if (pairs.size === 0 && fused.fused.length === 0) return null;
   const topology = {
     ...modelTopology,
@@ -143,7 +149,8 @@ export async function foldBatchNormArtifacts(modelTopology: unknown, weights: tf
 
   // The arithmetic is done on the host in typed arrays, not with tfjs ops: decodeWeights' tensors still hold their
   // values on the host, but an op would upload them and encodeWeights would then read every result back, one GPU
-  // round trip per tensor (ResNet50 through Dawn on this machine's llvmpipe: the fold's share of a load 0.3 -> 0.1 s).
+  // round trip per tensor (ResNet50 through Dawn on this machine's llvmpipe: the fold added 0.3 s to a load, now
+  // 0.1-0.2 s).
   const out: tf.NamedTensorMap = {};
   const made: tf.Tensor[] = [];
   try {
