@@ -30,6 +30,7 @@ import type { PhotoChecks } from '../core/photo-checks';
 const BUNDLED_WASM: Record<string, string> = {
   'tfjs-backend-wasm.wasm': wasmPlain,
   'tfjs-backend-wasm-simd.wasm': wasmSimd,
+  // never loaded (see WASM_HAS_MULTITHREAD_SUPPORT below), but setWasmPaths wants an entry for every binary
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
 };
 
@@ -239,6 +240,11 @@ async function init(o: WorkerInit, onProgress?: ProgressCallback): Promise<Model
   if (!wasmPathsSet) {
     // once per worker: tfjs refuses new paths after a wasm initialisation attempt
     setWasmPaths({ ...BUNDLED_WASM, ...o.wasmPaths });
+    // On a cross-origin isolated page (a host sending COOP/COEP) tfjs would pick its multi-threaded wasm build. Its
+    // pthread workers are blob scripts that importScripts() the main script, which this bundled ES-module worker is
+    // not (and our CSP allows no blob: workers): they fail, and the model never finished loading (no result after
+    // 120 s, e2e/isolated-host.spec.ts). The single-threaded SIMD build is what runs everywhere else anyway.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     wasmPathsSet = true;
   }
   if (!reader || readerBase !== o.modelUrl) {
