@@ -212,7 +212,8 @@ async function loadOn(order: BackendName[], skipped: ModelInfo['skipped'], cam: 
       const m = await loadBundle(reader!, { foldBatchNorm: true });
       const w0 = performance.now();
       cancelWarmup();
-      if (chosen === 'webgl' || chosen === 'webgpu') {
+      const shaderBackend = chosen === 'webgl' || chosen === 'webgpu';
+      if (shaderBackend) {
         // Shader backends: the warm-up also proves the backend works (a failure falls back to
         // the next one) and compiles the forward AND the class-activation-map backward shaders, seconds on
         // a software GPU that would otherwise land inside the first result.
@@ -220,7 +221,7 @@ async function loadOn(order: BackendName[], skipped: ModelInfo['skipped'], cam: 
         await warmupClassMaps(m, cam);
       }
       // wasm/cpu: the model's warm-up later, when idle (see WARMUP_DELAY_MS); every backend: the photo stages' JS
-      scheduleWarmup(m, chosen !== 'webgl' && chosen !== 'webgpu');
+      scheduleWarmup(m, !shaderBackend);
       warmupMs = performance.now() - w0;
       model = m;
       backend = chosen;
