@@ -7,6 +7,7 @@ import type { FieldOfView, RgbImage } from '../types';
 import { makeTransform, photoToModel } from '../preprocess/transform';
 import { resampleArea } from '../preprocess/resample';
 import { kthSmallest } from '../preprocess/select';
+import { gaussianBlur as blur, gaussianKernel as gaussKernel } from './blur';
 
 /** Side of the fixed-scale working copy; equals the default model input (paper: 512²). */
 export const QUALITY_SIZE = 512;
@@ -51,54 +52,6 @@ export interface QualityMeasures {
   edgePoints: number;
   /** slope (grey levels / px at QUALITY_SIZE, σ1 smoothing) of the weakest of those edge points */
   edgeStrength: number;
-}
-
-function gaussKernel(sigma: number): Float32Array {
-  const r = Math.ceil(3 * sigma);
-  const k = new Float32Array(2 * r + 1);
-  let s = 0;
-  for (let i = -r; i <= r; i++) { k[i + r] = Math.exp((-i * i) / (2 * sigma * sigma)); s += k[i + r]; }
-  for (let i = 0; i < k.length; i++) k[i] /= s;
-  return k;
-}
-
-/**
- * Separable Gaussian blur with clamped borders. The clamping is done only within `r` of the
- * edges; the interior loop has no index arithmetic beyond the tap offset. Each output is the
- * same sum in the same order as the plain clamped loop, so the values are bit-identical.
- */
-function blur(src: Float32Array, W: number, H: number, sigma: number): Float32Array {
-  const k = gaussKernel(sigma);
-  const r = (k.length - 1) / 2;
-  const tmp = new Float32Array(W * H);
-  const out = new Float32Array(W * H);
-  for (let y = 0; y < H; y++) {
-    const row = y * W;
-    for (let x = 0; x < W; x++) {
-      let s = 0;
-      if (x >= r && x < W - r) {
-        const o = row + x - r;
-        for (let i = 0; i <= 2 * r; i++) s += k[i] * src[o + i];
-      } else {
-        for (let i = -r; i <= r; i++) s += k[i + r] * src[row + Math.min(W - 1, Math.max(0, x + i))];
-      }
-      tmp[row + x] = s;
-    }
-  }
-  for (let y = 0; y < H; y++) {
-    const inner = y >= r && y < H - r;
-    for (let x = 0; x < W; x++) {
-      let s = 0;
-      if (inner) {
-        const o = (y - r) * W + x;
-        for (let i = 0; i <= 2 * r; i++) s += k[i] * tmp[o + i * W];
-      } else {
-        for (let i = -r; i <= r; i++) s += k[i + r] * tmp[Math.min(H - 1, Math.max(0, y + i)) * W + x];
-      }
-      out[y * W + x] = s;
-    }
-  }
-  return out;
 }
 
 /** Median as the element at ⌊n/2⌋ of the ascending sort (upper median), as before. */

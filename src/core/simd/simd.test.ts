@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { assemble, WAT_PATH } from '../../../scripts/build-wasm';
+import { DEFAULT_PREPROCESS, detectFov, preprocessPixels, resampleArea } from '../preprocess';
+import { rng, syntheticFundus } from '../preprocess/synthetic-photos';
+import { gaussianBlur } from '../quality/blur';
+import { measureQuality } from '../quality/measures';
+import type { RgbImage } from '../types';
+import { photoKernels, setPhotoKernelsEnabled } from './index';
+import { PHOTO_KERNELS_WASM } from './photo-kernels.wasm';
+
+/** Runs `f` on the JS loops and on the WebAssembly kernels. */
+function bothPaths<T>(f: () => T): { js: T; wasm: T } {
+  setPhotoKernelsEnabled(false);
+  const js = f();
+  setPhotoKernelsEnabled(true);
+  return { js, wasm: f() };
+}
+
+/** Index of the first element that differs (NaN-aware, bit for bit), or -1. */
+function firstDifference(a: Float32Array, b: Float32Array): number {
+  expect(b.length).toBe(a.length);
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < a.length; i++) if (ua[i] !== ub[i]) return i;
+  return -1;
+}
+
+function randomImage(W: number, H: number, C: 3 | 4, seed: number, clamped = false): RgbImage {
+  const rand = rng(seed);
+  const data = clamped ? new Uint8ClampedArray(W * H * C) : new Uint8Array(W * H * C);
+  for (let i = 0; i < data.length; i++) data[i] = Math.floor(rand() * 256);
+  return { width: W, height: H, channels: C, data };
+}
+
+afterEach(() => setPhotoKernelsEnabled(true));
+
+describe('photo kernels (WebAssembly SIMD)', () => {
+  it('the committed module is the assembled photo-kernels.wat (run `npm run build:wasm` after editing it)', async () => {
+    const bytes = await assemble(readFileSync(WAT_PATH, 'utf8'));
+    expect(Array.from(PHOTO_KERNELS_WASM)).toEqual(Array.from(bytes));
+  });
+
+  it('runs here (Node 20 has WebAssembly SIMD), so the comparisons below compare two paths', () => {
+    expect(photoKernels()).not.toBeNull();
+    setPhotoKernelsEnabled(false);
+    expect(photoKernels()).toBeNull();
+  });
+
+  it('blurs to the same bits as the JS loops, at every size and border case', () => {
+    const rand = rng(7);
+    // 1×1 and images narrower than the kernel (all taps clamped), widths around the 8-wide SIMD block
+    const sizes: [number, number][] = [[1, 1], [3, 5], [7, 2], [8, 8], [9, 17], [16, 3], [17, 13], [31, 40], [64, 33], [512, 512]];
+    for (const [W, H] of sizes) {
+      const src = new Float32Array(W * H);
+      for (let i = 0; i < src.length; i++) src[i] = Math.fround(rand() * 255 - 20);
+      for (const sigma of [0.7, 1, 1.5, 3]) {
+        const { js, wasm } = bothPaths(() => gaussianBlur(src, W, H, sigma));
+        expect({ W, H, sigma, at: firstDifference(js, wasm) }).toEqual({ W, H, sigma, at: -1 });
+      }
+    }
+  });
+
+  it('resamples to the same bits as the JS loop: RGB and RGBA, down and up, offsets off the photo', () => {
+    const cases: { img: RgbImage; outW: number; outH: number; scale: number; ox: number; oy: number }[] = [
+      { img: randomImage(300, 200, 3, 1), outW: 64, outH: 48, scale: 300 / 64, ox: 0, oy: 0 },
+      { img: randomImage(300, 200, 4, 2, true), outW: 64, outH: 64, scale: 3.3, ox: -17.25, oy: -40.5 },
+      { img: randomImage(97, 61, 3, 3), outW: 128, outH: 128, scale: 0.61, ox: -3.1, oy: 2.7 },
+      { img: randomImage(97, 61, 4, 4), outW: 50, outH: 31, scale: 1, ox: 0.5, oy: 0.25 },
+      { img: randomImage(40, 40, 3, 5), outW: 16, outH: 16, scale: 2, ox: 60, oy: 60 }, // entirely off the photo
+      { img: randomImage(1, 1, 3, 6), outW: 5, outH: 3, scale: 0.3, ox: 0, oy: 0 },
+    ];
+    for (const [n, c] of cases.entries()) {
+      const { js, wasm } = bothPaths(() => resampleArea(c.img, c.outW, c.outH, c.scale, c.ox, c.oy));
+      expect({ n, at: firstDifference(js, wasm) }).toEqual({ n, at: -1 });
+    }
+  });
+
+  it('streams a photo wider than one band (4 MB of rows) and reuses its memory for smaller calls', () => {
+    // 40000 px × 4 channels = 160 KB a row: 26 rows a band, 4 bands
+    const wide = randomImage(40000, 100, 4, 8);
+    const big = bothPaths(() => resampleArea(wide, 500, 20, 80, 0, -10));
+    expect(firstDifference(big.js, big.wasm)).toBe(-1);
+    expect(big.wasm.some((v) => v > 0)).toBe(true);
+    // after the large call the memory holds its data: a small call must not see any of it
+    const small = bothPaths(() => resampleArea(randomImage(20, 20, 3, 9), 10, 10, 3, -5, -5));
+    expect(firstDifference(small.js, small.wasm)).toBe(-1);
+  });
+
+  it('leaves the photo stages unchanged: the same FOV, quality measures and model input', () => {
+    const photo = syntheticFundus({ width: 1400, height: 1000, cx: 700, cy: 500, r: 460, cornerText: true, seed: 3 });
+    const { js, wasm } = bothPaths(() => {
+      const fov = detectFov(photo);
+      return { fov, measures: measureQuality(photo, fov), px: preprocessPixels(photo, DEFAULT_PREPROCESS, fov) };
+    });
+    expect(wasm.fov).toEqual(js.fov);
+    expect(wasm.measures).toEqual(js.measures);
+    expect(firstDifference(js.px.rgb, wasm.px.rgb)).toBe(-1);
+    expect(Array.from(wasm.px.equalised!)).toEqual(Array.from(js.px.equalised!));
+  });
+});
