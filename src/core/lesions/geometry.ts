@@ -21,10 +21,13 @@ export function fovMaskOnGrid(fov: FieldOfView, transform: PhotoTransform, size 
   const cv = (fov.cy - transform.offsetY) / px;
   for (let v = 0; v < size; v++) {
     const y = (v + 0.5) * px + transform.offsetY;
+    const dv = v + 0.5 - cv;
     for (let u = 0; u < size; u++) {
       const x = (u + 0.5) * px + transform.offsetX;
       if (x < 0 || y < 0 || x >= transform.photoWidth || y >= transform.photoHeight) continue;
-      mask[v * size + u] = fov.found ? Math.min(1, Math.max(0, r - Math.hypot(u + 0.5 - cu, v + 0.5 - cv) + 0.5)) : 1;
+      const du = u + 0.5 - cu;
+      // sqrt, not Math.hypot: within an ulp, and hypot cost ~30 ns a call here (8 ms at 512²)
+      mask[v * size + u] = fov.found ? Math.min(1, Math.max(0, r - Math.sqrt(du * du + dv * dv) + 0.5)) : 1;
     }
   }
   return mask;

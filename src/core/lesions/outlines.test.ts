@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { simplifyRing, traceOutlines } from './outlines';
+import { contours } from 'd3-contour';
+import { rng } from '../preprocess/synthetic-photos';
+import { inRing, peakInside, simplifyRing, traceOutlines } from './outlines';
 import { fovMaskOnGrid, warpMapToPhoto } from './geometry';
 import type { FieldOfView, LabelMap, PhotoTransform } from '../types';
 
@@ -106,6 +108,83 @@ describe('traceOutlines', () => {
     const out = traceOutlines(map, T, { mask });
     expect(out).toHaveLength(1);
     expect(centroid(out[0].points)[0]).toBeCloseTo(44 * 3 - 10, 0);
+  });
+});
+
+describe('peakInside', () => {
+  /** the per-pixel definition: every pixel centre tested with inRing */
+  function bruteForce(values: Float32Array, width: number, height: number, outer: number[][], holes: number[][][]): number {
+    let best = -Infinity;
+    for (let j = 0; j < height; j++)
+      for (let i = 0; i < width; i++) {
+        const cx = i + 0.5, cy = j + 0.5;
+        if (inRing(outer, cx, cy) && !holes.some((h) => inRing(h, cx, cy)) && values[j * width + i] > best) best = values[j * width + i];
+      }
+    return best;
+  }
+
+  it('equals the per-pixel even-odd test on the contours of random maps, holes included', () => {
+    const rand = rng(21);
+    const W = 96, H = 80;
+    let polygons = 0, withHoles = 0;
+    for (let trial = 0; trial < 4; trial++) {
+      // blurred noise: blobs with holes, nested islands and ragged borders
+      const raw = new Float32Array(W * H).map(() => rand());
+      const values = new Float32Array(W * H);
+      for (let y = 0; y < H; y++)
+        for (let x = 0; x < W; x++) {
+          let s = 0, n = 0;
+          for (let dy = -2; dy <= 2; dy++)
+            for (let dx = -2; dx <= 2; dx++) {
+              const yy = y + dy, xx = x + dx;
+              if (yy >= 0 && yy < H && xx >= 0 && xx < W) { s += raw[yy * W + xx]; n++; }
+            }
+          values[y * W + x] = s / n;
+        }
+      for (const level of [0.45, 0.5, 0.55]) {
+        const [multi] = contours().size([W, H]).thresholds([level])(values as unknown as number[]);
+        for (const polygon of multi.coordinates) {
+          const [outer, ...holes] = polygon as number[][][];
+          polygons++;
+          if (holes.length) withHoles++;
+          expect(peakInside(values, W, outer, holes)).toBe(bruteForce(values, W, H, outer, holes));
+        }
+      }
+    }
+    expect(polygons).toBeGreaterThan(30);
+    expect(withHoles).toBeGreaterThan(3);
+  });
+
+  it('leaves out an island inside a hole, and decides pixel centres that lie exactly on the line as inRing does', () => {
+    const W = 64, H = 64;
+    // an annulus at 0.6 around a hole holding an island at 1.0; blocks of whole pixels with
+    // levels at their values put contour vertices exactly on pixel centres
+    const values = new Float32Array(W * H);
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        const d = Math.max(Math.abs(x - 32), Math.abs(y - 32));
+        values[y * W + x] = d <= 3 ? 1 : d >= 10 && d <= 20 ? 0.6 : d === 21 && x % 3 === 0 ? 0.3 : 0;
+      }
+    let checked = 0;
+    for (const level of [0.5, 0.6, 0.3, 0.15, 1]) {
+      const [multi] = contours().size([W, H]).thresholds([level])(values as unknown as number[]);
+      for (const polygon of multi.coordinates) {
+        const [outer, ...holes] = polygon as number[][][];
+        expect(peakInside(values, W, outer, holes)).toBe(bruteForce(values, W, H, outer, holes));
+        checked++;
+      }
+    }
+    const [annulus] = contours().size([W, H]).thresholds([0.5])(values as unknown as number[]);
+    const ring = annulus.coordinates.find((p) => p.length > 1) as number[][][];
+    expect(peakInside(values, W, ring[0], ring.slice(1))).toBeCloseTo(0.6, 6);
+    expect(checked).toBeGreaterThan(5);
+    // vertical edges through the centres of columns 2 and 6: inRing counts column 2 in, column 6 out
+    const W2 = 10, H2 = 8;
+    const grid = new Float32Array(W2 * H2).fill(0.1);
+    for (let y = 0; y < H2; y++) { grid[y * W2 + 2] = 0.9; grid[y * W2 + 6] = 0.95; }
+    const square = [[2.5, 1], [6.5, 1], [6.5, 5], [2.5, 5], [2.5, 1]];
+    expect(bruteForce(grid, W2, H2, square, [])).toBe(Math.fround(0.9));
+    expect(peakInside(grid, W2, square, [])).toBe(Math.fround(0.9));
   });
 });
 
