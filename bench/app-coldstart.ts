@@ -3,7 +3,10 @@
  * A script that prints numbers; it never passes or fails on time.
  *
  *   npx tsx bench/app-coldstart.ts [--backends wasm,webgl,webgpu] [--runs 3] [--no-build] [--samples 1,6] [--out file.json]
- *                                  [--apps before=bench/out/app-base,after=bench/out/app]
+ *                                  [--apps before=bench/out/app-base,after=bench/out/app] [--idle-ms 20000]
+ *
+ * `--idle-ms N` waits N ms after the sample button shows before clicking it: what a user who opens the app and
+ * then picks a photo sees, once the idle warm-up (worker: scheduleWarmup) has run.
  *
  * `--apps` compares builds in ONE run, interleaved run by run (this machine's load drifts too
  * much for numbers from different runs to be compared); without it, the current tree is built
@@ -44,6 +47,7 @@ const { values: flags } = parseArgs({
     samples: { type: 'string', default: '1,6' },
     out: { type: 'string' },
     apps: { type: 'string' },
+    'idle-ms': { type: 'string', default: '0' },
   },
 });
 
@@ -131,6 +135,7 @@ async function main(): Promise<void> {
           await page.goto(`${url}?backend=${backend}`);
           const sample = page.getByRole('button', { name: /^Analyse sample: / }).nth(sampleIndex);
           await sample.waitFor({ timeout: 60_000 });
+          if (Number(flags['idle-ms']) > 0) await page.waitForTimeout(Number(flags['idle-ms']));
           const clickAt = (await page.evaluate(() => performance.now())) as number;
           await sample.click();
           const doneAt = (await (

@@ -556,3 +556,63 @@ export async function explainDetails(image: RgbImage | null, model: FundusModel,
     record?.dispose();
   }
 }
+
+/** Options of {@link warmUpAnalysis}. */
+export interface WarmUpOptions {
+  /** the class-activation map the analyses will use (default 'gradcam'; HiResCAM runs other kernels) */
+  cam?: CamMethod;
+  /**
+   * For how many positive lesion labels to warm guided backprop, e.g. [1, 2]: its backward pass batches the
+   * positive labels, and a shader backend compiles its programs per shape. Default: none.
+   */
+  guidedLabels?: number[];
+  /** as analyze()'s (warm the setting the analyses will use) */
+  guidedLabelsPerPass?: number;
+  guidedSaliency?: GuidedSaliencyMode;
+  /** checked before each step; when true the warm-up stops early (no error) */
+  signal?: { readonly aborted: boolean };
+}
+
+/**
+ * Runs analyze()'s tensor path once on a blank input, with the same functions in the same order: the shared forward
+ * (recorded when guided backprop follows), the sigmoid read-back, the class maps of every lesion label, and guided
+ * backprop with Guided Grad-CAM and the combined map for each count in `guidedLabels`. The weights' own warmup()
+ * covers only the forward; on WebGL/WebGPU every other kernel of a first analysis would compile its shader inside
+ * that analysis (seconds on a slow GPU). Kernels depend on shapes, not values, so zeros do
+ * (analyze.warmup.test.ts checks that every kernel and shape of an analysis ran here).
+ * Releases every tensor it creates, also on error.
+ */
+export async function warmUpAnalysis(model: FundusModel, options: WarmUpOptions = {}): Promise<void> {
+  const meta = model.metadata;
+  const size = meta.inputSize;
+  const ids = meta.labels.map((l) => l.id);
+  const lesionIdx = ids.map((id, i) => (isLesion(id) ? i : -1)).filter((i) => i >= 0);
+  const guided = (options.guidedLabels ?? []).filter((n) => Number.isInteger(n) && n >= 1 && n <= lesionIdx.length);
+  const stop = () => options.signal?.aborted === true;
+  const held: tf.Tensor[] = [];
+  let record: FeaturesRecord | null = null;
+  try {
+    const x = tf.zeros([1, size, size, 3]) as tf.Tensor4D;
+    held.push(x);
+    const fwd = sharedForward(model, x, guided.length > 0, held);
+    record = fwd.record;
+    const { a, split } = fwd;
+    const probT = tf.tidy(() => tf.sigmoid(split ? split.logits : (model.head.apply(a, { training: false }) as tf.Tensor2D)));
+    held.push(probT);
+    await probT.data();
+    if (!lesionIdx.length || stop()) return;
+    const names = lesionIdx.map((i) => ids[i]);
+    const { cams, peaks } = classMapsFromFeatures(options.cam ?? 'gradcam', model.head, a, logitTargets(lesionIdx, names), size, split?.z);
+    peaks.dispose();
+    held.push(cams);
+    await cams.data();
+    const mask = new Float32Array(size * size).fill(1);
+    for (const n of guided) {
+      if (stop()) return;
+      await guidedMaps(model, x, cams, lesionIdx, lesionIdx.slice(0, n), ids, mask, size, options, record, split?.z);
+    }
+  } finally {
+    tf.dispose(held);
+    record?.dispose();
+  }
+}

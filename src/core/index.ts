@@ -13,4 +13,4 @@ export * from './explain/index';
 export * from './lesions/index';
 export * from './metrics/index';
 export { photoChecks, sameFov, type PhotoChecks } from './photo-checks';
-export { analyze, explainDetails, type AnalyzeOptions, type DetailMaps, type ExplainDetailsOptions } from './analyze';
+export { analyze, explainDetails, warmUpAnalysis, type AnalyzeOptions, type DetailMaps, type ExplainDetailsOptions, type WarmUpOptions } from './analyze';

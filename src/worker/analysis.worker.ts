@@ -12,12 +12,9 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { FundusLensError, isFundusLensError } from '../core/errors';
 import type { CamMethod, RgbImage, StageName } from '../core/types';
-import { analyze, explainDetails } from '../core/analyze';
+import { analyze, explainDetails, warmUpAnalysis } from '../core/analyze';
 import { loadBundle, type FundusModel, type BundleReader } from '../core/model';
 import { setupBackend } from '../core/backends';
-import { classMapsFromFeatures } from '../core/explain/class-maps';
-import { headForwardKeepingZ } from '../core/explain/grad-cam-fast';
-import { logitTargets } from '../core/explain/targets';
 import { LESION_LABEL_IDS } from '../core/types';
 import { BACKEND_ORDER, MAX_ANALYSIS_SIDE } from './api';
 import type { AnalysisWorkerApi, AnalyzeResponse, BackendName, DecodedPhoto, DetailsResponse, ModelInfo, Notice, PhotoChecksMode, ProgressCallback, WorkerErrorShape, WorkerInit } from './api';
@@ -136,10 +133,14 @@ function cancelWarmup(): void {
   warmTimer = null;
 }
 /**
- * After WARMUP_DELAY_MS of idle time: the model's warm-up (wasm/cpu; `withModel`), then the photo stages' JS
- * (jit-warmup.ts), one step per macrotask. Any job cancels the rest (cancelWarmup).
+ * After WARMUP_DELAY_MS of idle time: the model's part, then the photo stages' JS (jit-warmup.ts), one step per
+ * macrotask. Any job cancels the rest (cancelWarmup). The model's part: on wasm/cpu ('forward') its forward pass;
+ * on a shader backend ('guided') guided backprop for 1, 2, … positive lesion labels (analyze.warmUpAnalysis), whose
+ * programs (compiled per shape) a first photo with lesions would otherwise compile inside its result. A step
+ * already running on the GPU finishes before a new photo's work starts: one guided pass, milliseconds on a real
+ * GPU.
  */
-function scheduleWarmup(m: FundusModel, withModel: boolean): void {
+function scheduleWarmup(m: FundusModel, modelPart: 'forward' | 'guided', cam: CamMethod): void {
   cancelWarmup();
   const generation = warmGeneration;
   const live = () => model === m && warmGeneration === generation;
@@ -156,43 +157,22 @@ function scheduleWarmup(m: FundusModel, withModel: boolean): void {
       next(i + 1);
     }, 0);
   };
+  const lesionLabels = m.metadata.labels.filter((l) => (LESION_LABEL_IDS as readonly string[]).includes(l.id)).length;
   warmTimer = setTimeout(() => {
     warmTimer = null;
     if (!live()) return;
-    const modelWarm = withModel ? m.warmup().catch(() => undefined) : Promise.resolve(); // a real failure shows in the first analysis
-    // a job that arrived meanwhile bumped the generation: then nothing more is warmed
-    void modelWarm.then(() => live() && next(0));
+    const modelWarm =
+      modelPart === 'forward'
+        ? m.warmup()
+        : warmUpAnalysis(m, {
+            cam,
+            guidedLabels: Array.from({ length: lesionLabels }, (_, k) => k + 1),
+            signal: { get aborted() { return !live(); } },
+          });
+    // a real failure shows in the first analysis; a job that arrived meanwhile bumped the generation: then nothing
+    // more is warmed
+    void modelWarm.catch(() => undefined).then(() => live() && next(0));
   }, WARMUP_DELAY_MS);
-}
-
-/**
- * The model's own warm-up runs the forward pass; the first analysis also runs the backward
- * pass through the head for its class-activation map, whose kernels (WebGL/WebGPU: shaders,
- * seconds on a software GPU) would otherwise be compiled inside the first result. Warm them
- * here, at load, for the method the analyses will use: Grad-CAM may take the exact window-sum
- * shortcut (grad-cam-fast.ts) while HiResCAM always runs the full tiled ∂y/∂A, so warming one
- * does not warm the other.
- */
-async function warmupClassMaps(m: FundusModel, cam: CamMethod): Promise<void> {
-  const s = m.metadata.inputSize;
-  const ids = m.metadata.labels.map((l) => l.id);
-  const lesionIdx = ids.map((id, i) => ((LESION_LABEL_IDS as readonly string[]).includes(id) ? i : -1)).filter((i) => i >= 0);
-  if (!lesionIdx.length) return;
-  const x = tf.zeros([1, s, s, 3]) as tf.Tensor4D;
-  const a = tf.tidy(() => m.features.apply(x, { training: false }) as tf.Tensor4D);
-  // as analyze() runs it: the class map reuses the head's first-convolution output of the forward pass
-  const split = headForwardKeepingZ(m.head, a);
-  try {
-    const { cams, peaks } = classMapsFromFeatures(cam, m.head, a, logitTargets(lesionIdx), s, split?.z);
-    try {
-      await cams.data();
-    } finally {
-      tf.dispose([cams, peaks]);
-    }
-  } finally {
-    tf.dispose([x, a]);
-    if (split) tf.dispose(split.tensors);
-  }
 }
 
 /**
@@ -216,12 +196,14 @@ async function loadOn(order: BackendName[], skipped: ModelInfo['skipped'], cam: 
       if (shaderBackend) {
         // Shader backends: the warm-up also proves the backend works (a failure falls back to
         // the next one) and compiles the forward AND the class-activation-map backward shaders, seconds on
-        // a software GPU that would otherwise land inside the first result.
+        // a software GPU that would otherwise land inside the first result. Guided backprop's shaders
+        // follow when idle (scheduleWarmup): a photo clicked at once should not wait for them.
         await m.warmup();
-        await warmupClassMaps(m, cam);
+        await warmUpAnalysis(m, { cam });
       }
-      // wasm/cpu: the model's warm-up later, when idle (see WARMUP_DELAY_MS); every backend: the photo stages' JS
-      scheduleWarmup(m, !shaderBackend);
+      // wasm/cpu: the model's warm-up later, when idle (see WARMUP_DELAY_MS); shader backends: guided backprop's
+      // shaders then; every backend: the photo stages' JS
+      scheduleWarmup(m, shaderBackend ? 'guided' : 'forward', cam);
       warmupMs = performance.now() - w0;
       model = m;
       backend = chosen;
