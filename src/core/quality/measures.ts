@@ -102,6 +102,116 @@ function gradientNoiseGain(sigma: number): number {
   return g2 * d2;
 }
 
+// The passes of edgeSharpness and measureQuality, one loop each. V8 optimises a long function with several hot
+// loops one loop at a time (on-stack replacement), and inside an analysis, after the model's stages, these
+// re-entered through that path on every photo; a small function per loop is optimised whole once.
+
+/** inner[i] = 1 where the mask holds at i and `m` pixels away on the four axes; returns the count. */
+function innerMask(mask: Uint8Array, W: number, H: number, m: number, inner: Uint8Array): number {
+  let nMask = 0;
+  for (let y = m; y < H - m; y++)
+    for (let x = m; x < W - m; x++) {
+      const i = y * W + x;
+      if (mask[i] && mask[i - m] && mask[i + m] && mask[i - m * W] && mask[i + m * W]) { inner[i] = 1; nMask++; }
+    }
+  return nMask;
+}
+
+/** Central-difference gradient magnitude of `sel` (0 on the one-pixel border). */
+function gradientMagnitude(sel: Float32Array, W: number, H: number, mag: Float32Array): void {
+  for (let y = 1; y < H - 1; y++)
+    for (let x = 1; x < W - 1; x++) {
+      const i = y * W + x;
+      const gx = sel[i + 1] - sel[i - 1], gy = sel[i + W] - sel[i - W];
+      mag[i] = Math.sqrt(gx * gx + gy * gy) / 2;
+    }
+}
+
+/** Non-maximum suppression across the edge, the gradient direction quantised to 4 axes: the points and their slopes. */
+function edgePoints(sel: Float32Array, mag: Float32Array, inner: Uint8Array, W: number, H: number, pts: Int32Array, ptMag: Float32Array): number {
+  let np = 0;
+  for (let y = 1; y < H - 1; y++)
+    for (let x = 1; x < W - 1; x++) {
+      const i = y * W + x;
+      const g = mag[i];
+      if (!inner[i] || g <= 0) continue;
+      const gx = sel[i + 1] - sel[i - 1], gy = sel[i + W] - sel[i - W];
+      const ax = Math.abs(gx), ay = Math.abs(gy);
+      const o = ax > 2.414 * ay ? 1 : ay > 2.414 * ax ? W : gx * gy > 0 ? W + 1 : W - 1;
+      if (g >= mag[i - o] && g > mag[i + o]) { pts[np] = i; ptMag[np++] = g; }
+    }
+  return np;
+}
+
+/** Fine ÷ coarse slope, noise removed, at the points with a slope of at least minMag; returns how many. */
+function slopeRatios(
+  pts: Int32Array, ptMag: Float32Array, np: number, minMag: number,
+  fine: Float32Array, coarse: Float32Array, W: number, noiseVar: number, ratios: Float32Array,
+): number {
+  let n = 0;
+  for (let j = 0; j < np && n < ratios.length; j++) {
+    if (ptMag[j] < minMag) continue;
+    const i = pts[j];
+    const cx = coarse[i + 1] - coarse[i - 1], cy = coarse[i + W] - coarse[i - W];
+    const c = Math.sqrt(cx * cx + cy * cy) / 2;
+    if (c <= 0) continue;
+    const fx = fine[i + 1] - fine[i - 1], fy = fine[i + W] - fine[i - W];
+    const f2 = (fx * fx + fy * fy) / 4 - noiseVar;
+    ratios[n++] = Math.sqrt(Math.max(0, f2)) / c;
+  }
+  return n;
+}
+
+/**
+ * The FOV statistics pass of measureQuality: marks the measured pixels in `mask`, copies green, and returns
+ * [n, ΣY, ΣY², ΣR, ΣG, ΣB, dark, bright, saturated, clipped, clipped2] (sums in pixel order, as before).
+ */
+function fovStats(rgb: Float32Array, S: number, cu: number, cv: number, rIn: number, v0: number, v1: number, mask: Uint8Array, green: Float32Array): number[] {
+  let n = 0, sumY = 0, sumY2 = 0, sumR = 0, sumG = 0, sumB = 0, dark = 0, bright = 0, sat = 0, clip = 0, clip2 = 0;
+  for (let v = 0; v < S; v++) {
+    for (let u = 0; u < S; u++) {
+      const i = v * S + u;
+      const r = rgb[i * 3], g = rgb[i * 3 + 1], b = rgb[i * 3 + 2];
+      green[i] = g;
+      // One pixel of slack so the clamped-border filters below never straddle the frame edge.
+      const du = u + 0.5 - cu, dv = v + 0.5 - cv;
+      if (Math.sqrt(du * du + dv * dv) > rIn || v < v0 + 3 || v + 1 > v1 - 3) continue;
+      mask[i] = 1;
+      n++;
+      const y = 0.299 * r + 0.587 * g + 0.114 * b;
+      sumY += y; sumY2 += y * y; sumR += r; sumG += g; sumB += b;
+      if (y < 25) dark++;
+      if (y > 235) bright++;
+      if (r >= 250 && g >= 250 && b >= 250) sat++;
+      const nClip = (r >= 250 ? 1 : 0) + (g >= 250 ? 1 : 0) + (b >= 250 ? 1 : 0);
+      if (nClip >= 1) clip++;
+      if (nClip >= 2) clip2++;
+    }
+  }
+  return [n, sumY, sumY2, sumR, sumG, sumB, dark, bright, sat, clip, clip2];
+}
+
+/** The detail pass: Σ band-pass², Σ Laplacian², and |Immerkær| per measured pixel into `res`; returns [bp2, lap2, k]. */
+function detailPass(b1: Float32Array, b3: Float32Array, green: Float32Array, mask: Uint8Array, S: number, res: Float32Array): number[] {
+  let bp2 = 0, lap2 = 0, k = 0;
+  for (let v = 1; v < S - 1; v++)
+    for (let u = 1; u < S - 1; u++) {
+      const i = v * S + u;
+      if (!mask[i]) continue;
+      const d = b1[i] - b3[i];
+      bp2 += d * d;
+      const lap = green[i - 1] + green[i + 1] + green[i - S] + green[i + S] - 4 * green[i];
+      lap2 += lap * lap;
+      // Immerkær (1996): this 3×3 operator cancels smooth image structure, leaving noise.
+      const imm =
+        green[i - S - 1] - 2 * green[i - S] + green[i - S + 1] -
+        2 * green[i - 1] + 4 * green[i] - 2 * green[i + 1] +
+        green[i + S - 1] - 2 * green[i + S] + green[i + S + 1];
+      res[k++] = Math.abs(imm);
+    }
+  return [bp2, lap2, k];
+}
+
 /**
  * Edge sharpness of a grey image inside `mask`. Blur widens edges; pixel noise adds energy at
  * every scale, which is why energy measures over the whole field (Laplacian, band-pass) call a
@@ -133,49 +243,18 @@ export function edgeSharpness(
   // The coarse blur reaches 3σc: points nearer the mask's edge would see the FOV rim or the frame.
   const m = Math.ceil(3 * params.coarseSigma) + 2;
   const inner = new Uint8Array(W * H);
-  let nMask = 0;
-  for (let y = m; y < H - m; y++)
-    for (let x = m; x < W - m; x++) {
-      const i = y * W + x;
-      if (mask[i] && mask[i - m] && mask[i + m] && mask[i - m * W] && mask[i + m * W]) { inner[i] = 1; nMask++; }
-    }
+  const nMask = innerMask(mask, W, H, m, inner);
   const mag = new Float32Array(W * H);
-  for (let y = 1; y < H - 1; y++)
-    for (let x = 1; x < W - 1; x++) {
-      const i = y * W + x;
-      const gx = sel[i + 1] - sel[i - 1], gy = sel[i + W] - sel[i - W];
-      mag[i] = Math.sqrt(gx * gx + gy * gy) / 2;
-    }
-  // Non-maximum suppression across the edge, the gradient direction quantised to 4 axes.
+  gradientMagnitude(sel, W, H, mag);
   const pts = new Int32Array(W * H);
   const ptMag = new Float32Array(W * H);
-  let np = 0;
-  for (let y = 1; y < H - 1; y++)
-    for (let x = 1; x < W - 1; x++) {
-      const i = y * W + x;
-      const g = mag[i];
-      if (!inner[i] || g <= 0) continue;
-      const gx = sel[i + 1] - sel[i - 1], gy = sel[i + W] - sel[i - W];
-      const ax = Math.abs(gx), ay = Math.abs(gy);
-      const o = ax > 2.414 * ay ? 1 : ay > 2.414 * ax ? W : gx * gy > 0 ? W + 1 : W - 1;
-      if (g >= mag[i - o] && g > mag[i + o]) { pts[np] = i; ptMag[np++] = g; }
-    }
+  const np = edgePoints(sel, mag, inner, W, H, pts, ptMag);
   const keep = Math.min(np, Math.max(20, Math.round(params.fraction * nMask)));
   if (keep === 0) return { sharpness: 0, points: 0, strength: 0 };
   const minMag = kthSmallest(ptMag, np - keep, np);
   const noiseVar = 2 * noise * noise * gradientNoiseGain(params.fineSigma);
   const ratios = new Float32Array(keep + 64);
-  let n = 0;
-  for (let j = 0; j < np && n < ratios.length; j++) {
-    if (ptMag[j] < minMag) continue;
-    const i = pts[j];
-    const cx = coarse[i + 1] - coarse[i - 1], cy = coarse[i + W] - coarse[i - W];
-    const c = Math.sqrt(cx * cx + cy * cy) / 2;
-    if (c <= 0) continue;
-    const fx = fine[i + 1] - fine[i - 1], fy = fine[i + W] - fine[i - W];
-    const f2 = (fx * fx + fy * fy) / 4 - noiseVar;
-    ratios[n++] = Math.sqrt(Math.max(0, f2)) / c;
-  }
+  const n = slopeRatios(pts, ptMag, np, minMag, fine, coarse, W, noiseVar, ratios);
   if (n === 0) return { sharpness: 0, points: 0, strength: minMag };
   const q = kthSmallest(ratios, Math.min(n - 1, Math.floor(params.quantile * n)), n, true);
   // Ranking points by slope favours those where noise happens to steepen the edge, which the
@@ -202,27 +281,7 @@ export function measureQuality(img: RgbImage, fov: FieldOfView): QualityMeasures
   const [, v1] = photoToModel(t, img.width, img.height);
   const mask = new Uint8Array(S * S);
   const green = new Float32Array(S * S);
-  let n = 0, sumY = 0, sumY2 = 0, sumR = 0, sumG = 0, sumB = 0, dark = 0, bright = 0, sat = 0, clip = 0, clip2 = 0;
-  for (let v = 0; v < S; v++) {
-    for (let u = 0; u < S; u++) {
-      const i = v * S + u;
-      const r = rgb[i * 3], g = rgb[i * 3 + 1], b = rgb[i * 3 + 2];
-      green[i] = g;
-      // One pixel of slack so the clamped-border filters below never straddle the frame edge.
-      const du = u + 0.5 - cu, dv = v + 0.5 - cv;
-      if (Math.sqrt(du * du + dv * dv) > rIn || v < v0 + 3 || v + 1 > v1 - 3) continue;
-      mask[i] = 1;
-      n++;
-      const y = 0.299 * r + 0.587 * g + 0.114 * b;
-      sumY += y; sumY2 += y * y; sumR += r; sumG += g; sumB += b;
-      if (y < 25) dark++;
-      if (y > 235) bright++;
-      if (r >= 250 && g >= 250 && b >= 250) sat++;
-      const nClip = (r >= 250 ? 1 : 0) + (g >= 250 ? 1 : 0) + (b >= 250 ? 1 : 0);
-      if (nClip >= 1) clip++;
-      if (nClip >= 2) clip2++;
-    }
-  }
+  const [n, sumY, sumY2, sumR, sumG, sumB, dark, bright, sat, clip, clip2] = fovStats(rgb, S, cu, cv, rIn, v0, v1, mask, green);
   if (n === 0) {
     return { meanLuma: 0, darkFraction: 1, brightFraction: 0, saturatedFraction: 0, clippedFraction: 0, clipped2Fraction: 0, contrast: 0, sharpness: 0, laplacian: 0, noise: 0, relativeNoise: 0, redGreenRatio: 0, blueRedRatio: 0, pixels: 0, edgeSharpness: 0, edgePoints: 0, edgeStrength: 0 };
   }
@@ -235,22 +294,7 @@ export function measureQuality(img: RgbImage, fov: FieldOfView): QualityMeasures
   const b1 = blur(green, S, S, 1);
   const b3 = blur(green, S, S, 3);
   const res = new Float32Array(n);
-  let bp2 = 0, lap2 = 0, k = 0;
-  for (let v = 1; v < S - 1; v++)
-    for (let u = 1; u < S - 1; u++) {
-      const i = v * S + u;
-      if (!mask[i]) continue;
-      const d = b1[i] - b3[i];
-      bp2 += d * d;
-      const lap = green[i - 1] + green[i + 1] + green[i - S] + green[i + S] - 4 * green[i];
-      lap2 += lap * lap;
-      // Immerkær (1996): this 3×3 operator cancels smooth image structure, leaving noise.
-      const imm =
-        green[i - S - 1] - 2 * green[i - S] + green[i - S + 1] -
-        2 * green[i - 1] + 4 * green[i] - 2 * green[i + 1] +
-        green[i + S - 1] - 2 * green[i + S] + green[i + S + 1];
-      res[k++] = Math.abs(imm);
-    }
+  const [bp2, lap2, k] = detailPass(b1, b3, green, mask, S, res);
   const denom = Math.max(1, meanG);
   // The operator's response to white noise has σ·6; the median of |N(0, 36σ²)| is 0.6745·6σ.
   const noise = median(res, k) / (0.6745 * 6);
