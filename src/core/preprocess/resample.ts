@@ -4,7 +4,7 @@
  * full-size float copy (or a 400 MB int32 tensor upload), and it averages every covered
  * source pixel, so 2–3 px lesions at 512² are not aliased away as with bilinear sampling.
  */
-import { photoKernels, type AreaWeights } from '../simd/index';
+import { withPhotoKernels, type AreaWeights } from '../simd/index';
 import type { RgbImage } from '../types';
 
 /** Sparse 1-D resampling weights: output i reads source [start[i], start[i]+count[i]). */
@@ -68,8 +68,8 @@ export function resampleArea(
   const wx = weights(outW, W, scale, offsetX);
   const wy = weights(outH, H, scale, offsetY);
   // the same sums in WebAssembly SIMD, 2–3× faster (simd/index.ts); this loop is its reference and fallback
-  const kernels = photoKernels();
-  if (kernels) return kernels.resample(data, W, H, C, outW, outH, wx, wy);
+  const fast = withPhotoKernels((kernels) => kernels.resample(data, W, H, C, outW, outH, wx, wy));
+  if (fast) return fast;
   const out = new Float32Array(outW * outH * 3);
   const row = new Float32Array(outW * 3);
 

@@ -2,7 +2,7 @@
  * The gradability gate's Gaussian blurs (quality/measures.ts): at 512² they were most of the
  * gate's cost in JS.
  */
-import { photoKernels } from '../simd/index';
+import { withPhotoKernels } from '../simd/index';
 
 /** Normalised Gaussian taps, radius ⌈3σ⌉, as float32. */
 export function gaussianKernel(sigma: number): Float32Array {
@@ -21,8 +21,8 @@ export function gaussianKernel(sigma: number): Float32Array {
  */
 export function gaussianBlur(src: Float32Array, W: number, H: number, sigma: number): Float32Array {
   const k = gaussianKernel(sigma);
-  const kernels = photoKernels();
-  if (kernels) return kernels.separable(src, W, H, k);
+  const fast = withPhotoKernels((kernels) => kernels.separable(src, W, H, k));
+  if (fast) return fast;
   // The clamping is done only within `r` of the edges: each output is the same sum in the same
   // order as the plain clamped loop, so the values are bit-identical to it.
   const r = (k.length - 1) / 2;

@@ -8,7 +8,8 @@
  * the same products in the same order, rounded to f32 once. So the gradability thresholds,
  * calibrated on the JS path, the model input and the helper worker's sameFov() check do not
  * depend on which path ran. Where WebAssembly or its SIMD is missing (or the page's CSP
- * forbids compiling it), {@link photoKernels} returns null and the callers run their JS loops.
+ * forbids compiling it), {@link photoKernels} returns null and the callers run their JS loops;
+ * they do the same when a kernel call fails ({@link withPhotoKernels}).
  *
  * The module owns one linear memory per realm (worker, Node process). It grows to the largest
  * call's working set (a few MB at 512²: the resampler streams the photo in bands of rows, so a
@@ -73,6 +74,29 @@ export function photoKernels(): PhotoKernels | null {
   if (!enabled) return null;
   if (cached === undefined) cached = instantiate();
   return cached;
+}
+
+/**
+ * `f` run with the kernels, or undefined where they are off or missing here, or when the call fails (e.g. the
+ * module's memory cannot grow on a device short of memory): the caller then runs its JS loops, which give the
+ * same bits, so a failure costs time, never a result.
+ */
+export function withPhotoKernels<T>(f: (kernels: PhotoKernels) => T): T | undefined {
+  const kernels = photoKernels();
+  if (!kernels) return undefined;
+  try {
+    return f(kernels);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Replaces the module's functions for this realm (tests: a failing kernel); undefined restores the real ones.
+ * @internal
+ */
+export function overridePhotoKernels(k: PhotoKernels | null | undefined): void {
+  cached = k === undefined ? undefined : k;
 }
 
 /**

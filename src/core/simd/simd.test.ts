@@ -6,7 +6,7 @@ import { rng, syntheticFundus } from '../preprocess/synthetic-photos';
 import { gaussianBlur } from '../quality/blur';
 import { measureQuality } from '../quality/measures';
 import type { RgbImage } from '../types';
-import { photoKernels, setPhotoKernelsEnabled } from './index';
+import { overridePhotoKernels, photoKernels, setPhotoKernelsEnabled } from './index';
 import { PHOTO_KERNELS_WASM } from './photo-kernels.wasm';
 
 /** Runs `f` on the JS loops and on the WebAssembly kernels. */
@@ -33,7 +33,10 @@ function randomImage(W: number, H: number, C: 3 | 4, seed: number, clamped = fal
   return { width: W, height: H, channels: C, data };
 }
 
-afterEach(() => setPhotoKernelsEnabled(true));
+afterEach(() => {
+  setPhotoKernelsEnabled(true);
+  overridePhotoKernels(undefined);
+});
 
 describe('photo kernels (WebAssembly SIMD)', () => {
   it('the committed module is the assembled photo-kernels.wat (run `npm run build:wasm` after editing it)', async () => {
@@ -85,6 +88,23 @@ describe('photo kernels (WebAssembly SIMD)', () => {
     // after the large call the memory holds its data: a small call must not see any of it
     const small = bothPaths(() => resampleArea(randomImage(20, 20, 3, 9), 10, 10, 3, -5, -5));
     expect(firstDifference(small.js, small.wasm)).toBe(-1);
+  });
+
+  it('falls back to the JS loops when a kernel call fails (e.g. its memory cannot grow): same result, no error', () => {
+    const img = randomImage(120, 90, 3, 13);
+    const src = new Float32Array(64 * 48).map((_, i) => (i * 37) % 255);
+    setPhotoKernelsEnabled(false);
+    const js = { resampled: resampleArea(img, 40, 30, 3, 0, 0), blurred: gaussianBlur(src, 64, 48, 1.5) };
+    setPhotoKernelsEnabled(true);
+    let calls = 0;
+    const failing = () => {
+      calls++;
+      throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+    };
+    overridePhotoKernels({ separable: failing, resample: failing });
+    expect(firstDifference(js.resampled, resampleArea(img, 40, 30, 3, 0, 0))).toBe(-1);
+    expect(firstDifference(js.blurred, gaussianBlur(src, 64, 48, 1.5))).toBe(-1);
+    expect(calls).toBe(2);
   });
 
   it('leaves the photo stages unchanged: the same FOV, quality measures and model input', () => {
