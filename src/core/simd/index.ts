@@ -30,7 +30,7 @@ export interface AreaWeights {
 export interface PhotoKernels {
   /**
    * Separable filter with clamped borders: `k` (odd length 2r + 1) along x, rounded to f32, then along y.
-   * The same bits as quality/measures.ts's JS blur.
+   * The same bits as quality/blur.ts's JS loops.
    */
   separable(src: Float32Array, W: number, H: number, k: Float32Array): Float32Array;
   /**

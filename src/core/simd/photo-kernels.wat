@@ -1,6 +1,6 @@
 ;; FundusLens photo kernels: the hot loops of the JS photo stages (area resampling, separable
 ;; Gaussian blur) as WebAssembly with 128-bit SIMD. Each function computes EXACTLY what its
-;; TypeScript twin computes (quality/measures.ts blur, preprocess/resample.ts resampleArea): the same f64 products summed in the
+;; TypeScript twin computes (quality/blur.ts gaussianBlur, preprocess/resample.ts resampleArea): the same f64 products summed in the
 ;; same order from 0, rounded to f32 once per output, so results are identical to the bit and
 ;; the gradability thresholds calibrated on the JS path still hold. Two outputs share one
 ;; f64x2 register; four registers per step give the adds independent chains.
