@@ -27,6 +27,8 @@ test('open a sample: verdict first, summary, probabilities with thresholds, mode
   // per-stage timings in a details view
   await page.getByText('Timings per stage').click();
   await expect(page.getByRole('row', { name: /Running the model/ })).toBeVisible();
+  // the photo kernels compiled in the worker under the app's CSP ('wasm-unsafe-eval'): not the silent JS fallback
+  await expect(page.getByTestId('photo-kernels')).toHaveText('Photo stages: WebAssembly SIMD');
   // by default the photo checks run beside the model only with 4 or more cores (the next test forces them there)
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
   const qualityRow = page.getByRole('row', { name: /Checking photo quality/ });

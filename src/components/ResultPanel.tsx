@@ -176,6 +176,7 @@ export function ResultPanel({ photo }: { photo: PhotoItem | undefined }) {
                 ))}
               </tbody>
             </table>
+            {r.photoKernels && <p className="timings-note" data-testid="photo-kernels">{t(`result.photoKernels.${r.photoKernels}`)}</p>}
           </details>
         </>
       )}

@@ -25,6 +25,7 @@ import type { FundusModel } from './model/fundus-model';
 import { detectFov, makeTransform, preprocessToArray } from './preprocess/index';
 import { assessQuality } from './quality/index';
 import { sameFov, type PhotoChecks } from './photo-checks';
+import { photoKernels } from './simd/index';
 import {
   LABEL_IDS,
   LESION_LABEL_IDS,
@@ -211,7 +212,13 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
   const end = (stage: StageName): void => {
     timingsMs[stage] = now() - stageStart;
   };
-  const base = { backend: tf.getBackend(), model: `${meta.name}@${meta.version}`, camMethod, ...(parallel ? { qualityInParallel: true } : {}) };
+  const base = {
+    backend: tf.getBackend(),
+    model: `${meta.name}@${meta.version}`,
+    camMethod,
+    photoKernels: photoKernels() ? ('wasm-simd' as const) : ('js' as const),
+    ...(parallel ? { qualityInParallel: true } : {}),
+  };
 
   await begin('quality');
   // Needed by preprocessing now; with photoChecks the checks detect it again on their side, since

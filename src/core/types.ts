@@ -318,6 +318,12 @@ export interface AnalysisResult {
    * stages instead of adding to `total`
    */
   qualityInParallel?: boolean;
+  /**
+   * how this analysis ran its photo stages' hot loops (resampling, the gate's blurs): 'wasm-simd' with the
+   * WebAssembly kernels of simd/, 'js' where this runtime lacks WebAssembly SIMD or forbids compiling it. The
+   * numbers are the same either way; only the time differs. Absent in results stored before it existed.
+   */
+  photoKernels?: 'wasm-simd' | 'js';
   backend: string;
   model: string;
   /**

@@ -6,6 +6,8 @@ import { rng, syntheticFundus } from '../preprocess/synthetic-photos';
 import { gaussianBlur } from '../quality/blur';
 import { measureQuality } from '../quality/measures';
 import type { RgbImage } from '../types';
+import { analyze } from '../analyze';
+import { syntheticFundus as tinyPhoto, tinyModelOnCpu } from '../analyze.test-fixtures';
 import { overridePhotoKernels, photoKernels, setPhotoKernelsEnabled } from './index';
 import { PHOTO_KERNELS_WASM } from './photo-kernels.wasm';
 
@@ -105,6 +107,27 @@ describe('photo kernels (WebAssembly SIMD)', () => {
     expect(firstDifference(js.resampled, resampleArea(img, 40, 30, 3, 0, 0))).toBe(-1);
     expect(firstDifference(js.blurred, gaussianBlur(src, 64, 48, 1.5))).toBe(-1);
     expect(calls).toBe(2);
+  });
+
+  it('gives the same whole analysis with and without them, and says in the result which ran', async () => {
+    const { model, photo } = await tinyModelOnCpu(async () => tinyPhoto(400, 300));
+    try {
+      setPhotoKernelsEnabled(false);
+      const js = await analyze(photo, model, { force: true, maps: 'all' });
+      setPhotoKernelsEnabled(true);
+      const wasm = await analyze(photo, model, { force: true, maps: 'all' });
+      expect(js.photoKernels).toBe('js');
+      expect(wasm.photoKernels).toBe('wasm-simd');
+      expect(wasm.quality).toEqual(js.quality);
+      expect(wasm.fov).toEqual(js.fov);
+      expect(wasm.probabilities).toEqual(js.probabilities);
+      expect(wasm.outlines).toEqual(js.outlines);
+      expect(wasm.maps!.gradCam.length).toBeGreaterThan(0);
+      wasm.maps!.gradCam.forEach((m, i) => expect(firstDifference(js.maps!.gradCam[i].data, m.data)).toBe(-1));
+      expect(firstDifference(js.maps!.combined!, wasm.maps!.combined!)).toBe(-1);
+    } finally {
+      model.dispose();
+    }
   });
 
   it('leaves the photo stages unchanged: the same FOV, quality measures and model input', () => {

@@ -81,6 +81,7 @@ const en = {
     timings: 'Timings per stage',
     ms: '{{value}} ms',
     msParallel: '{{value}} ms, beside the model',
+    photoKernels: { 'wasm-simd': 'Photo stages: WebAssembly SIMD', js: 'Photo stages: JavaScript (no WebAssembly SIMD here: slower, same result)' },
     waiting: 'Waiting for the analysis',
     cancel: 'Cancel analysis',
     retry: 'Analyse again',

@@ -77,6 +77,7 @@ const es: DeepPartial<Messages> = {
     timings: 'Tiempos por etapa',
     ms: '{{value}} ms',
     msParallel: '{{value}} ms, en paralelo con el modelo',
+    photoKernels: { 'wasm-simd': 'Etapas de la foto: WebAssembly SIMD', js: 'Etapas de la foto: JavaScript (sin WebAssembly SIMD aquí: más lento, mismo resultado)' },
     waiting: 'Esperando el análisis',
     cancel: 'Cancelar el análisis',
     retry: 'Analizar de nuevo',

@@ -78,6 +78,7 @@ const zh: DeepPartial<Messages> = {
     timings: '各阶段耗时',
     ms: '{{value}} 毫秒',
     msParallel: '{{value}} 毫秒，与模型并行',
+    photoKernels: { 'wasm-simd': '照片处理：WebAssembly SIMD', js: '照片处理：JavaScript（此处无 WebAssembly SIMD：较慢，结果相同）' },
     waiting: '等待分析',
     cancel: '取消分析',
     retry: '重新分析',
