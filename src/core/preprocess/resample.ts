@@ -4,7 +4,7 @@
  * full-size float copy (or a 400 MB int32 tensor upload), and it averages every covered
  * source pixel, so 2–3 px lesions at 512² are not aliased away as with bilinear sampling.
  */
-import { withPhotoKernels, type AreaWeights } from '../simd/index';
+import { withPhotoKernels, type AreaWeights, type RowUsers } from '../simd/index';
 import type { RgbImage } from '../types';
 
 /** Sparse 1-D resampling weights: output i reads source [start[i], start[i]+count[i]). */
@@ -51,6 +51,24 @@ function weights(outN: number, srcN: number, scale: number, offset: number): Wei
   return { start, count, w, maxCount };
 }
 
+/** The vertical weights inverted: for each source row, which output rows use it, and how much (in increasing v). */
+function rowUsers(wy: Weights, outH: number, H: number): RowUsers {
+  const byRow: number[][] = [];
+  let yMin = H;
+  let yMax = -1;
+  for (let v = 0; v < outH; v++) {
+    for (let k = 0; k < wy.count[v]; k++) {
+      const w = wy.w[v * wy.maxCount + k];
+      if (w === 0) continue;
+      const y = wy.start[v] + k;
+      (byRow[y] ??= []).push(v, w);
+      if (y < yMin) yMin = y;
+      if (y > yMax) yMax = y;
+    }
+  }
+  return { byRow, yMin, yMax };
+}
+
 /**
  * Resamples `img` onto an outW×outH grid where output pixel (u, v) covers photo
  * [offsetX + u*scale, offsetX + (u+1)*scale) × [offsetY + v*scale, ...).
@@ -67,30 +85,16 @@ export function resampleArea(
   const { width: W, height: H, channels: C, data } = img;
   const wx = weights(outW, W, scale, offsetX);
   const wy = weights(outH, H, scale, offsetY);
+  const users = rowUsers(wy, outH, H);
   // the same sums in WebAssembly SIMD, 2–3× faster (simd/index.ts); this loop is its reference and fallback
-  const fast = withPhotoKernels((kernels) => kernels.resample(data, W, H, C, outW, outH, wx, wy));
+  const fast = withPhotoKernels((kernels) => kernels.resample(data, W, C, outW, outH, wx, users));
   if (fast) return fast;
   const out = new Float32Array(outW * outH * 3);
   const row = new Float32Array(outW * 3);
-
-  // Invert the vertical weights: for each source row, which output rows use it, and how much.
-  const rowUsers: { v: number; w: number }[][] = [];
-  let yMin = H;
-  let yMax = -1;
-  for (let v = 0; v < outH; v++) {
-    for (let k = 0; k < wy.count[v]; k++) {
-      const y = wy.start[v] + k;
-      const w = wy.w[v * wy.maxCount + k];
-      if (w === 0) continue;
-      (rowUsers[y] ??= []).push({ v, w });
-      if (y < yMin) yMin = y;
-      if (y > yMax) yMax = y;
-    }
-  }
-
+  const { byRow, yMin, yMax } = users;
   for (let y = yMin; y <= yMax; y++) {
-    const users = rowUsers[y];
-    if (!users) continue;
+    const feeds = byRow[y];
+    if (!feeds) continue;
     const base = y * W * C;
     for (let u = 0; u < outW; u++) {
       let r = 0, g = 0, b = 0;
@@ -108,8 +112,9 @@ export function resampleArea(
       row[u * 3 + 1] = g;
       row[u * 3 + 2] = b;
     }
-    for (const { v, w } of users) {
-      const o = v * outW * 3;
+    for (let j = 0; j < feeds.length; j += 2) {
+      const o = feeds[j] * outW * 3;
+      const w = feeds[j + 1];
       for (let i = 0; i < outW * 3; i++) out[o + i] += w * row[i];
     }
   }

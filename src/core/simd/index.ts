@@ -26,6 +26,16 @@ export interface AreaWeights {
   maxCount: number;
 }
 
+/**
+ * The vertical weights inverted (resample.ts rowUsers): for source row y, `byRow[y]` lists the output rows it feeds
+ * and how much, as pairs v, w in increasing v; rows yMin..yMax are used (yMax < yMin: none).
+ */
+export interface RowUsers {
+  byRow: number[][];
+  yMin: number;
+  yMax: number;
+}
+
 /** What the module computes. Both functions allocate and return a new array. */
 export interface PhotoKernels {
   /**
@@ -38,7 +48,7 @@ export interface PhotoKernels {
    * interleaved RGB float32, with the weights preprocess/resample.ts computes. The same bits
    * as its JS loop.
    */
-  resample(data: Uint8Array | Uint8ClampedArray, W: number, H: number, C: number, outW: number, outH: number, wx: AreaWeights, wy: AreaWeights): Float32Array;
+  resample(data: Uint8Array | Uint8ClampedArray, W: number, C: number, outW: number, outH: number, wx: AreaWeights, rows: RowUsers): Float32Array;
 }
 
 // Only what is used of the WebAssembly API: core's lib is plain ES2022 (no DOM, no Node types).
@@ -143,21 +153,7 @@ function bind(ex: Exports): PhotoKernels {
       return new Float32Array(buf, dp, n).slice();
     },
 
-    resample(data, W, H, C, outW, outH, wx, wy) {
-      // For each source row, the output rows it feeds, in increasing v (the JS loop's order).
-      const users: number[][] = [];
-      let yMin = H;
-      let yMax = -1;
-      for (let v = 0; v < outH; v++) {
-        for (let k = 0; k < wy.count[v]; k++) {
-          const w = wy.w[v * wy.maxCount + k];
-          if (w === 0) continue;
-          const y = wy.start[v] + k;
-          (users[y] ??= []).push(v, w);
-          if (y < yMin) yMin = y;
-          if (y > yMax) yMax = y;
-        }
-      }
+    resample(data, W, C, outW, outH, wx, { byRow: users, yMin, yMax }) {
       const rowBytes = W * C;
       const outRowBytes = outW * 12;
       const bandRows = Math.max(1, Math.min(yMax - yMin + 1, Math.floor(BAND_BYTES / rowBytes)));
