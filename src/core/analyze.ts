@@ -22,6 +22,7 @@ import { detectOpticDisc, discExclusionWeights, outlineEnclosesPoint } from './l
 import { fovMaskOnGrid } from './lesions/geometry';
 import { traceOutlines, DEFAULT_MIN_OUTLINE_AREA, DEFAULT_OUTLINE_THRESHOLD } from './lesions/outlines';
 import type { FundusModel } from './model/fundus-model';
+import { prepareBatchNorm } from './model/graph';
 import { detectFov, makeTransform, preprocessToArray } from './preprocess/index';
 import { assessQuality } from './quality/index';
 import { sameFov, type PhotoChecks } from './photo-checks';
@@ -583,9 +584,10 @@ export interface WarmUpOptions {
 /**
  * Runs analyze()'s tensor path once on a blank input, with the same functions in the same order: the shared forward
  * (recorded when guided backprop follows), the sigmoid read-back, the class maps of every lesion label, and guided
- * backprop with Guided Grad-CAM and the combined map for each count in `guidedLabels`. The weights' own warmup()
- * covers only the forward; on WebGL/WebGPU every other kernel of a first analysis would compile its shader inside
- * that analysis (seconds on a slow GPU). Kernels depend on shapes, not values, so zeros do
+ * backprop with Guided Grad-CAM and the combined map for each count in `guidedLabels`. It does what the model's own
+ * warmup() does (a forward, the BatchNorm preparation), so a caller needs only this one; warmup() covers only the
+ * forward, and on WebGL/WebGPU every other kernel of a first analysis would compile its shader inside that analysis
+ * (seconds on a slow GPU). Kernels depend on shapes, not values, so zeros do
  * (analyze.warmup.test.ts checks that every kernel and shape of an analysis ran here).
  * Releases every tensor it creates, also on error.
  */
@@ -596,6 +598,9 @@ export async function warmUpAnalysis(model: FundusModel, options: WarmUpOptions 
   const lesionIdx = ids.map((id, i) => (isLesion(id) ? i : -1)).filter((i) => i >= 0);
   const guided = (options.guidedLabels ?? []).filter((n) => Number.isInteger(n) && n >= 1 && n <= lesionIdx.length);
   const stop = () => options.signal?.aborted === true;
+  // what the model's own warmup() adds to its forward: the explanation passes' BatchNorm scale/shift, once here
+  // (a bundle loaded with foldBatchNorm has none left to prepare)
+  prepareBatchNorm(model.net);
   const held: tf.Tensor[] = [];
   let record: FeaturesRecord | null = null;
   try {

@@ -196,9 +196,9 @@ async function loadOn(order: BackendName[], skipped: ModelInfo['skipped'], cam: 
       if (shaderBackend) {
         // Shader backends: the warm-up also proves the backend works (a failure falls back to
         // the next one) and compiles the forward AND the class-activation-map backward shaders, seconds on
-        // a software GPU that would otherwise land inside the first result. Guided backprop's shaders
-        // follow when idle (scheduleWarmup): a photo clicked at once should not wait for them.
-        await m.warmup();
+        // a software GPU that would otherwise land inside the first result. It runs the forward itself (m.warmup()
+        // before it ran a second one: a whole forward more at load). Guided backprop's shaders follow when idle
+        // (scheduleWarmup): a photo clicked at once should not wait for them.
         await warmUpAnalysis(m, { cam });
       }
       // wasm/cpu: the model's warm-up later, when idle (see WARMUP_DELAY_MS); shader backends: guided backprop's
