@@ -120,6 +120,8 @@ function zeros<T>(value: T): Record<LabelId, T> {
 }
 
 const isLesion = (id: LabelId): id is LesionLabelId => (LESION_LABEL_IDS as readonly string[]).includes(id);
+/** Indices of the lesion labels (not 'healthy') among a model's outputs. */
+const lesionIndices = (ids: LabelId[]): number[] => ids.map((id, i) => (isLesion(id) ? i : -1)).filter((i) => i >= 0);
 
 /**
  * Screens one photo.
@@ -280,7 +282,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
       probabilities[l.id] = probs[i];
       positive[l.id] = probs[i] >= l.threshold;
     });
-    const lesionIdx = ids.map((id, i) => (isLesion(id) ? i : -1)).filter((i) => i >= 0);
+    const lesionIdx = lesionIndices(ids);
     const positiveIdx = lesionIdx.filter((i) => positive[ids[i]]);
     const anyLesion = positiveIdx.length > 0;
 
@@ -510,7 +512,7 @@ export async function explainDetails(image: RgbImage | null, model: FundusModel,
   }
   const size = result.transform.inputSize;
   const ids = meta.labels.map((l) => l.id);
-  const lesionIdx = ids.map((id, i) => (isLesion(id) ? i : -1)).filter((i) => i >= 0);
+  const lesionIdx = lesionIndices(ids);
   const ranModel = result.quality.gradable || result.forced;
   const positiveIdx = ranModel ? lesionIdx.filter((i) => result.positive[ids[i]]) : [];
   const check = async (stage: StageName, fraction: number): Promise<void> => {
@@ -595,7 +597,7 @@ export async function warmUpAnalysis(model: FundusModel, options: WarmUpOptions 
   const meta = model.metadata;
   const size = meta.inputSize;
   const ids = meta.labels.map((l) => l.id);
-  const lesionIdx = ids.map((id, i) => (isLesion(id) ? i : -1)).filter((i) => i >= 0);
+  const lesionIdx = lesionIndices(ids);
   const guided = (options.guidedLabels ?? []).filter((n) => Number.isInteger(n) && n >= 1 && n <= lesionIdx.length);
   const stop = () => options.signal?.aborted === true;
   // what the model's own warmup() adds to its forward: the explanation passes' BatchNorm scale/shift, once here
