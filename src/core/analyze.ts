@@ -26,6 +26,7 @@ import { prepareBatchNorm } from './model/graph';
 import { detectFov, makeTransform, preprocessToArray } from './preprocess/index';
 import { assessQuality } from './quality/index';
 import { sameFov, type PhotoChecks } from './photo-checks';
+import { scratchSlot } from './scratch';
 import { photoKernels } from './simd/index';
 import {
   LABEL_IDS,
@@ -109,6 +110,9 @@ export interface AnalyzeOptions {
 }
 
 // Rough share of the run time done before each stage starts (for progress bars only).
+/** the optic disc's outline weights, needed only inside the outline stage (scratch.ts) */
+const DISC_WEIGHTS = scratchSlot();
+
 const PROGRESS: Partial<Record<StageName, number>> = { quality: 0, preprocess: 0.1, forward: 0.2, gradcam: 0.45, guidedBackprop: 0.6, outlines: 0.9 };
 
 /** A macrotask break, so a worker can receive a cancel message between stages. */
@@ -333,7 +337,8 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     const opticDisc: OpticDisc | null =
       options.excludeOpticDisc !== false && positiveIdx.length > 0 ? (discFromChecks ? discFromChecks.value : detectOpticDisc(image, photoFov)) : null;
     // traceOutlines multiplies its `mask` into a copy, so the maps returned below stay as computed
-    const discWeights = opticDisc ? discExclusionWeights(opticDisc, transform, size) : undefined;
+    // used only within this synchronous stage: reused memory (scratch.ts)
+    const discWeights = opticDisc ? discExclusionWeights(opticDisc, transform, size, DISC_WEIGHTS.f32(size * size)) : undefined;
     const outlines: Outline[] = [];
     for (const map of source) {
       if (!positive[map.label]) continue;

@@ -166,9 +166,10 @@ export const DISC_EXCLUSION_FADE = 1.0;
  * leave the rest of a disc-centred blob as a ring around the hole, and the outline of a ring
  * (holes are not drawn) is again a circle around the disc. Real lesions lie ≥ 1.3 disc
  * diameters from the disc centre (lesion-stats.md, p10), so the fade does not touch them.
+ * @param into where to write them (size², every element); a new array when absent
  */
-export function discExclusionWeights(disc: OpticDisc, transform: PhotoTransform, size = transform.inputSize): Float32Array {
-  const out = new Float32Array(size * size).fill(1);
+export function discExclusionWeights(disc: OpticDisc, transform: PhotoTransform, size = transform.inputSize, into?: Float32Array): Float32Array {
+  const out = (into && into.length === size * size ? into : new Float32Array(size * size)).fill(1);
   const px = transform.scale * (transform.inputSize / size); // photo pixels per grid pixel
   const cu = (disc.x - transform.offsetX) / px, cv = (disc.y - transform.offsetY) / px;
   const r0 = (DISC_EXCLUSION_RADIUS * disc.diameter) / px, r1 = (DISC_EXCLUSION_FADE * disc.diameter) / px;

@@ -9,7 +9,11 @@
  * vertex from model-input pixels to original-photo pixels with the preprocessing transform.
  */
 import { contours } from 'd3-contour';
+import { scratchSlot } from '../scratch';
 import type { LabelMap, Outline, PhotoTransform } from '../types';
+
+/** traceOutlines' masked copy of a map (scratch.ts) */
+const MASKED = scratchSlot();
 
 /** Options for {@link traceOutlines}. */
 export interface OutlineOptions {
@@ -191,8 +195,9 @@ export function traceOutlines(map: LabelMap, transform: PhotoTransform, options:
 
   let values = map.data;
   if (mask) {
-    values = new Float32Array(values);
-    for (let i = 0; i < values.length; i++) values[i] *= mask[i];
+    // the masked copy lives only in this call (scratch.ts)
+    values = MASKED.f32(values.length);
+    for (let i = 0; i < values.length; i++) values[i] = map.data[i] * mask[i];
   }
   let peak = 0;
   for (let i = 0; i < values.length; i++) if (values[i] > peak) peak = values[i];

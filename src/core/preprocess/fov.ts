@@ -10,6 +10,7 @@
  * are rejected as outliers). Plausibility checks turn anything that is not a bright disc on
  * a dark surround into `found: false`.
  */
+import { scratchSlot } from '../scratch';
 import type { FieldOfView, RgbImage } from '../types';
 import { FOV_WORK_SIDE } from './params';
 import { resampleArea } from './resample';
@@ -24,12 +25,15 @@ interface WorkImage {
   v: Float32Array;
 }
 
+/** the work image's RGB, read only to make `v` (scratch.ts) */
+const WORK_RGB = scratchSlot();
+
 function workImage(img: RgbImage): WorkImage {
   const scale = Math.max(1, Math.max(img.width, img.height) / FOV_WORK_SIDE);
   const w = Math.max(1, Math.round(img.width / scale));
   const h = Math.max(1, Math.round(img.height / scale));
   // Exact per-axis scale so the work grid spans the photo exactly.
-  const rgb = resampleArea(img, w, h, scale, 0, 0);
+  const rgb = resampleArea(img, w, h, scale, 0, 0, WORK_RGB.f32(w * h * 3));
   const v = new Float32Array(w * h);
   // Max channel: the retina is bright in red even where green/blue vanish (vignetted rim,
   // dark photos); the background is dark in all three.

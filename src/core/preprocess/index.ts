@@ -13,6 +13,7 @@ import { DEFAULT_PREPROCESS } from './params';
 import { resampleArea } from './resample';
 import { makeTransform, photoToModel } from './transform';
 import { validateImage, validateParams } from './validate';
+import { scratchSlot } from '../scratch';
 
 export { DEFAULT_CLAHE, DEFAULT_PREPROCESS, FOV_WORK_SIDE, MAX_IMAGE_PIXELS, MIN_IMAGE_SIDE } from './params';
 export { validateImage, validateParams } from './validate';
@@ -25,10 +26,11 @@ export { resampleArea } from './resample';
  * FOV mask on the model grid (row-major inputSize², 1 inside, 0 outside, anti-aliased
  * edges): the FOV circle intersected with the photo frame (just the frame when no FOV was
  * found). Useful to mask explanation maps too.
+ * @param into where to write it (inputSize², every element); a new array when absent
  */
-export function fovMask(fov: FieldOfView, t: PhotoTransform): Float32Array {
+export function fovMask(fov: FieldOfView, t: PhotoTransform, into?: Float32Array): Float32Array {
   const S = t.inputSize;
-  const m = new Float32Array(S * S);
+  const m = into && into.length === S * S ? into : new Float32Array(S * S);
   // Fraction of each model pixel that lies on the photo: the padding outside is not retina.
   const [u0, v0] = photoToModel(t, 0, 0);
   const [u1, v1] = photoToModel(t, t.photoWidth, t.photoHeight);
@@ -66,13 +68,21 @@ export interface PreprocessedPixels {
 
 /** The CPU half of preprocess(): geometry, resampling, masking and CLAHE, no tensors. */
 export function preprocessPixels(img: RgbImage, params: PreprocessParams = DEFAULT_PREPROCESS, fov?: FieldOfView): PreprocessedPixels {
+  return pixels(img, params, fov, false);
+}
+
+// preprocessToArray's rgb, mask and linear RGB, which do not outlive it (scratch.ts)
+const RGB = scratchSlot(), MASK = scratchSlot(), LINEAR = scratchSlot();
+
+/** preprocessPixels; with `reuse` its arrays are scratch memory, for a caller that keeps none of them. */
+function pixels(img: RgbImage, params: PreprocessParams, fov: FieldOfView | undefined, reuse: boolean): PreprocessedPixels {
   validateImage(img);
   validateParams(params);
   const f = fov ?? detectFov(img);
   const t = makeTransform(f, params, img.width, img.height);
   const S = t.inputSize;
-  const rgb = resampleArea(img, S, S, t.scale, t.offsetX, t.offsetY);
-  const mask = fovMask(f, t);
+  const rgb = resampleArea(img, S, S, t.scale, t.offsetX, t.offsetY, reuse ? RGB.f32(S * S * 3) : undefined);
+  const mask = fovMask(f, t, reuse ? MASK.f32(S * S) : undefined);
   // Mask before CLAHE: burnt-in text must not enter the tile histograms either.
   for (let i = 0; i < S * S; i++) {
     const m = mask[i];
@@ -84,7 +94,7 @@ export function preprocessPixels(img: RgbImage, params: PreprocessParams = DEFAU
     const { channel, tileGrid, clipLimit } = params.clahe;
     let src: Uint8Array;
     if (channel === 'lab-l') {
-      linear = new Float32Array(S * S * 3);
+      linear = reuse ? LINEAR.f32(S * S * 3) : new Float32Array(S * S * 3);
       src = lightness8(rgb, S * S, linear);
     } else {
       src = new Uint8Array(S * S);
@@ -135,7 +145,7 @@ export function preprocessToArray(
   params: PreprocessParams = DEFAULT_PREPROCESS,
   fov?: FieldOfView,
 ): { data: Float32Array; transform: PhotoTransform; fov: FieldOfView } {
-  const px = preprocessPixels(img, params, fov);
+  const px = pixels(img, params, fov, true);
   return { data: modelInputPixels(px, params), transform: px.transform, fov: px.fov };
 }
 

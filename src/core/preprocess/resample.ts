@@ -72,7 +72,8 @@ function rowUsers(wy: Weights, outH: number, H: number): RowUsers {
 /**
  * Resamples `img` onto an outW×outH grid where output pixel (u, v) covers photo
  * [offsetX + u*scale, offsetX + (u+1)*scale) × [offsetY + v*scale, ...).
- * Returns interleaved RGB float32 in 0..255 (alpha dropped); outside the photo is 0.
+ * Returns interleaved RGB float32 in 0..255 (alpha dropped); outside the photo is 0. Written into `out`
+ * (outW·outH·3, every element) when given, else into a new array.
  */
 export function resampleArea(
   img: RgbImage,
@@ -81,15 +82,17 @@ export function resampleArea(
   scale: number,
   offsetX: number,
   offsetY: number,
+  out?: Float32Array,
 ): Float32Array {
   const { width: W, height: H, channels: C, data } = img;
   const wx = weights(outW, W, scale, offsetX);
   const wy = weights(outH, H, scale, offsetY);
   const users = rowUsers(wy, outH, H);
   // the same sums in WebAssembly SIMD, 2–3× faster (simd/index.ts); this loop is its reference and fallback
-  const fast = withPhotoKernels((kernels) => kernels.resample(data, W, C, outW, outH, wx, users));
+  const dst = out ?? new Float32Array(outW * outH * 3);
+  const fast = withPhotoKernels((kernels) => kernels.resample(data, W, C, outW, outH, wx, users, dst));
   if (fast) return fast;
-  const out = new Float32Array(outW * outH * 3);
+  if (out) dst.fill(0); // the rows below accumulate; a new array is zero already
   const row = new Float32Array(outW * 3);
   const { byRow, yMin, yMax } = users;
   for (let y = yMin; y <= yMax; y++) {
@@ -115,8 +118,8 @@ export function resampleArea(
     for (let j = 0; j < feeds.length; j += 2) {
       const o = feeds[j] * outW * 3;
       const w = feeds[j + 1];
-      for (let i = 0; i < outW * 3; i++) out[o + i] += w * row[i];
+      for (let i = 0; i < outW * 3; i++) dst[o + i] += w * row[i];
     }
   }
-  return out;
+  return dst;
 }

@@ -4,6 +4,10 @@
  * instead of O(n log n); FOV detection and the quality gate each needed a sort of ~200k
  * values per photo only to read one or two of them.
  */
+import { scratchSlot } from '../scratch';
+
+// the copy that is partitioned (scratch.ts: reused, never escapes)
+const COPY = scratchSlot();
 
 /**
  * The value at index `k` of the ascending sort of `values[0..n)`. `values` is not modified
@@ -12,7 +16,11 @@
 export function kthSmallest(values: Float32Array, k: number, n = values.length, inPlace = false): number {
   if (n <= 0) return 0;
   if (k < 0 || k >= n) throw new RangeError(`kthSmallest: k = ${k} outside 0..${n - 1}`);
-  const a = inPlace ? values : values.slice(0, n);
+  let a = values;
+  if (!inPlace) {
+    a = COPY.f32(n);
+    a.set(values.subarray(0, n));
+  }
   let lo = 0, hi = n - 1;
   while (lo < hi) {
     const pivot = a[(lo + hi) >> 1];

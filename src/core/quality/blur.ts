@@ -2,7 +2,10 @@
  * The gradability gate's Gaussian blurs (quality/measures.ts): at 512² they were most of the
  * gate's cost in JS.
  */
+import { scratchSlot } from '../scratch';
 import { withPhotoKernels } from '../simd/index';
+
+const TMP = scratchSlot();
 
 /** Normalised Gaussian taps, radius ⌈3σ⌉, as float32. */
 export function gaussianKernel(sigma: number): Float32Array {
@@ -16,18 +19,17 @@ export function gaussianKernel(sigma: number): Float32Array {
 
 /**
  * Separable Gaussian blur of a W×H float image with clamped borders: along x (rounded to
- * float32), then along y. Runs in WebAssembly SIMD where it can (simd/index.ts, ~10× faster);
+ * float32), then along y, into `out` (a new array unless given; it must not be `src`). Runs in WebAssembly SIMD where it can (simd/index.ts, ~10× faster);
  * the loops below are its reference and fallback, and give the same bits.
  */
-export function gaussianBlur(src: Float32Array, W: number, H: number, sigma: number): Float32Array {
+export function gaussianBlur(src: Float32Array, W: number, H: number, sigma: number, out: Float32Array = new Float32Array(W * H)): Float32Array {
   const k = gaussianKernel(sigma);
-  const fast = withPhotoKernels((kernels) => kernels.separable(src, W, H, k));
+  const fast = withPhotoKernels((kernels) => kernels.separable(src, W, H, k, out));
   if (fast) return fast;
   // The clamping is done only within `r` of the edges: each output is the same sum in the same
   // order as the plain clamped loop, so the values are bit-identical to it.
   const r = (k.length - 1) / 2;
-  const tmp = new Float32Array(W * H);
-  const out = new Float32Array(W * H);
+  const tmp = TMP.f32(W * H);
   for (let y = 0; y < H; y++) {
     const row = y * W;
     for (let x = 0; x < W; x++) {

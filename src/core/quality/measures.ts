@@ -7,7 +7,13 @@ import type { FieldOfView, RgbImage } from '../types';
 import { makeTransform, photoToModel } from '../preprocess/transform';
 import { resampleArea } from '../preprocess/resample';
 import { kthSmallest } from '../preprocess/select';
+import { scratchSlot } from '../scratch';
 import { gaussianBlur as blur, gaussianKernel as gaussKernel } from './blur';
+
+// Reused memory for the 512² temporaries below (scratch.ts: why, and the rules)
+const RGB = scratchSlot(), MASK = scratchSlot(), GREEN = scratchSlot(), B1 = scratchSlot(), B3 = scratchSlot(), RES = scratchSlot();
+const INNER_MASK = scratchSlot(), MAG = scratchSlot(), PTS = scratchSlot(), PT_MAG = scratchSlot();
+const EDGE_BLURS = [scratchSlot(), scratchSlot(), scratchSlot()];
 
 /** Side of the fixed-scale working copy; equals the default model input (paper: 512²). */
 export const QUALITY_SIZE = 512;
@@ -238,16 +244,19 @@ export function edgeSharpness(
   params: EdgeSharpnessParams = EDGE_SHARPNESS,
   blurred: Record<number, Float32Array> = {},
 ): { sharpness: number; points: number; strength: number } {
-  const get = (sigma: number) => (blurred[sigma] ??= blur(grey, W, H, sigma));
+  let made = 0;
+  // own blurs into this call's scratch (at most three distinct σ); `blurred` is the caller's and is not kept
+  const own: Record<number, Float32Array> = {};
+  const get = (sigma: number) => blurred[sigma] ?? (own[sigma] ??= blur(grey, W, H, sigma, EDGE_BLURS[made++].f32(W * H)));
   const sel = get(params.selectSigma), fine = get(params.fineSigma), coarse = get(params.coarseSigma);
   // The coarse blur reaches 3σc: points nearer the mask's edge would see the FOV rim or the frame.
   const m = Math.ceil(3 * params.coarseSigma) + 2;
-  const inner = new Uint8Array(W * H);
+  const inner = INNER_MASK.u8(W * H).fill(0);
   const nMask = innerMask(mask, W, H, m, inner);
-  const mag = new Float32Array(W * H);
+  const mag = MAG.f32(W * H).fill(0); // the border stays 0: edgePoints reads it
   gradientMagnitude(sel, W, H, mag);
-  const pts = new Int32Array(W * H);
-  const ptMag = new Float32Array(W * H);
+  const pts = PTS.i32(W * H);
+  const ptMag = PT_MAG.f32(W * H);
   const np = edgePoints(sel, mag, inner, W, H, pts, ptMag);
   const keep = Math.min(np, Math.max(20, Math.round(params.fraction * nMask)));
   if (keep === 0) return { sharpness: 0, points: 0, strength: 0 };
@@ -273,14 +282,14 @@ export function edgeSharpness(
 export function measureQuality(img: RgbImage, fov: FieldOfView): QualityMeasures {
   const S = QUALITY_SIZE;
   const t = makeTransform(fov, { inputSize: S, clahe: null, fovMargin: 0 }, img.width, img.height);
-  const rgb = resampleArea(img, S, S, t.scale, t.offsetX, t.offsetY);
+  const rgb = resampleArea(img, S, S, t.scale, t.offsetX, t.offsetY, RGB.f32(S * S * 3));
   const [cu, cv] = photoToModel(t, fov.cx, fov.cy);
   const rIn = (fov.radius / t.scale) * INNER;
   // Measurement region: inner FOV, on the photo (a cut FOV has no pixels above/below the frame).
   const [, v0] = photoToModel(t, 0, 0);
   const [, v1] = photoToModel(t, img.width, img.height);
-  const mask = new Uint8Array(S * S);
-  const green = new Float32Array(S * S);
+  const mask = MASK.u8(S * S).fill(0);
+  const green = GREEN.f32(S * S);
   const [n, sumY, sumY2, sumR, sumG, sumB, dark, bright, sat, clip, clip2] = fovStats(rgb, S, cu, cv, rIn, v0, v1, mask, green);
   if (n === 0) {
     return { meanLuma: 0, darkFraction: 1, brightFraction: 0, saturatedFraction: 0, clippedFraction: 0, clipped2Fraction: 0, contrast: 0, sharpness: 0, laplacian: 0, noise: 0, relativeNoise: 0, redGreenRatio: 0, blueRedRatio: 0, pixels: 0, edgeSharpness: 0, edgePoints: 0, edgeStrength: 0 };
@@ -291,9 +300,9 @@ export function measureQuality(img: RgbImage, fov: FieldOfView): QualityMeasures
 
   // Band-pass detail (vessels, lesions, nerve-fibre texture at 1–3 px) is insensitive to
   // pixel noise, which lives mostly above it; the plain Laplacian is reported too.
-  const b1 = blur(green, S, S, 1);
-  const b3 = blur(green, S, S, 3);
-  const res = new Float32Array(n);
+  const b1 = blur(green, S, S, 1, B1.f32(S * S));
+  const b3 = blur(green, S, S, 3, B3.f32(S * S));
+  const res = RES.f32(n);
   const [bp2, lap2, k] = detailPass(b1, b3, green, mask, S, res);
   const denom = Math.max(1, meanG);
   // The operator's response to white noise has σ·6; the median of |N(0, 36σ²)| is 0.6745·6σ.

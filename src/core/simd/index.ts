@@ -36,19 +36,22 @@ export interface RowUsers {
   yMax: number;
 }
 
-/** What the module computes. Both functions allocate and return a new array. */
+/**
+ * What the module computes. Both functions write their result into `out` (every element of it) and return it;
+ * `out` must not overlap the input.
+ */
 export interface PhotoKernels {
   /**
-   * Separable filter with clamped borders: `k` (odd length 2r + 1) along x, rounded to f32, then along y.
-   * The same bits as quality/blur.ts's JS loops.
+   * Separable filter with clamped borders: `k` (odd length 2r + 1) along x, rounded to f32, then along y, into
+   * `out` (W·H). The same bits as quality/blur.ts's JS loops.
    */
-  separable(src: Float32Array, W: number, H: number, k: Float32Array): Float32Array;
+  separable(src: Float32Array, W: number, H: number, k: Float32Array, out: Float32Array): Float32Array;
   /**
    * Area resampling of 8-bit pixels (3 or 4 channels, channels 0..2 used) onto outW×outH
-   * interleaved RGB float32, with the weights preprocess/resample.ts computes. The same bits
+   * interleaved RGB float32 in `out` (outW·outH·3), with the weights preprocess/resample.ts computes. The same bits
    * as its JS loop.
    */
-  resample(data: Uint8Array | Uint8ClampedArray, W: number, C: number, outW: number, outH: number, wx: AreaWeights, rows: RowUsers): Float32Array;
+  resample(data: Uint8Array | Uint8ClampedArray, W: number, C: number, outW: number, outH: number, wx: AreaWeights, rows: RowUsers, out: Float32Array): Float32Array;
 }
 
 // Only what is used of the WebAssembly API: core's lib is plain ES2022 (no DOM, no Node types).
@@ -138,7 +141,7 @@ function bind(ex: Exports): PhotoKernels {
   };
 
   return {
-    separable(src, W, H, k) {
+    separable(src, W, H, k, out) {
       const n = W * H;
       const r = (k.length - 1) / 2;
       const kp = 0;
@@ -150,10 +153,11 @@ function bind(ex: Exports): PhotoKernels {
       new Float32Array(buf, sp, n).set(src.subarray(0, n));
       ex.blur_h(sp, tp, W, H, kp, r);
       ex.blur_v(tp, dp, W, H, kp, r);
-      return new Float32Array(buf, dp, n).slice();
+      out.set(new Float32Array(buf, dp, n));
+      return out;
     },
 
-    resample(data, W, C, outW, outH, wx, { byRow: users, yMin, yMax }) {
+    resample(data, W, C, outW, outH, wx, { byRow: users, yMin, yMax }, out) {
       const rowBytes = W * C;
       const outRowBytes = outW * 12;
       const bandRows = Math.max(1, Math.min(yMax - yMin + 1, Math.floor(BAND_BYTES / rowBytes)));
@@ -179,7 +183,8 @@ function bind(ex: Exports): PhotoKernels {
           for (let i = 0; i < u.length; i += 2) ex.accumulate(outP + u[i] * outRowBytes, rowsP + j * outRowBytes, outW * 3, u[i + 1]);
         }
       }
-      return new Float32Array(ex.memory.buffer, outP, outW * outH * 3).slice();
+      out.set(new Float32Array(ex.memory.buffer, outP, outW * outH * 3));
+      return out;
     },
   };
 }
