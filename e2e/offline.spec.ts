@@ -37,3 +37,19 @@ test('offline: save a record, reload with the network off, the record and its re
   expect(await pdf.failure()).toBeNull();
   await context.setOffline(false);
 });
+
+test('first visit: the service worker registers only after the model is in and the first result is on screen, then controls the page', async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.goto(APP);
+  await openSample(page, /Analyse sample: Healthy retina/);
+  const marks = async () =>
+    page.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('funduslens:')).map((m) => [m.name.slice(11), m.startTime])));
+  await expect.poll(async () => (await marks())['sw-register'] !== undefined, { timeout: 60_000 }).toBe(true);
+  const m = await marks();
+  // the precache (~15 MB, and the browser compiling the cached scripts) must not compete with loading and the first analysis
+  expect(m['sw-register']).toBeGreaterThan(m['model-ready']);
+  expect(m['sw-register']).toBeGreaterThan(m['result']);
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+  await page.reload();
+  await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller), { timeout: 60_000 }).toBe(true);
+});
