@@ -3,7 +3,10 @@
  * A script that prints numbers; it never passes or fails on time.
  *
  *   npx tsx bench/app-coldstart.ts [--backends wasm,webgl,webgpu] [--runs 3] [--no-build] [--samples 1,6] [--out file.json]
- *                                  [--apps before=bench/out/app-base,after=bench/out/app] [--idle-ms 20000]
+ *                                  [--apps before=bench/out/app-base,after=bench/out/app] [--idle-ms 20000] [--no-settle]
+ *
+ * Each run opens a new window and first waits until the browser's own processes are quiet (lib/settle.ts:
+ * Chromium 156 spends ~1.4 s of CPU on a new window's top-chrome WebUI); `--no-settle` navigates at once.
  *
  * `--idle-ms N` waits N ms after the sample button shows before clicking it: what a user who opens the app and
  * then picks a photo sees, once the idle warm-up (worker: scheduleWarmup) has run.
@@ -32,6 +35,7 @@ import { createServer } from 'node:http';
 import { loadavg } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { settleBrowser } from './lib/settle';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const APP = join(ROOT, 'bench', 'out', 'app');
@@ -48,6 +52,7 @@ const { values: flags } = parseArgs({
     out: { type: 'string' },
     apps: { type: 'string' },
     'idle-ms': { type: 'string', default: '0' },
+    'no-settle': { type: 'boolean', default: false },
   },
 });
 
@@ -132,6 +137,8 @@ async function main(): Promise<void> {
         const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
         const page = await ctx.newPage();
         try {
+          // the new window's own start-up (Chromium's top-chrome WebUI) first: lib/settle.ts
+          if (!flags['no-settle']) await settleBrowser();
           await page.goto(`${url}?backend=${backend}`);
           const sample = page.getByRole('button', { name: /^Analyse sample: / }).nth(sampleIndex);
           await sample.waitFor({ timeout: 60_000 });

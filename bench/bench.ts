@@ -27,6 +27,7 @@ import { fsBundleReader, fsBundleWriter } from '../src/cli/fs-bundle';
 import { buildPaperResNet50 } from '../src/core/model/builders';
 import { loadBundle, saveBundle } from '../src/core/model/bundle';
 import { benchModel, coldStart, resnet50BenchMetadata, type BenchRecord } from './lib/measure';
+import { settleBrowser } from './lib/settle';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'bench', 'out');
@@ -190,6 +191,7 @@ async function browserBench(): Promise<void> {
         // a fresh context per combination: the cold start includes the bundle download and compile
         const ctx = await browser.newContext();
         const page = await ctx.newPage();
+        await settleBrowser(); // the new window's own start-up first (lib/settle.ts)
         page.on('console', (m) => {
           if (/^ {2}run |^cold start|^backend/.test(m.text())) log(`  ${m.text()}`);
         });
@@ -253,6 +255,7 @@ async function appColdStart(browser: import('playwright-core').Browser): Promise
       const ctx = await browser.newContext();
       const page = await ctx.newPage();
       try {
+        await settleBrowser(); // the new window's own start-up first (lib/settle.ts)
         await page.goto(`${url}?backend=${backend}`);
         const sample = page.getByRole('button', { name: /^Analyse sample: / }).first();
         await sample.waitFor({ timeout: 60_000 });
