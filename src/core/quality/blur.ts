@@ -19,8 +19,9 @@ export function gaussianKernel(sigma: number): Float32Array {
 
 /**
  * Separable Gaussian blur of a W×H float image with clamped borders: along x (rounded to
- * float32), then along y, into `out` (a new array unless given; it must not be `src`). Runs in WebAssembly SIMD where it can (simd/index.ts, ~10× faster);
- * the loops below are its reference and fallback, and give the same bits.
+ * float32), then along y, into `out` (a new array unless given; it must not be `src`). Runs in
+ * WebAssembly SIMD where it can (simd/index.ts, ~10× faster); the loops below are its reference
+ * and fallback, and give the same bits.
  */
 export function gaussianBlur(src: Float32Array, W: number, H: number, sigma: number, out: Float32Array = new Float32Array(W * H)): Float32Array {
   const k = gaussianKernel(sigma);
