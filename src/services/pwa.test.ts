@@ -5,7 +5,7 @@ import { firstVisitSettled, whenFirstVisitSettled } from './pwa';
 
 type S = Parameters<typeof firstVisitSettled>[0];
 const photo = (status: string, details?: string) => ({ status, details: details ? { status: details } : undefined }) as unknown as S['photos'][number];
-const state = (model: string, photos: S['photos'] = []): S => ({ model: { status: model } as S['model'], photos });
+const state = (model: string, photos: S['photos'] = []): S => ({ model: { status: model } as S['model'], photos, busyId: null });
 
 /** A minimal store: getState/subscribe/set, as zustand's vanilla store. */
 function fakeStore(initial: S) {
@@ -37,6 +37,7 @@ describe('service worker registration on a first visit', () => {
     for (const busy of ['queued', 'decoding', 'analysing']) expect(firstVisitSettled(state('ready', [photo('done'), photo(busy)]))).toBe(false);
     expect(firstVisitSettled(state('ready', [photo('done', 'computing')]))).toBe(false);
     expect(firstVisitSettled(state('ready', [photo('done', 'done'), photo('error'), photo('cancelled')]))).toBe(true);
+    expect(firstVisitSettled({ ...state('ready'), busyId: 'p1' })).toBe(false); // a job holds the worker between two photos
   });
 
   it('waits through the model load and the first analysis, then registers once, when idle', () => {

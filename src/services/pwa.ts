@@ -12,15 +12,17 @@
  * not wait.
  */
 import { registerSW } from 'virtual:pwa-register';
-import { appStore, type AppState } from '../store';
+import { analysisInWork, appStore, type AppState } from '../store';
 
 /** The latest a first visit waits for the model and the first photos before registering. */
 export const FIRST_VISIT_MAX_WAIT_MS = 20_000;
 
+type Settling = Pick<AppState, 'model' | 'photos' | 'busyId'>;
+
 /** Whether nothing on the first result's path is running: the model has settled and no photo is in work. */
-export function firstVisitSettled(s: Pick<AppState, 'model' | 'photos'>): boolean {
+export function firstVisitSettled(s: Settling): boolean {
   if (s.model.status !== 'ready' && s.model.status !== 'error') return false;
-  return !s.photos.some((p) => p.status === 'queued' || p.status === 'decoding' || p.status === 'analysing' || p.details?.status === 'computing');
+  return !analysisInWork(s) && !s.photos.some((p) => p.details?.status === 'computing');
 }
 
 /**
@@ -28,7 +30,7 @@ export function firstVisitSettled(s: Pick<AppState, 'model' | 'photos'>): boolea
  * whichever comes first; exactly once.
  */
 export function whenFirstVisitSettled(
-  store: { getState(): Pick<AppState, 'model' | 'photos'>; subscribe(listener: (s: Pick<AppState, 'model' | 'photos'>) => void): () => void },
+  store: { getState(): Settling; subscribe(listener: (s: Settling) => void): () => void },
   then: () => void,
   maxWaitMs = FIRST_VISIT_MAX_WAIT_MS,
 ): void {
@@ -43,7 +45,7 @@ export function whenFirstVisitSettled(
   };
   const idle = (f: () => void) => (typeof requestIdleCallback === 'function' ? requestIdleCallback(f, { timeout: 2000 }) : setTimeout(f, 0));
   const timer = setTimeout(fire, maxWaitMs);
-  const check = (s: Pick<AppState, 'model' | 'photos'>) => {
+  const check = (s: Settling) => {
     if (!done && firstVisitSettled(s)) idle(() => firstVisitSettled(store.getState()) && fire());
   };
   unsubscribe = store.subscribe(check);

@@ -304,17 +304,24 @@ const settingsSlice: Slice<SettingsSlice> = (set) => ({
   },
 });
 
+/**
+ * Whether an analysis is running or waiting: a job holds the worker (busyId), or a photo is queued, decoding or
+ * analysing (busyId is null for a moment between two photos). What must not be interrupted by a reload, nor
+ * competed with by the service worker's first install.
+ */
+export function analysisInWork(s: Pick<AppState, 'busyId' | 'photos'>): boolean {
+  return !!s.busyId || s.photos.some((p) => p.status === 'queued' || p.status === 'decoding' || p.status === 'analysing');
+}
+
 const updateSlice: Slice<UpdateSlice> = (set, get) => ({
   update: { ready: false, apply: null, deferred: false },
   setUpdateReady(apply) {
     set({ update: { ready: true, apply, deferred: false } });
   },
   deferUpdate() {
-    const { update, busyId, records, photos } = get();
-    // Never reload under a running analysis, a pending queue (busyId is null for a moment
-    // between two photos) or an unsaved record: the clinician would lose it.
-    const queued = photos.some((p) => p.status === 'queued' || p.status === 'decoding' || p.status === 'analysing');
-    if (!busyId && !queued && !records.dirty && !records.unsaved.length && update.apply) update.apply();
+    const { update, records } = get();
+    // Never reload under a running analysis, a pending queue or an unsaved record: the clinician would lose it.
+    if (!analysisInWork(get()) && !records.dirty && !records.unsaved.length && update.apply) update.apply();
     else set({ update: { ...update, deferred: true } });
   },
 });
