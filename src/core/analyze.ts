@@ -109,10 +109,10 @@ export interface AnalyzeOptions {
   photoChecks?: PhotoChecks | Promise<PhotoChecks>;
 }
 
-// Rough share of the run time done before each stage starts (for progress bars only).
 /** the optic disc's outline weights, needed only inside the outline stage (scratch.ts) */
 const DISC_WEIGHTS = scratchSlot();
 
+// Rough share of the run time done before each stage starts (for progress bars only).
 const PROGRESS: Partial<Record<StageName, number>> = { quality: 0, preprocess: 0.1, forward: 0.2, gradcam: 0.45, guidedBackprop: 0.6, outlines: 0.9 };
 
 /** A macrotask break, so a worker can receive a cancel message between stages. */
@@ -125,7 +125,7 @@ function zeros<T>(value: T): Record<LabelId, T> {
 
 const isLesion = (id: LabelId): id is LesionLabelId => (LESION_LABEL_IDS as readonly string[]).includes(id);
 /** Indices of the lesion labels (not 'healthy') among a model's outputs. */
-const lesionIndices = (ids: LabelId[]): number[] => ids.map((id, i) => (isLesion(id) ? i : -1)).filter((i) => i >= 0);
+export const lesionIndices = (ids: LabelId[]): number[] => ids.map((id, i) => (isLesion(id) ? i : -1)).filter((i) => i >= 0);
 
 /**
  * Screens one photo.

@@ -12,10 +12,9 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { FundusLensError, isFundusLensError } from '../core/errors';
 import type { CamMethod, RgbImage, StageName } from '../core/types';
-import { analyze, explainDetails, warmUpAnalysis } from '../core/analyze';
+import { analyze, explainDetails, lesionIndices, warmUpAnalysis } from '../core/analyze';
 import { loadBundle, type FundusModel, type BundleReader } from '../core/model';
 import { setupBackend } from '../core/backends';
-import { LESION_LABEL_IDS } from '../core/types';
 import { BACKEND_ORDER, MAX_ANALYSIS_SIDE } from './api';
 import type { AnalysisWorkerApi, AnalyzeResponse, BackendName, DecodedPhoto, DetailsResponse, ModelInfo, Notice, PhotoChecksMode, ProgressCallback, WorkerErrorShape, WorkerInit } from './api';
 import { autoOrder, probeWebGl, probeWebGpu } from './gpu-probe';
@@ -157,7 +156,7 @@ function scheduleWarmup(m: FundusModel, modelPart: 'forward' | 'guided', cam: Ca
       next(i + 1);
     }, 0);
   };
-  const lesionLabels = m.metadata.labels.filter((l) => (LESION_LABEL_IDS as readonly string[]).includes(l.id)).length;
+  const lesionLabels = lesionIndices(m.metadata.labels.map((l) => l.id)).length;
   warmTimer = setTimeout(() => {
     warmTimer = null;
     if (!live()) return;
