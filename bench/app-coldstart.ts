@@ -13,7 +13,8 @@
  *
  * `--apps` compares builds in ONE run, interleaved run by run (this machine's load drifts too
  * much for numbers from different runs to be compared); without it, the current tree is built
- * into bench/out/app and measured.
+ * into bench/out/app and measured. A query after the folder is added to the app's URL, so one build can
+ * be compared with itself under another setting: `--apps inline=bench/out/app?photo-checks=inline,helper=bench/out/app?photo-checks=worker`.
  *
  * Per run: a FRESH browser context (no HTTP cache, no service worker, no IndexedDB), the built
  * app (vite build → bench/out/app, served without caching), the sample button clicked as soon
@@ -112,26 +113,27 @@ const median = (xs: number[]): number => {
 };
 
 async function main(): Promise<void> {
-  const apps: [string, string][] = flags.apps
+  const apps: [string, string, string][] = flags.apps
     ? flags.apps.split(',').map((x) => {
-        const [label, dir] = x.split('=');
-        return [label, resolve(ROOT, dir)] as [string, string];
+        const [label, spec] = x.split(/=(.*)/s);
+        const [dir, query = ''] = spec.split('?');
+        return [label, resolve(ROOT, dir), query] as [string, string, string];
       })
-    : [['app', APP]];
+    : [['app', APP, '']];
   if (!flags['no-build'] && !flags.apps) {
     log('vite build → bench/out/app …');
     execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--outDir', APP, '--emptyOutDir', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
   }
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
-  const servers = await Promise.all(apps.map(async ([label, dir]) => ({ label, ...(await serve(dir)) })));
+  const servers = await Promise.all(apps.map(async ([label, dir, query]) => ({ label, query, ...(await serve(dir)) })));
   const runs: Run[] = [];
   log(`chromium ${browser.version()}, load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   try {
     for (const backend of flags.backends!.split(',')) {
       for (const sampleNo of flags.samples!.split(',').map(Number))
       for (let i = 0; i < Number(flags.runs); i++)
-      for (const { label: app, url } of servers) {
+      for (const { label: app, url, query } of servers) {
         const sampleIndex = sampleNo - 1;
         const loadavg1 = load1();
         const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -139,7 +141,7 @@ async function main(): Promise<void> {
         try {
           // the new window's own start-up (Chromium's top-chrome WebUI) first: lib/settle.ts
           if (!flags['no-settle']) await settleBrowser();
-          await page.goto(`${url}?backend=${backend}`);
+          await page.goto(`${url}?backend=${backend}${query ? `&${query}` : ''}`);
           const sample = page.getByRole('button', { name: /^Analyse sample: / }).nth(sampleIndex);
           await sample.waitFor({ timeout: 60_000 });
           if (Number(flags['idle-ms']) > 0) await page.waitForTimeout(Number(flags['idle-ms']));
