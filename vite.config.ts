@@ -1,5 +1,6 @@
 /// <reference types="vitest/config" />
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { VitePWA } from 'vite-plugin-pwa';
@@ -54,6 +55,9 @@ export default defineConfig({
       },
     }),
   ],
+  // The app's workers get tfjs-core + tfjs-layers only (src/worker/tfjs-lean.ts says why); vitest keeps the real
+  // package, as do the CLI and training, which never go through this config's build.
+  resolve: process.env.VITEST ? {} : { alias: [{ find: /^@tensorflow\/tfjs$/, replacement: fileURLToPath(new URL('./src/worker/tfjs-lean.ts', import.meta.url)) }] },
   worker: { format: 'es' },
   build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
   server: { port: 5173 },

@@ -182,9 +182,11 @@ async function loadOn(order: BackendName[], skipped: ModelInfo['skipped'], cam: 
   for (let i = 0; i < order.length; i++) {
     const b = order[i];
     try {
-      // WebGPU's backend is a large chunk: fetched and parsed only when it is tried, so a
-      // wasm/WebGL start does not pay for it (cold start)
+      // Only the wasm backend is in this worker's script: every other one is a chunk fetched and parsed when it is
+      // tried, so a start does not pay for the backends it does not use (cold start; tfjs-lean.ts)
       if (b === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+      else if (b === 'webgl') await import('@tensorflow/tfjs-backend-webgl');
+      else if (b === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
       const chosen = (await setupBackend([b])) as BackendName;
       model?.dispose();
       model = null;
