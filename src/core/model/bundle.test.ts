@@ -1,6 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { buildCompactResNet, loadBundle, makeMetadata, memoryBundle, saveBundle, sha256Hex, METADATA_FILE, MODEL_FILE } from './index';
+import { buildCompactResNet, loadBundle, makeMetadata, memoryBundle, saveBundle, sha256Hex, sha256HexAsync, METADATA_FILE, MODEL_FILE, type BundleReader } from './index';
 import { isFundusLensError } from '../errors';
 import { utf8Decode, utf8Encode } from './utf8';
 
@@ -39,6 +39,28 @@ describe('sha256Hex', () => {
     expect(d[0]).toBe('9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318');
     expect(d[1]).toBe('b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a');
     expect(d[3]).toBe('ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb');
+  });
+});
+
+describe('sha256HexAsync', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+  const inputs = () => [new Uint8Array(0), enc.encode('abc'), new Uint8Array(1_000_003).map((_, i) => (i * 31) & 255), enc.encode('xxabcyy').subarray(2, 5)];
+
+  it('gives the JS digest through WebCrypto, subarray views included', async () => {
+    expect(typeof globalThis.crypto?.subtle?.digest).toBe('function'); // Node 20 has WebCrypto: this path is the one under test
+    const spy = vi.spyOn(globalThis.crypto.subtle, 'digest');
+    for (const d of inputs()) expect(await sha256HexAsync(d)).toBe(sha256Hex(d));
+    expect(spy).toHaveBeenCalledTimes(inputs().length);
+    spy.mockRestore();
+  });
+
+  it('falls back to the JS digest without WebCrypto (plain-HTTP origins) and when it refuses the data', async () => {
+    vi.stubGlobal('crypto', undefined);
+    for (const d of inputs()) expect(await sha256HexAsync(d)).toBe(sha256Hex(d));
+    vi.stubGlobal('crypto', { subtle: { digest: () => Promise.reject(new TypeError('not an ArrayBufferView it accepts')) } });
+    expect(await sha256HexAsync(enc.encode('abc'))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });
 });
 
@@ -174,6 +196,49 @@ describe('saveBundle / loadBundle', () => {
     bundle.files.set(last, saved);
     bundle.files.delete(METADATA_FILE);
     await expectLoadError(bundle, 'model-missing-file', METADATA_FILE);
+    net.dispose();
+  });
+
+  it('asks for every file before the first arrives (one round trip each on a network, not one after another), still naming faults in file order', async () => {
+    const { net, bundle } = await savedBundle({ shardBytes: 20_000 });
+    const shards = [...bundle.files.keys()].filter((k) => k.endsWith('.bin')).sort();
+    expect(shards.length).toBeGreaterThan(1);
+    // a reader that answers only when told to: what was asked while nothing had arrived yet?
+    const asked: string[] = [];
+    const waiting: (() => void)[] = [];
+    const gated: BundleReader = {
+      read: (path) => {
+        asked.push(path);
+        return new Promise((ok) => waiting.push(() => ok(bundle.files.get(path) ?? null)));
+      },
+    };
+    const loading = loadBundle(gated);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(asked).toEqual([MODEL_FILE, METADATA_FILE]); // both before either answered
+    waiting.splice(0).forEach((go) => go());
+    while (asked.length < 2 + shards.length) await new Promise((r) => setTimeout(r, 0));
+    expect(asked.slice(2).sort()).toEqual(shards); // every shard asked before any shard answered
+    expect(waiting.length).toBe(shards.length);
+    waiting.splice(0).forEach((go) => go());
+    const m = await loading;
+    expect(m.metadata.name).toBe('tiny');
+    m.dispose();
+
+    // model.json AND a shard missing: the error names model.json, the file read first, as before
+    const first = shards[0];
+    const savedShard = bundle.files.get(first)!;
+    const savedModel = bundle.files.get(MODEL_FILE)!;
+    bundle.files.delete(first);
+    bundle.files.delete(MODEL_FILE);
+    await expectLoadError(bundle, 'model-missing-file', MODEL_FILE);
+    bundle.files.set(MODEL_FILE, savedModel);
+    // two shards damaged: the first in the manifest is named, whichever answered first
+    const second = shards[1];
+    const bad = bundle.files.get(second)!.slice();
+    bad[0] ^= 1;
+    bundle.files.set(second, bad);
+    bundle.files.set(first, savedShard.slice().map((v, i) => (i === 0 ? v ^ 1 : v)));
+    await expectLoadError(bundle, 'model-bad-hash', first);
     net.dispose();
   });
 

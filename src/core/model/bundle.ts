@@ -14,7 +14,7 @@ import { wrapModel, type FundusModel } from './fundus-model';
 import { foldBatchNormArtifacts } from './fold';
 import { findNode } from './graph';
 import { validateMetadata } from './metadata';
-import { sha256Hex } from './sha256';
+import { sha256Hex, sha256HexAsync } from './sha256';
 import { utf8Decode, utf8Encode } from './utf8';
 
 /** Reads one bundle file by its relative path; null when the file does not exist. */
@@ -176,13 +176,13 @@ async function readRequired(reader: BundleReader, path: string): Promise<Uint8Ar
   return data;
 }
 
-function checkHash(metadata: ModelMetadata, path: string, data: Uint8Array, required: boolean): void {
+async function checkHash(metadata: ModelMetadata, path: string, data: Uint8Array, required: boolean): Promise<void> {
   const expected = metadata.weightsSha256[path];
   if (expected === undefined) {
     if (!required) return;
     throw new FundusLensError('model-bad-hash', `metadata.json lists no sha256 for "${path}"; the file cannot be verified.`, path);
   }
-  const actual = sha256Hex(data);
+  const actual = await sha256HexAsync(data);
   if (actual !== expected) {
     throw new FundusLensError(
       'model-bad-hash',
@@ -217,23 +217,33 @@ interface ModelJson {
  * Training loads without it, since it needs the BN layers; so does any caller that copies weights by layer name.
  */
 export async function loadBundle(reader: BundleReader, o: { foldBatchNorm?: boolean } = {}): Promise<FundusModel> {
+  // Reads start together (a fetch reader then has them all in flight at once); errors are reported in the order of
+  // the files below, so a bundle with several faults always names the same one.
+  const modelRead = readRequired(reader, MODEL_FILE);
+  modelRead.catch(() => undefined); // reported below, after the metadata's own errors
   const metadata = validateMetadata(parseJson(await readRequired(reader, METADATA_FILE), METADATA_FILE), METADATA_FILE);
-  const modelBytes = await readRequired(reader, MODEL_FILE);
-  checkHash(metadata, MODEL_FILE, modelBytes, false);
+  const modelBytes = await modelRead;
+  await checkHash(metadata, MODEL_FILE, modelBytes, false);
   const mj = parseJson(modelBytes, MODEL_FILE) as Partial<ModelJson>;
   if (typeof mj !== 'object' || mj === null || typeof mj.modelTopology !== 'object' || !Array.isArray(mj.weightsManifest)) {
     throw new FundusLensError('model-bad-metadata', `"${MODEL_FILE}" is not a tfjs layers model (no modelTopology / weightsManifest).`, MODEL_FILE);
   }
   const specs: tf.io.WeightsManifestEntry[] = [];
-  const buffers: ArrayBuffer[] = [];
+  const shards: { path: string; data: Promise<Uint8Array> }[] = [];
   for (const group of mj.weightsManifest) {
     for (const raw of group.paths) {
       const path = raw.replace(/^\.\//, '');
-      const data = await readRequired(reader, path);
-      checkHash(metadata, path, data, true);
-      buffers.push(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
+      const data = readRequired(reader, path);
+      data.catch(() => undefined); // awaited in order below
+      shards.push({ path, data });
     }
     specs.push(...group.weights);
+  }
+  const buffers: ArrayBuffer[] = [];
+  for (const { path, data: read } of shards) {
+    const data = await read;
+    await checkHash(metadata, path, data, true);
+    buffers.push(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
   }
   let artifacts: tf.io.ModelArtifacts = { modelTopology: mj.modelTopology, weightSpecs: specs, weightData: buffers };
   if (o.foldBatchNorm) {

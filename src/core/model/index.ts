@@ -16,5 +16,5 @@ export {
   type BundleReader,
   type BundleWriter,
 } from './bundle';
-export { sha256Hex } from './sha256';
+export { sha256Hex, sha256HexAsync } from './sha256';
 export { modelStats, type ModelStats } from './stats';
