@@ -243,18 +243,15 @@ export async function loadBundle(reader: BundleReader, o: { foldBatchNorm?: bool
   for (const { path, data: read } of shards) {
     const data = await read;
     await checkHash(metadata, path, data, true);
-    buffers.push(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
+    // a view of part of a buffer is copied out; a whole fetched file is used as it is (nothing writes to it)
+    const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+    buffers.push(whole ? (data.buffer as ArrayBuffer) : (data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer));
   }
   let artifacts: tf.io.ModelArtifacts = { modelTopology: mj.modelTopology, weightSpecs: specs, weightData: buffers };
   if (o.foldBatchNorm) {
     try {
-      const weights = tf.io.decodeWeights(buffers, specs);
-      try {
-        const folded = await foldBatchNormArtifacts(mj.modelTopology, weights, [metadata.gradCamLayer]);
-        if (folded) artifacts = { modelTopology: folded.modelTopology, weightSpecs: folded.weightSpecs, weightData: folded.weightData };
-      } finally {
-        tf.dispose(Object.values(weights));
-      }
+      const folded = await foldBatchNormArtifacts(mj.modelTopology, { specs, data: buffers }, [metadata.gradCamLayer]);
+      if (folded) artifacts = { modelTopology: folded.modelTopology, weightSpecs: folded.weightSpecs, weightData: folded.weightData };
     } catch {
       // An optimisation only: the unfolded load below reports whatever is wrong with the files, naming them.
     }

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { buildCompactResNet, GRADCAM_LAYER_DEFAULT } from './builders';
 import { loadBundle, memoryBundle, saveBundle } from './bundle';
@@ -121,6 +121,38 @@ describe('batch-norm folding (loadBundle foldBatchNorm)', () => {
     expect(await foldBatchNormArtifacts({ not: 'a topology' }, weights)).toBeNull();
     tf.dispose([x, y0, y1, ...Object.values(weights)]);
     refolded.dispose();
+    net.dispose();
+  });
+
+  it('folds the stored bytes without making a tensor, to the same bits as the decoded fold; float16 bytes go through the decoder', async () => {
+    const net = buildCompactResNet({ inputSize: 32, width: 4, blocks: [1, 1], seed: 13 });
+    randomiseBatchNorm(net, 1);
+    for (const float16 of [false, true]) {
+      const bundle = await bundleOf(net, { float16 });
+      const mj = JSON.parse(new TextDecoder().decode(bundle.files.get('model.json'))) as { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+      const specs = mj.weightsManifest.flatMap((g) => g.weights);
+      const data = mj.weightsManifest.flatMap((g) => g.paths.map((p) => bundle.files.get(p)!.slice().buffer as ArrayBuffer));
+      const before = tf.memory().numTensors;
+      const made = vi.spyOn(tf.engine(), 'makeTensor');
+      const fromBytes = (await foldBatchNormArtifacts(mj.modelTopology, { specs, data }, [GRADCAM_LAYER_DEFAULT]))!;
+      // float32: not one tensor made; float16: the decoder's, all released again
+      expect(made.mock.calls.length > 0).toBe(float16);
+      made.mockRestore();
+      expect(tf.memory().numTensors).toBe(before);
+      const decoded = tf.io.decodeWeights(data, specs);
+      const fromTensors = (await foldBatchNormArtifacts(mj.modelTopology, decoded, [GRADCAM_LAYER_DEFAULT]))!;
+      expect(fromBytes.folded).toEqual(fromTensors.folded);
+      expect(fromBytes.fusedRelus).toEqual(fromTensors.fusedRelus);
+      expect(fromBytes.modelTopology).toEqual(fromTensors.modelTopology);
+      expect(fromBytes.weightSpecs.map((e) => e.name)).toEqual(fromTensors.weightSpecs.map((e) => e.name));
+      const a = tf.io.decodeWeights(fromBytes.weightData, fromBytes.weightSpecs);
+      const b = tf.io.decodeWeights(fromTensors.weightData, fromTensors.weightSpecs);
+      for (const name of Object.keys(b)) {
+        expect(a[name].shape).toEqual(b[name].shape);
+        expect(Buffer.from((await a[name].data()).buffer).equals(Buffer.from((await b[name].data()).buffer)), name).toBe(true);
+      }
+      tf.dispose([...Object.values(decoded), ...Object.values(a), ...Object.values(b)]);
+    }
     net.dispose();
   });
 
