@@ -13,7 +13,8 @@ import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-t
 import { FundusLensError, isFundusLensError } from '../core/errors';
 import type { CamMethod, RgbImage, StageName } from '../core/types';
 import { analyze, explainDetails, lesionIndices, warmUpAnalysis } from '../core/analyze';
-import { loadBundle, type FundusModel, type BundleReader } from '../core/model';
+import { loadBundle, prefetchBundle, type FundusModel, type BundleReader } from '../core/model';
+import { fetchReader } from './fetch-reader';
 import { setupBackend } from '../core/backends';
 import { BACKEND_ORDER, MAX_ANALYSIS_SIDE } from './api';
 import type { AnalysisWorkerApi, AnalyzeResponse, BackendName, DecodedPhoto, DetailsResponse, ModelInfo, Notice, PhotoChecksMode, ProgressCallback, WorkerErrorShape, WorkerInit } from './api';
@@ -64,28 +65,6 @@ function modelJob<T>(id: string, fn: (signal: { aborted: boolean }) => Promise<T
 }
 
 // ---------------------------------------------------------------- model and backend
-
-/** Fetches bundle files from our origin; keeps their bytes so a backend switch reloads without the network. */
-function fetchReader(base: string): BundleReader {
-  const cache = new Map<string, Uint8Array>();
-  return {
-    async read(path: string) {
-      const hit = cache.get(path);
-      if (hit) return hit;
-      let res: Response;
-      try {
-        res = await fetch(new URL(path, base).href);
-      } catch {
-        return null;
-      }
-      // A dev/preview server answers unknown paths with the SPA's index.html: that is "missing" too.
-      if (!res.ok || (res.headers.get('content-type') ?? '').includes('text/html')) return null;
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      cache.set(path, bytes);
-      return bytes;
-    },
-  };
-}
 
 let model: FundusModel | null = null;
 let wasmPathsSet = false;
@@ -234,6 +213,8 @@ async function init(o: WorkerInit, onProgress?: ProgressCallback): Promise<Model
   if (!reader || readerBase !== o.modelUrl) {
     reader = fetchReader(o.modelUrl);
     readerBase = o.modelUrl;
+    // the model's files download while the backend is picked and started (both mostly wait)
+    prefetchBundle(reader);
   }
   checksMode = o.photoChecks ?? 'auto';
   const { order, skipped, softwareGpu } = await candidateOrder(o.backend);

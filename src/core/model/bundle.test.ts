@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { buildCompactResNet, loadBundle, makeMetadata, memoryBundle, saveBundle, sha256Hex, sha256HexAsync, METADATA_FILE, MODEL_FILE, type BundleReader } from './index';
+import { buildCompactResNet, loadBundle, makeMetadata, memoryBundle, prefetchBundle, saveBundle, sha256Hex, sha256HexAsync, METADATA_FILE, MODEL_FILE, type BundleReader } from './index';
 import { isFundusLensError } from '../errors';
 import { utf8Decode, utf8Encode } from './utf8';
 
@@ -239,6 +239,33 @@ describe('saveBundle / loadBundle', () => {
     bundle.files.set(second, bad);
     bundle.files.set(first, savedShard.slice().map((v, i) => (i === 0 ? v ^ 1 : v)));
     await expectLoadError(bundle, 'model-bad-hash', first);
+    net.dispose();
+  });
+
+  it('prefetchBundle asks for every file without waiting for the caller, and swallows what loadBundle will report', async () => {
+    const { net, bundle } = await savedBundle({ shardBytes: 20_000 });
+    const shards = [...bundle.files.keys()].filter((k) => k.endsWith('.bin')).sort();
+    const asked: string[] = [];
+    const waiting: (() => void)[] = [];
+    prefetchBundle({
+      read: (path) => {
+        asked.push(path);
+        return new Promise((ok) => waiting.push(() => ok(bundle.files.get(path) ?? null)));
+      },
+    });
+    expect(asked.sort()).toEqual([METADATA_FILE, MODEL_FILE].sort());
+    waiting.splice(0).forEach((go) => go());
+    while (asked.length < 2 + shards.length) await new Promise((r) => setTimeout(r, 0));
+    expect(asked.slice(2).sort()).toEqual(shards);
+    waiting.splice(0).forEach((go) => go());
+    // failing reads and a model.json that is not JSON: nothing thrown, nothing unhandled
+    const unhandled = vi.fn();
+    process.on('unhandledRejection', unhandled);
+    prefetchBundle({ read: (path) => (path === MODEL_FILE ? Promise.resolve(enc.encode('{not json')) : Promise.reject(new Error('offline'))) });
+    prefetchBundle({ read: () => Promise.resolve(null) });
+    await new Promise((r) => setTimeout(r, 20));
+    process.off('unhandledRejection', unhandled);
+    expect(unhandled).not.toHaveBeenCalled();
     net.dispose();
   });
 

@@ -206,6 +206,26 @@ interface ModelJson {
 }
 
 /**
+ * Starts reading every file of the bundle (metadata.json, model.json, then the shards model.json lists) without
+ * waiting for any, so a caller with other start-up work (the app's worker: picking and starting a backend) has
+ * the bytes in flight meanwhile. Useful only with a reader that remembers what it read, or read in flight, and
+ * hands it to {@link loadBundle}'s reads. Errors are ignored here: loadBundle reports them, naming the file.
+ */
+export function prefetchBundle(reader: BundleReader): void {
+  const quiet = (p: Promise<unknown>) => void p.catch(() => undefined);
+  quiet(reader.read(METADATA_FILE));
+  quiet(
+    reader.read(MODEL_FILE).then((bytes) => {
+      if (!bytes) return;
+      const mj = JSON.parse(utf8Decode(bytes)) as Partial<ModelJson>;
+      for (const group of Array.isArray(mj.weightsManifest) ? mj.weightsManifest : []) {
+        for (const raw of Array.isArray(group.paths) ? group.paths : []) if (typeof raw === 'string') quiet(reader.read(raw.replace(/^\.\//, '')));
+      }
+    }),
+  );
+}
+
+/**
  * Loads a bundle: metadata.json (schema), model.json and every weight shard (sha256 against
  * metadata; model.json too when listed), then the LayersModel, and binds them with wrapModel.
  * Every failure is a FundusLensError naming the file: 'model-missing-file', 'model-bad-hash',

@@ -9,6 +9,7 @@ export { wrapModel, type FundusModel } from './fundus-model';
 export { applyLayers, prepareBatchNorm, releaseBatchNorm, type ApplyLayersOptions } from './graph';
 export {
   loadBundle,
+  prefetchBundle,
   saveBundle,
   memoryBundle,
   METADATA_FILE,
