@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 vi.mock('virtual:pwa-register', () => ({ registerSW: vi.fn(() => vi.fn()) }));
-import { firstVisitSettled, whenFirstVisitSettled } from './pwa';
+import { firstVisitSettled, SETTLED_QUIET_MS, whenFirstVisitSettled } from './pwa';
 
 type S = Parameters<typeof firstVisitSettled>[0];
 const photo = (status: string, details?: string) => ({ status, details: details ? { status: details } : undefined }) as unknown as S['photos'][number];
@@ -48,7 +48,9 @@ describe('service worker registration on a first visit', () => {
     vi.advanceTimersByTime(5000);
     expect(register).not.toHaveBeenCalled();
     store.set(state('ready', [photo('done')]));
-    expect(register).not.toHaveBeenCalled(); // not in the same task: when idle
+    expect(register).not.toHaveBeenCalled(); // not in the same task: after the quiet period, when idle
+    vi.advanceTimersByTime(SETTLED_QUIET_MS);
+    expect(register).not.toHaveBeenCalled();
     vi.advanceTimersByTime(2100);
     expect(register).toHaveBeenCalledTimes(1);
     store.set(state('ready', [photo('done'), photo('done')]));
@@ -63,10 +65,27 @@ describe('service worker registration on a first visit', () => {
     whenFirstVisitSettled(store, register, 20_000);
     store.set(state('ready'));
     store.set(state('ready', [photo('queued')]));
-    vi.advanceTimersByTime(3000);
+    vi.advanceTimersByTime(SETTLED_QUIET_MS + 3000);
     expect(register).not.toHaveBeenCalled();
     store.set(state('ready', [photo('done')]));
-    vi.advanceTimersByTime(3000);
+    vi.advanceTimersByTime(SETTLED_QUIET_MS + 2100);
+    expect(register).toHaveBeenCalledTimes(1);
+  });
+
+  it('the model in before a photo clicked at once reaches the queue: the photo still goes first', () => {
+    const store = fakeStore(state('loading'));
+    const register = vi.fn();
+    whenFirstVisitSettled(store, register, 20_000);
+    store.set(state('ready')); // settled for a moment: the sample is still being fetched
+    vi.advanceTimersByTime(400);
+    store.set(state('ready', [photo('queued')]));
+    store.set(state('ready', [photo('analysing')]));
+    vi.advanceTimersByTime(SETTLED_QUIET_MS + 2100);
+    expect(register).not.toHaveBeenCalled();
+    store.set(state('ready', [photo('done')]));
+    vi.advanceTimersByTime(SETTLED_QUIET_MS - 1);
+    expect(register).not.toHaveBeenCalled(); // a full quiet period after the result, not what was left of the first
+    vi.advanceTimersByTime(2101);
     expect(register).toHaveBeenCalledTimes(1);
   });
 
@@ -80,10 +99,12 @@ describe('service worker registration on a first visit', () => {
     expect(register).toHaveBeenCalledTimes(1);
   });
 
-  it('an already settled store registers at the first idle moment', () => {
+  it('an already settled store registers at the first idle moment after the quiet period', () => {
     const register = vi.fn();
     whenFirstVisitSettled(fakeStore(state('ready')), register, 20_000);
-    vi.advanceTimersByTime(2100);
+    vi.advanceTimersByTime(SETTLED_QUIET_MS - 1);
+    expect(register).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(2101);
     expect(register).toHaveBeenCalledTimes(1);
   });
 });
