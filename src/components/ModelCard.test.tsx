@@ -1,5 +1,5 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, render, screen, within } from '@testing-library/react';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { cleanup, render, screen, waitFor, within } from '@testing-library/react';
 import type { EvaluationSummary, LabelSpec, LocalizationTable, ModelMetadata } from '../core/types';
 import axe from 'axe-core';
 import i18next from 'i18next';
@@ -264,6 +264,28 @@ describe('ModelCard', () => {
 
 describe('ModelCard ROC plots', () => {
   const M = 'http://app.test/models/demo/';
+  it('a card whose plots were not looked for yet probes them when shown, once, and draws the ones that exist', async () => {
+    const heads: string[] = [];
+    vi.stubGlobal('fetch', (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const url = String(input);
+      if (init?.method === 'HEAD') heads.push(url.split('/').pop()!);
+      return url.endsWith('/roc-hex.svg') ? new Response('', { headers: { 'content-type': 'image/svg+xml' } }) : new Response('', { status: 404 });
+    }) as typeof fetch);
+    try {
+      appStore.getState().setCard({ status: 'ready', metadata: NEW });
+      render(<ModelCard />);
+      await waitFor(() => expect(screen.getByRole('img', { name: /ROC hex/ })).toBeTruthy());
+      expect(heads).toContain('roc-dr.svg');
+      const n = heads.length;
+      expect(appStore.getState().card.rocs?.map((r) => r.name)).toEqual(['hex']);
+      cleanup();
+      render(<ModelCard />); // shown again: already known, no new requests
+      await new Promise((r) => setTimeout(r, 20));
+      expect(heads.length).toBe(n);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
   it('first-evaluation plots only: the same markup as before', () => {
     const { container } = show(NEW, [{ name: 'hex', url: `${M}roc-hex.svg` }, { name: 'dr', url: `${M}roc-dr.svg` }]);
     expect(container.innerHTML).toContain(

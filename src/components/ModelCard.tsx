@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next';
 import type { EvaluationSummary, LabelMetrics, LabelSpec } from '../core/types';
 import { useApp } from '../store';
 import { evaluationSource, isCellMap, isPlaceholder, localizationViews, rocGroups, type LocalizationRowView, type LocalizationView } from '../services/model-card';
-import { loadModelCard } from '../services/instance';
+import { loadModelCard, loadModelCardRocs } from '../services/instance';
 
 const f3 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(3));
 
@@ -14,6 +14,9 @@ export function ModelCard() {
   useEffect(() => {
     void loadModelCard();
   }, []);
+  useEffect(() => {
+    if (card.status === 'ready') void loadModelCardRocs();
+  }, [card.status, card.metadata]);
   if (card.status === 'error')
     return (
       <section className="panel" aria-labelledby="mc-h">

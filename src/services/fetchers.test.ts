@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadSamples } from './samples';
-import { fetchModelCard } from './model-card';
+import { fetchModelCard, probeRocs } from './model-card';
 
 type Route = { status?: number; type?: string; body?: string };
 function fakeFetch(routes: Record<string, Route>): typeof fetch {
@@ -33,15 +33,22 @@ describe('samples manifest', () => {
 describe('model card metadata', () => {
   const M = 'http://app.test/models/demo/';
   const meta = { name: 'demo', version: '1', labels: [{ id: 'hex' }, { id: 'ma' }], training: { placeholder: true } };
-  it('reads metadata.json and finds the ROC plots that exist', async () => {
-    const f = fakeFetch({
+  it('reads metadata.json only (the ROC plots are probed when the card is shown), then finds the plots that exist', async () => {
+    const asked: string[] = [];
+    const base = fakeFetch({
       [`${M}metadata.json`]: { body: JSON.stringify(meta) },
       [`${M}roc-hex.svg`]: { type: 'image/svg+xml', body: '<svg/>' },
     });
+    const f = ((input: RequestInfo | URL, init?: RequestInit) => {
+      asked.push(String(input).slice(M.length));
+      return base(input, init);
+    }) as typeof fetch;
     const card = await fetchModelCard(M, f);
     expect(card.status).toBe('ready');
     expect(card.metadata?.name).toBe('demo');
-    expect(card.rocs).toEqual([{ name: 'hex', url: `${M}roc-hex.svg` }]);
+    expect(card.rocs).toBeUndefined();
+    expect(asked).toEqual(['metadata.json']); // one request at start-up
+    expect(await probeRocs(M, card.metadata!, f)).toEqual([{ name: 'hex', url: `${M}roc-hex.svg` }]);
   });
   it('probes the later evaluations\' ROC plots under the eval<k>- prefix export gives them', async () => {
     const three = { ...meta, evaluation: [{ dataset: 'a' }, { dataset: 'b' }, { dataset: 'c' }] };
@@ -56,7 +63,7 @@ describe('model card metadata', () => {
       return base(input, init);
     }) as typeof fetch;
     const card = await fetchModelCard(M, f);
-    expect(card.rocs).toEqual([
+    expect(await probeRocs(M, card.metadata!, f)).toEqual([
       { name: 'hex', url: `${M}roc-hex.svg` },
       { name: 'eval3-red', url: `${M}eval3-roc-red.svg` },
     ]);
@@ -65,9 +72,9 @@ describe('model card metadata', () => {
     expect(probed).not.toContain('eval4-roc-dr.svg');
     // a bundle without evaluations probes the first set only, as before
     probed.length = 0;
-    await fetchModelCard(M, ((input: RequestInfo | URL, init?: RequestInit) => {
+    await probeRocs(M, meta as never, ((input: RequestInfo | URL, init?: RequestInit) => {
       if (init?.method === 'HEAD') probed.push(String(input).slice(M.length));
-      return fakeFetch({ [`${M}metadata.json`]: { body: JSON.stringify(meta) } })(input, init);
+      return fakeFetch({})(input, init);
     }) as typeof fetch);
     expect(probed.sort()).toEqual(['roc-dr.svg', 'roc-hex.svg', 'roc-ma.svg', 'roc-red.svg']);
   });

@@ -6,7 +6,7 @@ import { appStore } from '../store';
 import { createBridge, type AnalysisBridge } from './bridge';
 import { startRunner, type Runner } from './runner';
 import { photoChecksModeFrom } from './types';
-import { fetchModelCard } from './model-card';
+import { fetchModelCard, probeRocs } from './model-card';
 
 /** Folder of the bundled model, resolved against the app's base URL. */
 export function modelUrl(): string {
@@ -39,4 +39,21 @@ export async function loadModelCard(): Promise<void> {
   if (s.card.status === 'loading' || s.card.status === 'ready') return;
   s.setCard({ status: 'loading' });
   appStore.getState().setCard(await fetchModelCard(modelUrl()));
+}
+
+let rocsProbe: Promise<void> | null = null;
+/** Finds the card's ROC plots once its metadata is in (the model card page asks; nothing else needs them). */
+export function loadModelCardRocs(): Promise<void> {
+  const card = appStore.getState().card;
+  if (card.status !== 'ready' || !card.metadata || card.rocs !== undefined) return Promise.resolve();
+  const meta = card.metadata;
+  rocsProbe ??= probeRocs(modelUrl(), meta)
+    .then((rocs) => {
+      const now = appStore.getState().card;
+      if (now.metadata === meta) appStore.getState().setCard({ ...now, rocs });
+    })
+    .finally(() => {
+      rocsProbe = null;
+    });
+  return rocsProbe;
 }

@@ -4,7 +4,9 @@ import type { ModelCardData } from '../store';
 /**
  * metadata.json read on the main thread, for the disclaimer and the model card. The
  * worker validates the bundle for real (schema, hashes) when it loads the model; here a
- * light shape check is enough, and no tfjs code enters the page.
+ * light shape check is enough, and no tfjs code enters the page. The ROC plots are probed
+ * separately ({@link probeRocs}), when the card is shown: at start-up their HEAD requests
+ * (7 per evaluation, 21 for the demo model) ran on the main thread beside the first analysis.
  */
 export async function fetchModelCard(modelUrl: string, fetchFn: typeof fetch = fetch): Promise<ModelCardData> {
   const url = new URL('metadata.json', modelUrl).href;
@@ -26,9 +28,15 @@ export async function fetchModelCard(modelUrl: string, fetchFn: typeof fetch = f
   if (!meta || typeof meta !== 'object' || !Array.isArray(meta.labels) || typeof meta.name !== 'string') {
     return { status: 'error', error: { code: 'model-bad-metadata', message: 'metadata.json lacks name or labels.', file: 'metadata.json' } };
   }
-  // ROC plots are optional report files next to model.json; probe the conventional names.
-  // training/src/export.ts keeps the first evaluation's chart names and prefixes the charts of
-  // evaluation k (k >= 2) with `eval<k>-`; the prefix stays in the name so the card can group them.
+  return { status: 'ready', metadata: meta };
+}
+
+/**
+ * The ROC plots that exist next to model.json. They are optional report files; probe the conventional names.
+ * training/src/export.ts keeps the first evaluation's chart names and prefixes the charts of evaluation k (k >= 2)
+ * with `eval<k>-`; the prefix stays in the name so the card can group them.
+ */
+export async function probeRocs(modelUrl: string, meta: Pick<ModelMetadata, 'labels' | 'evaluation'>, fetchFn: typeof fetch = fetch): Promise<{ name: string; url: string }[]> {
   const labelNames = ['dr', 'red', ...meta.labels.map((l) => l.id)];
   const evaluations = Array.isArray(meta.evaluation) ? meta.evaluation.length : 0;
   const prefixes = ['', ...Array.from({ length: Math.max(0, evaluations - 1) }, (_, k) => `eval${k + 2}-`)];
@@ -44,7 +52,7 @@ export async function fetchModelCard(modelUrl: string, fetchFn: typeof fetch = f
       }
     }),
   );
-  return { status: 'ready', metadata: meta, rocs: probes.filter((p): p is { name: string; url: string } => p !== null) };
+  return probes.filter((p): p is { name: string; url: string } => p !== null);
 }
 
 /** ROC plots of one evaluation: `evaluation` is its index in metadata.evaluation, `label` the name without the `eval<k>-` prefix. */
