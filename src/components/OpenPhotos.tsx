@@ -141,7 +141,7 @@ function Samples() {
           {samples.map((s) => (
             <li key={s.file}>
               <button type="button" className="sample" onClick={() => void open(s)} aria-label={t('open.sampleAria', { title: s.title })} title={s.description}>
-                <img src={s.url} alt="" loading="lazy" width={56} height={56} />
+                <img src={s.thumbUrl} alt="" loading="lazy" width={56} height={56} />
                 <span>{s.title}</span>
               </button>
             </li>

@@ -19,9 +19,15 @@ describe('samples manifest', () => {
     const list = [{ file: 'a.jpg', title: 'A', gradable: true }, { nope: 1 }];
     const f = fakeFetch({ 'http://app.test/samples/samples.json': { body: JSON.stringify(list) } });
     const s = await loadSamples(BASE, f);
-    expect(s).toEqual([{ file: 'a.jpg', title: 'A', gradable: true, url: 'http://app.test/samples/a.jpg' }]);
+    expect(s).toEqual([{ file: 'a.jpg', title: 'A', gradable: true, url: 'http://app.test/samples/a.jpg', thumbUrl: 'http://app.test/samples/a.jpg' }]);
     const g = fakeFetch({ 'http://app.test/samples/samples.json': { body: JSON.stringify({ samples: list }) } });
     expect(await loadSamples(BASE, g)).toHaveLength(1);
+  });
+  it('a sample with a thumbnail shows it on its button; one without (an older manifest) shows the photo itself', async () => {
+    const list = [{ file: 'a.jpg', title: 'A', thumb: 'thumbs/a.jpg' }, { file: 'b.jpg', title: 'B', thumb: 7 }];
+    const s = await loadSamples(BASE, fakeFetch({ 'http://app.test/samples/samples.json': { body: JSON.stringify(list) } }));
+    expect(s.map((x) => x.thumbUrl)).toEqual(['http://app.test/samples/thumbs/a.jpg', 'http://app.test/samples/b.jpg']);
+    expect(s[0].url).toBe('http://app.test/samples/a.jpg'); // what is analysed is still the photo
   });
   it('absent (SPA fallback html), 404 or malformed manifest means no samples, not an error', async () => {
     expect(await loadSamples(BASE, fakeFetch({}))).toEqual([]);

@@ -7,6 +7,8 @@ export interface Sample {
   gradable?: boolean;
   /** absolute URL resolved against samples.json */
   url: string;
+  /** absolute URL of the small picture for the sample's button: the manifest's `thumb`, else the photo itself */
+  thumbUrl: string;
 }
 
 /** Reads the manifest; an absent or malformed one means "no samples" (never an error page). */
@@ -18,8 +20,11 @@ export async function loadSamples(base: string, fetchFn: typeof fetch = fetch): 
     const json: unknown = await res.json();
     const list = Array.isArray(json) ? json : Array.isArray((json as { samples?: unknown }).samples) ? (json as { samples: unknown[] }).samples : [];
     return list
-      .filter((s): s is Omit<Sample, 'url'> => !!s && typeof (s as Sample).file === 'string')
-      .map((s) => ({ ...s, title: typeof s.title === 'string' ? s.title : s.file, url: new URL(s.file, manifest).href }));
+      .filter((s): s is Omit<Sample, 'url' | 'thumbUrl'> & { thumb?: unknown } => !!s && typeof (s as Sample).file === 'string')
+      .map((s) => {
+        const url = new URL(s.file, manifest).href;
+        return { ...s, title: typeof s.title === 'string' ? s.title : s.file, url, thumbUrl: typeof s.thumb === 'string' ? new URL(s.thumb, manifest).href : url };
+      });
   } catch {
     return [];
   }

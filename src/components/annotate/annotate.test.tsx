@@ -71,7 +71,7 @@ describe('Annotate page', () => {
 
 describe('definitions: example pictures', () => {
   it('picks, per label, the gradable sample with that label and the fewest other lesions', () => {
-    const s = (file: string, labels: Record<string, number>, gradable = true): Sample => ({ file, title: file, labels, gradable, url: `u/${file}` });
+    const s = (file: string, labels: Record<string, number>, gradable = true): Sample => ({ file, title: file, labels, gradable, url: `u/${file}`, thumbUrl: `u/${file}` });
     const samples = [
       s('healthy.jpg', { ma: 0, hm: 0, hex: 0, cws: 0, healthy: 1 }),
       s('adv.jpg', { ma: 1, hm: 1, hex: 1, cws: 1, healthy: 0 }),

@@ -2,14 +2,15 @@
  * `npm run synth -- --n 2000 --seed 1 --out <dir> [--size 1024] [--sizes 800,1600,3000] [--ungradable 0.1]`
  *
  * Other options: --healthy 0.25, --rates ma=0.45,hm=0.45,hex=0.45,cws=0.4, --test 0.15,
- * --aspects 1,1.333,1.5, --format jpg|png, --quality 92, --start 0, --samples <dir> (demo samples + samples.json).
+ * --aspects 1,1.333,1.5, --format jpg|png, --quality 92, --start 0, --samples <dir> (demo samples + samples.json),
+ * --thumbs <dir> (only the thumbnails of the samples there).
  * Relative paths resolve against the directory npm was started from (INIT_CWD), not training/.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { LesionLabelId } from '../../../src/core/types';
 import { LESION_LABEL_IDS } from '../../../src/core/types';
 import { writeSynthDataset, type SynthDatasetOptions } from './writer';
-import { writeSamples } from './samples';
+import { writeSampleThumbnails, writeSamples } from './samples';
 
 const USAGE = `usage: npm run synth -- --n <count> --seed <int> --out <dir> [options]
   --size <px>            long side of every image (default 1024)
@@ -22,7 +23,8 @@ const USAGE = `usage: npm run synth -- --n <count> --seed <int> --out <dir> [opt
   --format jpg|png       image format (default jpg, quality 92)
   --quality <q>          JPEG quality
   --start <i>            first image index (slices of one big run in separate folders)
-  --samples <dir>        write the demo samples (JPEG + samples.json) to <dir> instead`;
+  --samples <dir>        write the demo samples (JPEG + thumbnails + samples.json) to <dir> instead
+  --thumbs <dir>         (re)write only the thumbnails of the samples in <dir> and record them in its samples.json`;
 
 function fail(msg: string): never {
   process.stderr.write(`synth: ${msg}\n${USAGE}\n`);
@@ -73,6 +75,12 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const base = process.env.INIT_CWD ?? process.cwd();
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  if (args.thumbs !== undefined) {
+    const dir = abs(args.thumbs);
+    const items = await writeSampleThumbnails(dir);
+    process.stderr.write(`synth: wrote ${items.length} thumbnails to ${join(dir, 'thumbs')} and recorded them in samples.json\n`);
+    return;
+  }
   if (args.samples !== undefined) {
     const dir = abs(args.samples);
     const items = await writeSamples(dir, num(args, 'seed', 7, 0, 2 ** 32 - 1));

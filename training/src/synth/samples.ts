@@ -3,8 +3,9 @@
  * ungradable, with a samples.json manifest the demo mode reads. Synthetic on purpose: no
  * patient photo ships with the app.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import type { LabelId } from '../../../src/core/types';
 import { renderFundus, type FundusSpec } from './fundus';
 import { hashSeed } from './prng';
@@ -18,6 +19,8 @@ export interface SampleEntry {
   /** ground truth of the generator (0/1), healthy included */
   labels: Record<LabelId, 0 | 1>;
   gradable: boolean;
+  /** the small picture on the sample's button, relative to samples.json (see {@link writeSampleThumbnail}) */
+  thumb: string;
   /** 'good' or the ungradable kind */
   quality: string;
   width: number;
@@ -85,7 +88,34 @@ const DEFS: SampleDef[] = [
   },
 ];
 
-/** Render the demo samples into `dir` (JPEG, quality 88) and write samples.json; returns the manifest. */
+/** Height of a sample's thumbnail: the app shows it in a 40 px box (styles.css `.sample img`), so 2× for HiDPI. */
+export const THUMB_HEIGHT = 80;
+
+/**
+ * Writes `thumbs/<file>` next to the sample `file` in `dir`: a JPEG THUMB_HEIGHT pixels high, and returns its path
+ * relative to `dir`. Why: the sample buttons showed the full photos (8 × 1024 px JPEGs decoded and scaled down at
+ * every start), which cost the app's cold start ~160 ms on this project's 2-core machine (bench/README.md, session 12).
+ */
+export async function writeSampleThumbnail(dir: string, file: string): Promise<string> {
+  const thumb = `thumbs/${file.replace(/\.[a-z]+$/i, '')}.jpg`;
+  await mkdir(join(dir, 'thumbs'), { recursive: true });
+  const bytes = await sharp(await readFile(join(dir, file))).resize({ height: THUMB_HEIGHT }).jpeg({ quality: 80, mozjpeg: false }).toBuffer();
+  await writeFile(join(dir, thumb), bytes);
+  return thumb;
+}
+
+/**
+ * (Re)writes the thumbnail of every sample listed in `dir`/samples.json and records it there (`thumb`), leaving the
+ * samples themselves as they are. `npm run synth -- --thumbs public/samples`.
+ */
+export async function writeSampleThumbnails(dir: string): Promise<SampleEntry[]> {
+  const entries = JSON.parse(await readFile(join(dir, 'samples.json'), 'utf8')) as SampleEntry[];
+  for (const e of entries) e.thumb = await writeSampleThumbnail(dir, e.file);
+  await writeFile(join(dir, 'samples.json'), JSON.stringify(entries, null, 2) + '\n');
+  return entries;
+}
+
+/** Render the demo samples into `dir` (JPEG, quality 88) with their thumbnails and write samples.json; returns the manifest. */
 export async function writeSamples(dir: string, seed = 7): Promise<SampleEntry[]> {
   await mkdir(dir, { recursive: true });
   const entries: SampleEntry[] = [];
@@ -101,6 +131,7 @@ export async function writeSamples(dir: string, seed = 7): Promise<SampleEntry[]
       description: `${d.description} (Synthetic image made by the FundusLens generator, not a patient photo.)`,
       labels: f.labels,
       gradable: f.gradable,
+      thumb: await writeSampleThumbnail(dir, file),
       quality: f.quality,
       width: f.image.width,
       height: f.image.height,

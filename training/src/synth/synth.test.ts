@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { LESION_LABEL_IDS, type LesionLabelId } from '../../../src/core/types';
 import { BP_MA_MAX_DD, renderFundus, conditionalRates, type FundusSpec, type SynthFundus } from './fundus';
 import { imageSpec, writeSynthDataset } from './writer';
-import { writeSamples } from './samples';
+import { THUMB_HEIGHT, writeSampleThumbnails, writeSamples } from './samples';
 import { connectedComponents, quantile } from './measure';
 import { Rng, hashSeed } from './prng';
 import { readDataset } from '../data/dataset';
@@ -322,7 +322,27 @@ describe('demo samples', () => {
       expect(meta.format).toBe('jpeg');
       expect(Math.max(meta.width!, meta.height!)).toBeLessThanOrEqual(1024);
       expect(e.title.length).toBeGreaterThan(3);
+      // the button's thumbnail: the same picture, small (THUMB_HEIGHT high, same aspect), a few KB
+      const t = await sharp(join(dir, e.thumb)).metadata();
+      expect(t.format).toBe('jpeg');
+      expect(t.height).toBe(THUMB_HEIGHT);
+      expect(Math.abs(t.width! / t.height! - meta.width! / meta.height!)).toBeLessThan(0.02);
+      expect((await readFile(join(dir, e.thumb))).length).toBeLessThan(8000);
     }
+  });
+
+  it('--thumbs remakes only the thumbnails of an existing samples folder and records them in its manifest', async () => {
+    const dir = join(tmp, 'samples-thumbs');
+    const entries = await writeSamples(dir, 7);
+    const photo = await readFile(join(dir, entries[0].file));
+    const old = entries.map(({ thumb: _t, ...rest }) => rest);
+    await writeFile(join(dir, 'samples.json'), JSON.stringify(old)); // a manifest from before thumbnails
+    await rm(join(dir, 'thumbs'), { recursive: true });
+    const again = await writeSampleThumbnails(dir);
+    expect(again.map((e) => e.thumb)).toEqual(entries.map((e) => e.thumb));
+    expect(JSON.parse(await readFile(join(dir, 'samples.json'), 'utf8'))).toEqual(again);
+    for (const e of again) expect((await sharp(join(dir, e.thumb)).metadata()).height).toBe(THUMB_HEIGHT);
+    expect((await readFile(join(dir, entries[0].file))).equals(photo)).toBe(true); // the photos are left alone
   });
 });
 
