@@ -10,9 +10,9 @@
  * in work for SETTLED_QUIET_MS (or after FIRST_VISIT_MAX_WAIT_MS at the latest), when the browser is idle. The quiet
  * period is there because the model now often loads before a photo clicked at once has reached the queue (the
  * worker starts before React's first render): in 1 of 3 cold starts measured, the worker registered 15 ms after
- * the model was in and its precache then ran beside the first analysis (navigation → result 2.0 → 2.5 s). A page the worker already
- * controls registers at once: nothing is precached again unless a new version exists, and the update check should
- * not wait.
+ * the model was in and its precache then ran beside the first analysis (navigation → result 2.0 → 2.5 s). A page
+ * the worker already controls registers at once: nothing is precached again unless a new version exists, and the
+ * update check should not wait.
  */
 import { registerSW } from 'virtual:pwa-register';
 import { analysisInWork, appStore, type AppState } from '../store';
@@ -60,6 +60,7 @@ export function whenFirstVisitSettled(
       if (quiet) clearTimeout(quiet);
       quiet = null;
     } else if (!quiet) {
+      // once it has fired, `quiet` stays set until something starts: the idle callback is pending then
       quiet = setTimeout(() => idle(() => firstVisitSettled(store.getState()) && fire()), quietMs);
     }
   };

@@ -200,6 +200,9 @@ function parseJson(data: Uint8Array, path: string): unknown {
   }
 }
 
+/** A shard's path as model.json lists it, relative to the bundle ("./x.bin" and "x.bin" alike). */
+const shardPath = (raw: string): string => raw.replace(/^\.\//, '');
+
 interface ModelJson {
   modelTopology: object;
   weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
@@ -219,7 +222,7 @@ export function prefetchBundle(reader: BundleReader): void {
       if (!bytes) return;
       const mj = JSON.parse(utf8Decode(bytes)) as Partial<ModelJson>;
       for (const group of Array.isArray(mj.weightsManifest) ? mj.weightsManifest : []) {
-        for (const raw of Array.isArray(group.paths) ? group.paths : []) if (typeof raw === 'string') quiet(reader.read(raw.replace(/^\.\//, '')));
+        for (const raw of Array.isArray(group.paths) ? group.paths : []) if (typeof raw === 'string') quiet(reader.read(shardPath(raw)));
       }
     }),
   );
@@ -252,7 +255,7 @@ export async function loadBundle(reader: BundleReader, o: { foldBatchNorm?: bool
   const shards: { path: string; data: Promise<Uint8Array> }[] = [];
   for (const group of mj.weightsManifest) {
     for (const raw of group.paths) {
-      const path = raw.replace(/^\.\//, '');
+      const path = shardPath(raw);
       const data = readRequired(reader, path);
       data.catch(() => undefined); // awaited in order below
       shards.push({ path, data });
