@@ -270,7 +270,10 @@ function stridedInputGrad(s: Scope, dy: Info, filter: Info, info: tf.backend_uti
   const { top, left } = info.padInfo;
   const qh = Math.ceil((top + h) / sh);
   const qw = Math.ceil((left + w) / sw);
-  const combined = ci * sh * sw <= COMBINE_PHASES_MAX_CHANNELS;
+  // Combined only when every phase has taps: the combined filter pads a tapless phase with zeros, so a 1×1
+  // stride-2 shortcut would spend 3/4 of its MACs on zeros and write a 4× wider output (the demo model's
+  // 16→32 shortcut at 128², wasm: 2.1 ms combined, 0.6–0.7 ms as its one phase).
+  const combined = ci * sh * sw <= COMBINE_PHASES_MAX_CHANNELS && info.filterHeight >= sh && info.filterWidth >= sw;
   const filters = derivedFilters(s.backend, filter, sh, sw, combined);
   const phase = (f: Info) => paddedConv(s, dy, f, f.shape[0] - 1, qh - info.outHeight, f.shape[1] - 1, qw - info.outWidth); // [b, qh, qw, ci or sh·sw·ci]
   const parts = filters.map((f) => (f ? phase(f) : null));
@@ -304,6 +307,9 @@ function interleavePhases(
   const dst = b.typedArrayFromHeap(out);
   const src = parts.map((p) => (p ? b.typedArrayFromHeap(p) : null));
   const stride = combined ? sh * sw * ci : ci;
+  // Rows and columns of a phase without taps are zeros: one fill of the whole output, not one per pixel.
+  const someTapless = src.some((p) => p === null);
+  if (someTapless) dst.fill(0);
   // Phase by phase, so the inner loop is a plain strided copy: output rows y ≡ rh (mod sh) and columns
   // x ≡ rw (mod sw), shifted by the padding, come from phase (rh, rw) (a per-pixel floor/modulo was ~6 ms of
   // the demo stem's 512² gradient, as much as its convolution).
@@ -313,16 +319,13 @@ function interleavePhases(
       const x0 = (((rw - left) % sw) + sw) % sw;
       const phase = rh * sw + rw;
       const from = combined ? src[0] : src[phase];
+      if (!from) continue; // zeroed above
       const off = combined ? phase * ci : 0;
       for (let n = 0; n < nb; n++) {
         for (let y = y0; y < h; y += sh) {
           const q = (y + top - rh) / sh;
           const rowDst = (n * h + y) * w;
           const rowSrc = (n * qh + q) * qw;
-          if (!from) {
-            for (let x = x0; x < w; x += sw) dst.fill(0, (rowDst + x) * ci, (rowDst + x + 1) * ci);
-            continue;
-          }
           if (ci === 1) {
             for (let x = x0, o = (rowSrc + (x0 + left - rw) / sw) * stride + off; x < w; x += sw, o += stride) dst[rowDst + x] = from[o];
             continue;
