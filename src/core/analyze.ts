@@ -25,6 +25,7 @@ import type { FundusModel } from './model/fundus-model';
 import { prepareBatchNorm } from './model/graph';
 import { detectFov, makeTransform, preprocessToArray } from './preprocess/index';
 import { assessQuality } from './quality/index';
+import { readOwned } from './read-owned';
 import { sameFov, type PhotoChecks } from './photo-checks';
 import { scratchSlot } from './scratch';
 import { photoKernels } from './simd/index';
@@ -303,7 +304,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
       peaks.dispose();
       camsT = cams;
       held.push(cams);
-      const camData = await readOrStop(cams.data());
+      const camData = await readOrStop(readOwned(cams));
       if (camData === STOP) return ungradable();
       camMaps = toLabelMaps(camData as Float32Array, camIdx);
     }
@@ -381,10 +382,11 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
 }
 
 /** Per-label maps out of a [T, size, size] read-back, multiplied by the FOV mask (explanations
- * on the black border or the square padding are artefacts of zero input, not findings). */
+ * on the black border or the square padding are artefacts of zero input, not findings). The maps
+ * are views of `data`, masked in place: it must be the caller's own ({@link readOwned}). */
 function maskedLabelMaps(data: Float32Array, indices: number[], ids: LabelId[], mask: Float32Array, size: number): LabelMap[] {
   return indices.map((li, k) => {
-    const m = data.slice(k * size * size, (k + 1) * size * size);
+    const m = data.subarray(k * size * size, (k + 1) * size * size);
     for (let p = 0; p < m.length; p++) m[p] *= mask[p];
     return { label: ids[li] as LesionLabelId, width: size, height: size, data: m };
   });
@@ -448,10 +450,10 @@ async function guidedMaps(
     return guidedGradCam(saliency, camPos);
   });
   try {
-    const guidedGradCamMaps = maskedLabelMaps((await ggc.data()) as Float32Array, positiveIdx, ids, mask, size);
+    const guidedGradCamMaps = maskedLabelMaps(await readOwned(ggc), positiveIdx, ids, mask, size);
     const comb = combineMaps(ggc);
     try {
-      const combined = new Float32Array(await comb.data()); // a copy: masked below
+      const combined = await readOwned(comb); // masked in place below
       for (let p = 0; p < combined.length; p++) combined[p] *= mask[p];
       return { guidedGradCam: guidedGradCamMaps, combined };
     } finally {
