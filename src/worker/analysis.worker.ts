@@ -21,6 +21,7 @@ import type { AnalysisWorkerApi, AnalyzeResponse, BackendName, DecodedPhoto, Det
 import { autoOrder, probeWebGl, probeWebGpu } from './gpu-probe';
 import { photoStageSteps } from './jit-warmup';
 import { downscaleFactor, orientedSize, readImageHeader } from './image-header';
+import { bitmapPixels } from './bitmap-pixels';
 import { createPhotoChecksClient, type PhotoChecksEndpoint } from './photo-checks-client';
 import type { PhotoChecks } from '../core/photo-checks';
 
@@ -290,11 +291,13 @@ async function decodeFile(file: Blob): Promise<{ bitmap: ImageBitmap; rgb: RgbIm
     bitmap.close();
     throw new FundusLensError('image-too-small', `The image is only ${originalWidth}×${originalHeight} pixels; a fundus photo needs at least 32 pixels per side (ideally over 1000).`);
   }
-  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  if (!ctx) throw fail('no 2D canvas in this worker');
-  ctx.drawImage(bitmap, 0, 0);
-  const data = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
+  let data: Uint8ClampedArray;
+  try {
+    data = (await bitmapPixels(bitmap)).data;
+  } catch (e) {
+    bitmap.close();
+    throw fail(e instanceof Error ? e.message : 'the pixels could not be read');
+  }
   return { bitmap, rgb: { width: bitmap.width, height: bitmap.height, channels: 4, data }, originalWidth, originalHeight };
 }
 
