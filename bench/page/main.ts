@@ -16,6 +16,7 @@ import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-t
 import { setupBackend } from '../../src/core/backends/index';
 import { loadBundle, type BundleReader } from '../../src/core/model/bundle';
 import type { RgbImage } from '../../src/core/types';
+import { bitmapPixels } from '../../src/worker/bitmap-pixels';
 import { benchModel, coldStart, type BenchRecord } from '../lib/measure';
 
 declare global {
@@ -50,13 +51,13 @@ function fetchReader(base: string): BundleReader {
 let photo: Blob | null = null;
 async function decode(): Promise<RgbImage> {
   photo ??= await (await fetch('./photo.jpg')).blob();
+  // as the app's worker does it (WebCodecs copy where it works, else the canvas)
   const bmp = await createImageBitmap(photo, { imageOrientation: 'from-image' });
-  const c = new OffscreenCanvas(bmp.width, bmp.height);
-  const ctx = c.getContext('2d', { willReadFrequently: true })!;
-  ctx.drawImage(bmp, 0, 0);
-  bmp.close();
-  const d = ctx.getImageData(0, 0, c.width, c.height);
-  return { width: d.width, height: d.height, channels: 4, data: d.data };
+  try {
+    return { width: bmp.width, height: bmp.height, channels: 4, data: (await bitmapPixels(bmp)).data };
+  } finally {
+    bmp.close();
+  }
 }
 
 async function adapterInfo(): Promise<string | undefined> {
