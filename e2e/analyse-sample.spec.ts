@@ -29,6 +29,12 @@ test('open a sample: verdict first, summary, probabilities with thresholds, mode
   await expect(page.getByRole('row', { name: /Running the model/ })).toBeVisible();
   // the photo kernels compiled in the worker under the app's CSP ('wasm-unsafe-eval'): not the silent JS fallback
   await expect(page.getByTestId('photo-kernels')).toHaveText('Photo stages: WebAssembly SIMD');
+  // the analysis worker read the photo's pixels through WebCodecs (Chromium offers it; the canvas is the fallback)
+  const analysisWorker = page.workers().find((w) => /analysis\.worker/.test(w.url()));
+  expect(analysisWorker, 'the analysis worker').toBeTruthy();
+  const routes = await analysisWorker!.evaluate(() => performance.getEntriesByName('funduslens:pixels').map((m) => (m as PerformanceMark).detail as string));
+  expect(routes.length).toBeGreaterThan(0);
+  expect(routes).toEqual(routes.map(() => 'webcodecs'));
   // by default the photo checks run beside the model only with 4 or more cores (the next test forces them there)
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
   const qualityRow = page.getByRole('row', { name: /Checking photo quality/ });

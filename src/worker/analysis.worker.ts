@@ -21,7 +21,7 @@ import type { AnalysisWorkerApi, AnalyzeResponse, BackendName, DecodedPhoto, Det
 import { autoOrder, probeWebGl, probeWebGpu } from './gpu-probe';
 import { photoStageSteps } from './jit-warmup';
 import { downscaleFactor, orientedSize, readImageHeader } from './image-header';
-import { bitmapPixels } from './bitmap-pixels';
+import { bitmapPixels, PIXELS_MARK } from './bitmap-pixels';
 import { createPhotoChecksClient, type PhotoChecksEndpoint } from './photo-checks-client';
 import type { PhotoChecks } from '../core/photo-checks';
 
@@ -293,7 +293,10 @@ async function decodeFile(file: Blob): Promise<{ bitmap: ImageBitmap; rgb: RgbIm
   }
   let data: Uint8ClampedArray;
   try {
-    data = (await bitmapPixels(bitmap)).data;
+    const px = await bitmapPixels(bitmap, { webCodecs: !head || head.orientation === 1 });
+    data = px.data;
+    // which route read the pixels, for DevTools' performance panel and the e2e suite
+    performance.mark(PIXELS_MARK, { detail: px.via });
   } catch (e) {
     bitmap.close();
     throw fail(e instanceof Error ? e.message : 'the pixels could not be read');

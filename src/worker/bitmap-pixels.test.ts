@@ -12,6 +12,8 @@ interface FakeBitmap {
   height: number;
   rgba: Uint8ClampedArray;
   opaque: boolean;
+  /** EXIF rotation the browser keeps on the frame (the bitmap itself is upright) */
+  rotation?: number;
   close(): void;
 }
 
@@ -51,7 +53,8 @@ class FakeOffscreenCanvas {
     };
   }
   transferToImageBitmap(): FakeBitmap {
-    const b = bitmap(this.width, this.height);
+    // as in Chromium 156: a canvas' bitmap makes a BGRA frame, even from an opaque context and fully opaque pixels
+    const b = { ...bitmap(this.width, this.height), opaque: false };
     for (let i = 0; i < b.rgba.length; i += 4) b.rgba.set([...this.fill, 255], i);
     return b;
   }
@@ -60,8 +63,17 @@ class FakeOffscreenCanvas {
 class FakeVideoFrame {
   closed = false;
   readonly format: string;
+  readonly rotation: number;
+  readonly flip = false;
+  readonly codedWidth: number;
+  readonly codedHeight: number;
   constructor(private readonly b: FakeBitmap) {
     this.format = b.opaque ? 'BGRX' : 'BGRA';
+    // as Chromium 156 makes it from an EXIF-rotated photo's bitmap: the stored image, and the rotation to apply
+    this.rotation = b.rotation ?? 0;
+    const swap = this.rotation % 180 !== 0;
+    this.codedWidth = swap ? b.height : b.width;
+    this.codedHeight = swap ? b.width : b.height;
     frames.push(this);
   }
   allocationSize() {
@@ -124,6 +136,18 @@ describe('bitmapPixels', () => {
     const r = await run(b);
     expect(r.via).toBe('canvas');
     expect(Array.from(r.data)).toEqual(Array.from(b.rgba));
+    expect(frames.every((f) => f.closed)).toBe(true);
+  });
+
+  it('reads an EXIF-rotated photo through the canvas: its frame holds the unrotated image', async () => {
+    for (const rotation of [90, 180]) {
+      const b = { ...bitmap(6, 4), rotation };
+      const r = await run(b);
+      expect(r.via).toBe('canvas');
+      expect(Array.from(r.data)).toEqual(Array.from(b.rgba));
+    }
+    // and when the caller says so (it read the EXIF orientation itself)
+    expect((await bitmapPixels(bitmap(3, 2) as unknown as ImageBitmap, { webCodecs: false })).via).toBe('canvas');
     expect(frames.every((f) => f.closed)).toBe(true);
   });
 
