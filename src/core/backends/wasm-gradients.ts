@@ -272,7 +272,7 @@ function stridedInputGrad(s: Scope, dy: Info, filter: Info, info: tf.backend_uti
   const qw = Math.ceil((left + w) / sw);
   // Combined only when every phase has taps: the combined filter pads a tapless phase with zeros, so a 1×1
   // stride-2 shortcut would spend 3/4 of its MACs on zeros and write a 4× wider output (the demo model's
-  // 16→32 shortcut at 128², wasm: 2.1 ms combined, 0.6–0.7 ms as its one phase).
+  // 16→32 shortcut at 128², wasm: 1.1–2.1 ms combined, 0.5–0.7 ms as its one phase).
   const combined = ci * sh * sw <= COMBINE_PHASES_MAX_CHANNELS && info.filterHeight >= sh && info.filterWidth >= sw;
   const filters = derivedFilters(s.backend, filter, sh, sw, combined);
   const phase = (f: Info) => paddedConv(s, dy, f, f.shape[0] - 1, qh - info.outHeight, f.shape[1] - 1, qw - info.outWidth); // [b, qh, qw, ci or sh·sw·ci]
