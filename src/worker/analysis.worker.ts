@@ -295,7 +295,9 @@ async function decodeFile(file: Blob): Promise<{ bitmap: ImageBitmap; rgb: RgbIm
   try {
     const px = await bitmapPixels(bitmap, { webCodecs: !head || head.orientation === 1 });
     data = px.data;
-    // which route read the pixels, for DevTools' performance panel and the e2e suite
+    // which route read the last photo's pixels, for DevTools' performance panel and the e2e suite (one mark, not
+    // one per photo: a long batch would otherwise grow the timeline without end)
+    performance.clearMarks(PIXELS_MARK);
     performance.mark(PIXELS_MARK, { detail: px.via });
   } catch (e) {
     bitmap.close();
