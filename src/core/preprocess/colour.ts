@@ -2,11 +2,14 @@
  * sRGB <-> CIELAB with OpenCV's constants (cvtColor COLOR_RGB2Lab / COLOR_Lab2RGB: sRGB
  * gamma, D65 white), so "CLAHE on L" means the same thing here as in the OpenCV pipelines
  * the paper's preprocessing is usually written with. The forward L* for CLAHE is computed
- * in TypeScript (it must feed the CPU histogram step anyway), and so is the colour round
- * trip after CLAHE (replaceLightnessArray: one pass, where the tfjs ops of replaceLightness
- * cost ~15 kernel launches over [S², 3]; replaceLightness stays as the reference).
+ * on the CPU (it must feed the CPU histogram step anyway), and so is the colour round trip
+ * after CLAHE (replaceLightnessArray: one pass, where the tfjs ops of replaceLightness cost
+ * ~15 kernel launches over [S², 3]; replaceLightness stays as the reference). Both run as
+ * WebAssembly SIMD kernels where they can, else as their TypeScript twins below.
  */
 import * as tf from '@tensorflow/tfjs';
+import { scratchSlot } from '../scratch';
+import { withPhotoKernels, type ColourTableSet } from '../simd/index';
 
 const RGB2XYZ = [0.412453, 0.35758, 0.180423, 0.212671, 0.71516, 0.072169, 0.019334, 0.119193, 0.950227];
 const XYZ2RGB = [3.240479, -1.53715, -0.498535, -0.969256, 1.875991, 0.041556, 0.055648, -0.204043, 1.057311];
@@ -25,141 +28,195 @@ function srgbToLinear(c: number): number {
   return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
 }
 
-/*
- * Gamma by table (the colour step's cost was ~9 Math.pow/cbrt per pixel). Both curves are
- * sampled at LUT_N + 1 points and interpolated linearly; the error bound h²/8·max|f''| is
- * below 3e-9 on [0, 1] for both (test), far below the float32 resolution of the model
- * input. Where a value is ROUNDED (L* to 8 bits, the CLAHE input) the table is not trusted
- * near a rounding boundary: see lightness8.
- */
-const LUT_N = 16384;
-const LIN_C0 = 0.04045;
-let toLinearT: Float64Array | null = null;
-let toSrgbT: Float64Array | null = null;
-
-/** srgbToLinear for c in [0, 1], by table (|error| < 3e-9). */
-export function srgbToLinearFast(c: number): number {
-  if (c <= LIN_C0) return c / 12.92;
-  const t = (toLinearT ??= Float64Array.from({ length: LUT_N + 1 }, (_, k) => srgbToLinear(LIN_C0 + ((1 - LIN_C0) * k) / LUT_N)));
-  const x = ((c - LIN_C0) * LUT_N) / (1 - LIN_C0);
-  const i = Math.min(LUT_N - 1, x | 0);
-  return t[i] + (t[i + 1] - t[i]) * (x - i);
-}
-
-/**
- * sRGB companding of a linear value clipped to [0, 1], by table over s = √v (the curve
- * 1.055·v^(1/2.4) is steep near 0 in v but smooth in √v: 1.055·s^(1/1.2)); |error| < 3e-9.
- */
-export function linearToSrgbFast(c: number): number {
-  const v = c < 0 ? 0 : c > 1 ? 1 : c;
-  if (v <= 0.0031308) return v * 12.92;
-  const t = (toSrgbT ??= Float64Array.from({ length: LUT_N + 1 }, (_, k) => 1.055 * (k / LUT_N) ** (1 / 1.2) - 0.055));
-  const x = Math.sqrt(v) * LUT_N;
-  const i = Math.min(LUT_N - 1, x | 0);
-  const out = t[i] + (t[i + 1] - t[i]) * (x - i);
-  return out < 0 ? 0 : out > 1 ? 1 : out;
-}
-
-/** The exact companding (Math.pow), clipped to [0, 1]: the reference of linearToSrgbFast. */
-export function linearToSrgb(c: number): number {
-  const v = Math.min(1, Math.max(0, c));
-  return Math.min(1, Math.max(0, v <= 0.0031308 ? v * 12.92 : 1.055 * v ** (1 / 2.4) - 0.055));
-}
-
 /** L* (0..100) of linear RGB, OpenCV's constants. */
 function lightnessOf(r: number, g: number, b: number): number {
   const y = RGB2XYZ[3] * r + RGB2XYZ[4] * g + RGB2XYZ[5] * b;
   return y > EPS ? 116 * Math.cbrt(y) - 16 : KAPPA * y;
 }
 
+/*
+ * The colour step in float32, by table. Its cost was ~9 Math.pow/cbrt per pixel; the two gamma
+ * curves and the cube root are now f32 tables (N + 1 samples, linear interpolation) and every
+ * other operation is one f32 operation (Math.fround after each). Written so because the same
+ * arithmetic runs as WebAssembly SIMD four pixels at a time (simd/photo-kernels.wat,
+ * lab_lightness and lab_replace) and must give the same bits as this code, the fallback where
+ * those kernels cannot run (simd.test.ts). Each table is sampled where its curve is smooth: the
+ * linearisation over c above the linear toe, the companding over s = √v (1.055·s^(1/1.2) is
+ * steep near 0 in v but not in √v), the cube root over s = √u (u^(1/3) = s^(2/3)). Against
+ * the float64 formulas: L*·2.55 within 6e-5 (test: < 1e-4), made exact in 8 bits by
+ * lightness8's guard band; the model input within 1e-6 (test: < 1e-5 of the tfjs ops).
+ * Measured on this project's VM at 512² (bench/photo-stages.ts): preprocessing 43 → 26 ms
+ * with the kernels; the twins are ~2× slower than the float64 loops they replaced (58 → 76 ms
+ * for the whole stage), the price of matching the kernels bit for bit.
+ */
+const f32 = Math.fround;
+/** samples per table (and the scale of the √-tables' index) */
+const TABLE_N = 16384;
+const LIN_C0 = 0.04045;
+/**
+ * The f32 tables the colour step interpolates (shared with the WebAssembly kernels), N + 1 entries each:
+ * `toLinear` = srgbToLinear(c) at c = LIN_C0 + (1 - LIN_C0)·k/N; `cbrt` = (k/N)^(2/3), i.e. u^(1/3) at u = (k/N)²;
+ * `toSrgb` = 1.055·(k/N)^(1/1.2) - 0.055, the sRGB companding at v = (k/N)².
+ */
+export type ColourTables = ColourTableSet;
+let tables: ColourTables | null = null;
+/** The tables, built on first use (3 × 64 KB). */
+export function colourTables(): ColourTables {
+  return (tables ??= {
+    toLinear: Float32Array.from({ length: TABLE_N + 1 }, (_, k) => srgbToLinear(LIN_C0 + ((1 - LIN_C0) * k) / TABLE_N)),
+    cbrt: Float32Array.from({ length: TABLE_N + 1 }, (_, k) => (k / TABLE_N) ** (2 / 3)),
+    toSrgb: Float32Array.from({ length: TABLE_N + 1 }, (_, k) => 1.055 * (k / TABLE_N) ** (1 / 1.2) - 0.055),
+  });
+}
+
+// The f32 constants, as the kernels spell them (hex floats in photo-kernels.wat).
+const F_EPS = f32(EPS), F_KAPPA = f32(KAPPA), F_A = f32(F_LIN_A), F_B = f32(F_LIN_B), F_LTH = f32(L_THRESH), F_FTH = f32(F_THRESH);
+const F_WX = f32(WHITE_X), F_WZ = f32(WHITE_Z), F_C0 = f32(LIN_C0), F_1292 = f32(12.92), F_S0 = f32(0.0031308);
+const F_KLIN = f32(TABLE_N / (1 - LIN_C0)), F_N = f32(TABLE_N), F_L2X = f32(2.55), F_L100 = f32(100 / 255);
+
+/** t[i] + (t[i+1] - t[i])·(x - i), i = clamp(trunc x, 0, N - 1), in f32 (x ≥ 0) */
+function look(t: Float32Array, x: number): number {
+  const i = Math.min(TABLE_N - 1, Math.trunc(x));
+  const a = t[i];
+  return f32(a + f32(f32(t[i + 1] - a) * f32(x - i)));
+}
+function clamp01(v: number): number {
+  return Math.min(1, Math.max(0, v));
+}
+function cbrt32(u: number, t: ColourTables): number {
+  return look(t.cbrt, f32(f32(Math.sqrt(u)) * F_N));
+}
+function toLinear32(c: number, t: ColourTables): number {
+  return c <= F_C0 ? f32(c / F_1292) : look(t.toLinear, f32(f32(c - F_C0) * F_KLIN));
+}
+function fLab32(u: number, t: ColourTables): number {
+  return u > F_EPS ? cbrt32(u, t) : f32(f32(u * F_A) + F_B);
+}
+function invF32(u: number): number {
+  return u > F_FTH ? f32(f32(u * u) * u) : f32(f32(u - F_B) / F_A);
+}
+function toSrgb32(c: number, t: ColourTables): number {
+  const v = clamp01(c);
+  return clamp01(v <= F_S0 ? f32(v * F_1292) : look(t.toSrgb, f32(f32(Math.sqrt(v)) * F_N)));
+}
+const [A0, A1, A2, A3, A4, A5, A6, A7, A8] = RGB2XYZ.map(f32);
+const [M0, M1, M2, M3, M4, M5, M6, M7, M8] = XYZ2RGB.map(f32);
+
+/**
+ * lab_lightness's twin: for n pixels of interleaved RGB (0..255) the linear RGB (0..1, into
+ * `linear`) and L*·2.55 before rounding (into `x`). Exported for the kernels' tests.
+ * @internal
+ */
+export function lightnessX32(rgb: Float32Array, n: number, x: Float32Array, linear: Float32Array, t = colourTables()): void {
+  for (let i = 0; i < n; i++) {
+    const r = toLinear32(clamp01(f32(rgb[i * 3] / 255)), t);
+    const g = toLinear32(clamp01(f32(rgb[i * 3 + 1] / 255)), t);
+    const b = toLinear32(clamp01(f32(rgb[i * 3 + 2] / 255)), t);
+    const y = f32(f32(f32(A3 * r) + f32(A4 * g)) + f32(A5 * b));
+    const L = y > F_EPS ? f32(f32(116 * cbrt32(y, t)) - 16) : f32(F_KAPPA * y);
+    x[i] = f32(L * F_L2X);
+    linear[i * 3] = r;
+    linear[i * 3 + 1] = g;
+    linear[i * 3 + 2] = b;
+  }
+}
+
+/**
+ * lab_replace's twin: {@link replaceLightnessArray} in f32 (pixels of weight 0 stay +0).
+ * @internal
+ */
+export function replaceLightness32(linear: Float32Array, newL8: Uint8Array, n: number, mask: Float32Array | undefined, out: Float32Array, t = colourTables()): void {
+  for (let i = 0; i < n; i++) {
+    const m = mask ? mask[i] : 1;
+    if (m === 0) continue;
+    const r = linear[i * 3], g = linear[i * 3 + 1], b = linear[i * 3 + 2];
+    // each matrix row summed left to right in f32, as the kernel does
+    const fx = fLab32(f32(f32(f32(f32(A0 * r) + f32(A1 * g)) + f32(A2 * b)) / F_WX), t);
+    const fy = fLab32(f32(f32(f32(A3 * r) + f32(A4 * g)) + f32(A5 * b)), t);
+    const fz = fLab32(f32(f32(f32(f32(A6 * r) + f32(A7 * g)) + f32(A8 * b)) / F_WZ), t);
+    const L = f32(newL8[i] * F_L100);
+    const bright = L > F_LTH;
+    const fy2 = bright ? f32(f32(L + 16) / 116) : f32(f32(f32(L / F_KAPPA) * F_A) + F_B);
+    const y2 = bright ? f32(f32(fy2 * fy2) * fy2) : f32(L / F_KAPPA);
+    // a*/500 = fx - fy and b*/200 = fy - fz carry over
+    const x2 = f32(invF32(f32(fy2 + f32(fx - fy))) * F_WX);
+    const z2 = f32(invF32(f32(fy2 - f32(fy - fz))) * F_WZ);
+    out[i * 3] = f32(toSrgb32(f32(f32(f32(M0 * x2) + f32(M1 * y2)) + f32(M2 * z2)), t) * m);
+    out[i * 3 + 1] = f32(toSrgb32(f32(f32(f32(M3 * x2) + f32(M4 * y2)) + f32(M5 * z2)), t) * m);
+    out[i * 3 + 2] = f32(toSrgb32(f32(f32(f32(M6 * x2) + f32(M7 * y2)) + f32(M8 * z2)), t) * m);
+  }
+}
+
+/**
+ * Half-width of the band around a rounding boundary (x.5) in which lightness8 does not trust the
+ * f32 L*·2.55 and recomputes it with Math.pow/cbrt. The f32 value is within 6e-5 of the float64
+ * one (measured on 400k random colours and a photo); the band is 30× that. An f32, so the
+ * kernel compares with the same number.
+ */
+const GUARD = f32(2e-3);
+const X = scratchSlot();
+
 /**
  * L* of CIELAB scaled to 0..255 and rounded (OpenCV's 8-bit Lab convention) for every
- * pixel of an interleaved RGB float image in 0..255. Gamma comes from a table; where the
- * scaled L* lies within 1e-4 of a rounding boundary (the table moves it by < 1e-5) the pixel
- * is recomputed with Math.pow, so the 8-bit output is exactly that of the plain formula
- * ({@link lightness8Reference}; tests on a real photo and on random colours).
+ * pixel of an interleaved RGB float image in 0..255. Computed in f32 by table (the WebAssembly
+ * kernel where it runs, else its TypeScript twin: same bits); where the scaled L* lies within
+ * {@link GUARD} of a rounding boundary the pixel is recomputed with Math.pow, so the 8-bit output
+ * is exactly that of the plain formula ({@link lightness8Reference}; tests on a real photo and on
+ * random colours).
  * @param linear optional [n*3] output: the linear RGB (0..1) computed on the way, so the
  *   colour round trip ({@link replaceLightnessArray}) need not linearise every channel again.
  */
 export function lightness8(rgb: Float32Array, n: number, linear?: Float32Array): Uint8Array {
+  const t = colourTables();
   const out = new Uint8Array(n);
+  const lin = linear ?? new Float32Array(n * 3);
+  const flagged = withPhotoKernels((k) => k.labLightness(rgb, n, t, out, lin, GUARD));
+  if (flagged) {
+    for (const i of flagged) out[i] = Math.min(255, Math.max(0, Math.round(lightnessExact(rgb, i))));
+    return out;
+  }
+  const x = X.f32(n);
+  lightnessX32(rgb, n, x, lin, t);
   for (let i = 0; i < n; i++) {
-    const cr = Math.min(1, Math.max(0, rgb[i * 3] / 255));
-    const cg = Math.min(1, Math.max(0, rgb[i * 3 + 1] / 255));
-    const cb = Math.min(1, Math.max(0, rgb[i * 3 + 2] / 255));
-    let r = srgbToLinearFast(cr), g = srgbToLinearFast(cg), b = srgbToLinearFast(cb);
-    let x = (lightnessOf(r, g, b) * 255) / 100;
-    if (Math.abs(x - Math.floor(x) - 0.5) < 1e-4) {
-      r = srgbToLinear(cr);
-      g = srgbToLinear(cg);
-      b = srgbToLinear(cb);
-      x = (lightnessOf(r, g, b) * 255) / 100;
-    }
-    if (linear) {
-      linear[i * 3] = r;
-      linear[i * 3 + 1] = g;
-      linear[i * 3 + 2] = b;
-    }
-    out[i] = Math.min(255, Math.max(0, Math.round(x)));
+    const v = x[i];
+    const fl = Math.floor(v);
+    // exact in f64 as in f32: the kernel rounds the same way (round half up: floor, or floor + 1)
+    const d = v - fl - 0.5;
+    const r = d <= -GUARD ? fl : d >= GUARD ? fl + 1 : Math.round(lightnessExact(rgb, i));
+    out[i] = Math.min(255, Math.max(0, r));
   }
   return out;
+}
+
+/** L*·2.55 of pixel i with Math.pow and Math.cbrt, in float64 */
+function lightnessExact(rgb: Float32Array, i: number): number {
+  const r = srgbToLinear(Math.min(1, Math.max(0, rgb[i * 3] / 255)));
+  const g = srgbToLinear(Math.min(1, Math.max(0, rgb[i * 3 + 1] / 255)));
+  const b = srgbToLinear(Math.min(1, Math.max(0, rgb[i * 3 + 2] / 255)));
+  return (lightnessOf(r, g, b) * 255) / 100;
 }
 
 /** {@link lightness8} with Math.pow throughout: the reference the table version must equal. */
 export function lightness8Reference(rgb: Float32Array, n: number): Uint8Array {
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const r = srgbToLinear(Math.min(1, Math.max(0, rgb[i * 3] / 255)));
-    const g = srgbToLinear(Math.min(1, Math.max(0, rgb[i * 3 + 1] / 255)));
-    const b = srgbToLinear(Math.min(1, Math.max(0, rgb[i * 3 + 2] / 255)));
-    out[i] = Math.min(255, Math.max(0, Math.round((lightnessOf(r, g, b) * 255) / 100)));
-  }
+  for (let i = 0; i < n; i++) out[i] = Math.min(255, Math.max(0, Math.round(lightnessExact(rgb, i))));
   return out;
 }
 
-const invF = (t: number): number => (t > F_THRESH ? t * t * t : (t - F_LIN_B) / F_LIN_A);
-const fLab = (t: number): number => (t > EPS ? Math.cbrt(Math.max(t, 0)) : t * F_LIN_A + F_LIN_B);
-
 /**
- * {@link replaceLightness} on plain arrays: the same formulas in double precision on the CPU.
- * The tfjs version ran ~15 element-wise kernels over [S², 3] (Pow, SplitV, Concat on wasm:
- * 250 ms warm and ~900 ms on its first call at 512²); this loop is one pass. The new L* is
- * 8-bit (CLAHE output), so its part of the inverse (f(y) and y) is a 256-entry table — exact,
- * not an approximation. Results agree with the tfjs ops to float32 rounding (test: < 1e-5).
+ * {@link replaceLightness} on plain arrays, in f32 by table (the WebAssembly kernel where it
+ * runs, else its TypeScript twin: same bits). The tfjs version ran ~15 element-wise kernels over
+ * [S², 3] (Pow, SplitV, Concat on wasm: 250 ms warm and ~900 ms on its first call at 512²); this
+ * is one pass. Results agree with the tfjs ops to float32 rounding (test: < 1e-5).
  * @param linear [n*3] linear RGB in 0..1 (from {@link lightness8}'s `linear` output)
  * @param newL8 [n] the new L* as 0..255 (OpenCV's 8-bit Lab scale), e.g. CLAHE's output
- * @param mask optional [n] weights the result is multiplied by (FOV mask); pixels with weight 0 are skipped
+ * @param mask optional [n] weights the result is multiplied by (FOV mask); pixels with weight 0 are 0
  * @returns [n*3] sRGB in 0..1
  */
 export function replaceLightnessArray(linear: Float32Array, newL8: Uint8Array, n: number, mask?: Float32Array): Float32Array {
   const out = new Float32Array(n * 3);
-  const fyT = new Float64Array(256);
-  const yT = new Float64Array(256);
-  for (let l = 0; l < 256; l++) {
-    // Same float32 rounding of L as the tfjs path (uint8 → float32 times 100/255 in float32).
-    const L = Math.fround(l * Math.fround(100 / 255));
-    const bright = L > L_THRESH;
-    fyT[l] = bright ? (L + 16) / 116 : (L / KAPPA) * F_LIN_A + F_LIN_B;
-    yT[l] = bright ? fyT[l] ** 3 : L / KAPPA;
-  }
-  const [a0, a1, a2, b0, b1, b2, c0, c1, c2] = RGB2XYZ;
-  const [m0, m1, m2, n0, n1, n2, o0, o1, o2] = XYZ2RGB;
-  for (let i = 0; i < n; i++) {
-    const m = mask ? mask[i] : 1;
-    if (m === 0) continue;
-    const r = linear[i * 3], g = linear[i * 3 + 1], b = linear[i * 3 + 2];
-    const fx = fLab((a0 * r + a1 * g + a2 * b) / WHITE_X);
-    const fy = fLab(b0 * r + b1 * g + b2 * b);
-    const fz = fLab((c0 * r + c1 * g + c2 * b) / WHITE_Z);
-    const l = newL8[i];
-    const fy2 = fyT[l];
-    const x2 = invF(fy2 + (fx - fy)) * WHITE_X;
-    const y2 = yT[l];
-    const z2 = invF(fy2 - (fy - fz)) * WHITE_Z;
-    out[i * 3] = linearToSrgbFast(m0 * x2 + m1 * y2 + m2 * z2) * m;
-    out[i * 3 + 1] = linearToSrgbFast(n0 * x2 + n1 * y2 + n2 * z2) * m;
-    out[i * 3 + 2] = linearToSrgbFast(o0 * x2 + o1 * y2 + o2 * z2) * m;
-  }
+  const t = colourTables();
+  if (withPhotoKernels((k) => k.labReplace(linear, newL8, mask, n, t, out)) === undefined) replaceLightness32(linear, newL8, n, mask, out, t);
   return out;
 }
 

@@ -1,11 +1,13 @@
 /**
  * The photo stages' hottest loops (area resampling of the full-size photo, the gradability
- * gate's Gaussian blurs) as a 1.5 KB WebAssembly SIMD module (photo-kernels.wat). V8 runs
- * these typed-array loops at ~1.7 ns per multiply-add; the module does the same arithmetic
- * 3–10× faster (bench/README.md), and on a GPU backend these stages are most of an analysis.
+ * gate's Gaussian blurs, preprocessing's CIELAB round trip) as a 3.5 KB WebAssembly SIMD module
+ * (photo-kernels.wat). V8 runs these typed-array loops at ~1.7 ns per multiply-add; the module
+ * does the same arithmetic 3–10× faster (bench/README.md), and on a GPU backend these stages
+ * are most of an analysis.
  *
- * Results are the JS twins' to the bit (simd.test.ts): every output is the same f64 sum of
- * the same products in the same order, rounded to f32 once. So the gradability thresholds,
+ * Results are the JS twins' to the bit (simd.test.ts): the resampler and the blurs give the
+ * same f64 sum of the same products in the same order, rounded to f32 once; the colour kernels
+ * do one f32 operation wherever their twins (preprocess/colour.ts) do one. So the gradability thresholds,
  * calibrated on the JS path, the model input and the helper worker's sameFov() check do not
  * depend on which path ran. Where WebAssembly or its SIMD is missing (or the page's CSP
  * forbids compiling it), {@link photoKernels} returns null and the callers run their JS loops;
@@ -52,6 +54,25 @@ export interface PhotoKernels {
    * as its JS loop.
    */
   resample(data: Uint8Array | Uint8ClampedArray, W: number, C: number, outW: number, outH: number, wx: AreaWeights, rows: RowUsers, out: Float32Array): Float32Array;
+  /**
+   * preprocess/colour.ts lightnessX32 and lightness8's rounding: for n pixels of interleaved RGB (0..255) the linear
+   * RGB into `linear` (n·3) and the 8-bit L* into `out` (n), except for the pixels whose L*·2.55 lies within `guard`
+   * (an f32) of a rounding boundary: their indices are returned (in increasing order) and their `out` entries are
+   * left for the caller to compute exactly. The same bits as those functions.
+   */
+  labLightness(rgb: Float32Array, n: number, tables: ColourTableSet, out: Uint8Array, linear: Float32Array, guard: number): Int32Array;
+  /**
+   * preprocess/colour.ts replaceLightness32: linear RGB with L* replaced by `l8`, back to sRGB times `mask`
+   * (1 where absent), into `out` (n·3). The same bits as that function.
+   */
+  labReplace(linear: Float32Array, l8: Uint8Array, mask: Float32Array | undefined, n: number, tables: ColourTableSet, out: Float32Array): Float32Array;
+}
+
+/** The colour step's f32 tables (preprocess/colour.ts colourTables: TABLE_N + 1 = 16385 entries each). */
+export interface ColourTableSet {
+  toLinear: Float32Array;
+  cbrt: Float32Array;
+  toSrgb: Float32Array;
 }
 
 // Only what is used of the WebAssembly API: core's lib is plain ES2022 (no DOM, no Node types).
@@ -65,6 +86,8 @@ interface Exports {
   blur_v(src: number, dst: number, W: number, H: number, k: number, r: number): void;
   resample_h(src: number, rows: number, W: number, C: number, outW: number, start: number, count: number, w: number, mc: number, dst: number): void;
   accumulate(out: number, row: number, n: number, w: number): void;
+  lab_lightness(rgb: number, out8: number, lin: number, groups: number, tl: number, tc: number, flags: number, guard: number): number;
+  lab_replace(lin: number, l8: number, mask: number, out: number, groups: number, tc: number, ts: number): void;
 }
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
@@ -81,7 +104,7 @@ let cached: PhotoKernels | null | undefined;
 
 /**
  * The module's functions, or null where it cannot run here (then use the JS loops). Compiled
- * once per realm on first use (synchronously: 1.5 KB, well under the size browsers allow).
+ * once per realm on first use (synchronously: 3.5 KB, well under the size browsers allow).
  */
 export function photoKernels(): PhotoKernels | null {
   if (!enabled) return null;
@@ -184,6 +207,39 @@ function bind(ex: Exports): PhotoKernels {
         }
       }
       out.set(new Float32Array(ex.memory.buffer, outP, outW * outH * 3));
+      return out;
+    },
+
+    // Four pixels a step: the buffers are padded to whole groups (the padding's results are dropped).
+    labLightness(rgb, n, tables, out, linear, guard) {
+      const groups = Math.ceil(n / 4);
+      const T = align(tables.cbrt.length * 4);
+      const tlP = 0, tcP = T, rgbP = 2 * T, linP = rgbP + groups * 48, out8P = linP + groups * 48, flagsP = out8P + groups * 4;
+      const buf = reserve(flagsP + groups * 16);
+      new Float32Array(buf, tlP, tables.toLinear.length).set(tables.toLinear);
+      new Float32Array(buf, tcP, tables.cbrt.length).set(tables.cbrt);
+      new Float32Array(buf, rgbP, groups * 12).fill(0, n * 3).set(rgb.subarray(0, n * 3));
+      const flagged = ex.lab_lightness(rgbP, out8P, linP, groups, tlP, tcP, flagsP, guard);
+      out.set(new Uint8Array(buf, out8P, n));
+      linear.set(new Float32Array(buf, linP, n * 3));
+      // the padding's pixels are black (x = 0, never near a boundary), so every index is < n
+      return new Int32Array(buf, flagsP, flagged).slice();
+    },
+
+    labReplace(linear, l8, mask, n, tables, out) {
+      const groups = Math.ceil(n / 4);
+      const T = align(tables.cbrt.length * 4);
+      const tcP = 0, tsP = T, linP = 2 * T, l8P = linP + groups * 48, maskP = l8P + groups * 4, outP = maskP + groups * 16;
+      const buf = reserve(outP + groups * 48);
+      new Float32Array(buf, tcP, tables.cbrt.length).set(tables.cbrt);
+      new Float32Array(buf, tsP, tables.toSrgb.length).set(tables.toSrgb);
+      new Float32Array(buf, linP, groups * 12).fill(0, n * 3).set(linear.subarray(0, n * 3));
+      new Uint8Array(buf, l8P, groups * 4).fill(0, n).set(l8.subarray(0, n));
+      const m = new Float32Array(buf, maskP, groups * 4).fill(0, n);
+      if (mask) m.set(mask.subarray(0, n));
+      else m.fill(1, 0, n);
+      ex.lab_replace(linP, l8P, maskP, outP, groups, tcP, tsP);
+      out.set(new Float32Array(buf, outP, n * 3));
       return out;
     },
   };

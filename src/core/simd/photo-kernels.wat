@@ -1,5 +1,6 @@
 ;; FundusLens photo kernels: the hot loops of the JS photo stages (area resampling, separable
-;; Gaussian blur) as WebAssembly with 128-bit SIMD. Each function computes EXACTLY what its
+;; Gaussian blur; the CIELAB colour step further down) as WebAssembly with 128-bit SIMD. The
+;; resampling and blur functions compute EXACTLY what their
 ;; TypeScript twin computes (quality/blur.ts gaussianBlur, preprocess/resample.ts resampleArea): the same f64 products summed in the
 ;; same order from 0, rounded to f32 once per output, so results are identical to the bit and
 ;; the gradability thresholds calibrated on the JS path still hold. Two outputs share one
@@ -189,4 +190,174 @@
         (f32.store (local.get $o) (f32.demote_f64 (f64.add
           (f64.promote_f32 (f32.load (local.get $o)))
           (f64.mul (local.get $wt) (f64.promote_f32 (f32.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2))))))))))))
+
+;; ---- Colour kernels: the CIELAB steps of preprocessing (preprocess/colour.ts), four pixels per step.
+;; Unlike the kernels above these are not f64 sums: every operation is one f32 operation, in the order
+;; their TypeScript twins (colour.ts lightnessX32, replaceLightness32) write with Math.fround after each,
+;; so the two paths give the same bits. Gamma and the cube root come from the same f32 tables with linear
+;; interpolation (built by colour.ts; 16385 entries each, 0..N); per-lane table reads are scalar loads.
+;; Lanes whose branch is not taken are computed too and dropped by bitselect; their table indices are
+;; clamped to the table, so no value, not even a NaN, can read outside it.
+
+  ;; a + (b - a)·(x - i), with i = clamp(trunc x, 0, N - 1), a = t[i], b = t[i + 1]: the tables' linear interpolation
+  (func $look (param $t i32) (param $x v128) (result v128)
+    (local $i v128) (local $a v128) (local $b v128) (local $p i32)
+    (local.set $i (i32x4.min_s (i32x4.max_s (i32x4.trunc_sat_f32x4_s (local.get $x)) (v128.const i32x4 0 0 0 0))
+      (i32x4.splat (i32.const 16383))))
+    (local.set $p (i32.add (local.get $t) (i32.shl (i32x4.extract_lane 0 (local.get $i)) (i32.const 2))))
+    (local.set $a (f32x4.replace_lane 0 (local.get $a) (f32.load (local.get $p))))
+    (local.set $b (f32x4.replace_lane 0 (local.get $b) (f32.load offset=4 (local.get $p))))
+    (local.set $p (i32.add (local.get $t) (i32.shl (i32x4.extract_lane 1 (local.get $i)) (i32.const 2))))
+    (local.set $a (f32x4.replace_lane 1 (local.get $a) (f32.load (local.get $p))))
+    (local.set $b (f32x4.replace_lane 1 (local.get $b) (f32.load offset=4 (local.get $p))))
+    (local.set $p (i32.add (local.get $t) (i32.shl (i32x4.extract_lane 2 (local.get $i)) (i32.const 2))))
+    (local.set $a (f32x4.replace_lane 2 (local.get $a) (f32.load (local.get $p))))
+    (local.set $b (f32x4.replace_lane 2 (local.get $b) (f32.load offset=4 (local.get $p))))
+    (local.set $p (i32.add (local.get $t) (i32.shl (i32x4.extract_lane 3 (local.get $i)) (i32.const 2))))
+    (local.set $a (f32x4.replace_lane 3 (local.get $a) (f32.load (local.get $p))))
+    (local.set $b (f32x4.replace_lane 3 (local.get $b) (f32.load offset=4 (local.get $p))))
+    (f32x4.add (local.get $a) (f32x4.mul (f32x4.sub (local.get $b) (local.get $a))
+      (f32x4.sub (local.get $x) (f32x4.convert_i32x4_s (local.get $i))))))
+
+  ;; min(1, max(0, v))
+  (func $clamp01 (param $v v128) (result v128)
+    (f32x4.min (f32x4.splat (f32.const 0x1p+0)) (f32x4.max (f32x4.splat (f32.const 0x0p+0)) (local.get $v))))
+
+  ;; u^(1/3) for u in [0, 1]: the table of s^(2/3) over s = sqrt(u)
+  (func $cbrt (param $u v128) (param $tc i32) (result v128)
+    (call $look (local.get $tc) (f32x4.mul (f32x4.sqrt (local.get $u)) (f32x4.splat (f32.const 0x1p+14)))))
+
+  ;; CIE f(t): t^(1/3) above ε, linear below
+  (func $flab (param $t v128) (param $tc i32) (result v128)
+    (v128.bitselect (call $cbrt (local.get $t) (local.get $tc))
+      (f32x4.add (f32x4.mul (local.get $t) (f32x4.splat (f32.const 0x1.f25e36p+2))) (f32x4.splat (f32.const 0x1.1a7b96p-3)))
+      (f32x4.gt (local.get $t) (f32x4.splat (f32.const 0x1.223184p-7)))))
+
+  ;; f⁻¹(t): t³ above 6/29, linear below
+  (func $invf (param $t v128) (result v128)
+    (v128.bitselect (f32x4.mul (f32x4.mul (local.get $t) (local.get $t)) (local.get $t))
+      (f32x4.div (f32x4.sub (local.get $t) (f32x4.splat (f32.const 0x1.1a7b96p-3))) (f32x4.splat (f32.const 0x1.f25e36p+2)))
+      (f32x4.gt (local.get $t) (f32x4.splat (f32.const 0x1.a7b962p-3)))))
+
+  ;; sRGB gamma of c in [0, 1]: linear part, or the table over c
+  (func $tolinear (param $c v128) (param $tl i32) (result v128)
+    (v128.bitselect (f32x4.div (local.get $c) (f32x4.splat (f32.const 0x1.9d70a4p+3)))
+      (call $look (local.get $tl) (f32x4.mul (f32x4.sub (local.get $c) (f32x4.splat (f32.const 0x1.4b5dccp-5))) (f32x4.splat (f32.const 0x1.0acaaep+14))))
+      (f32x4.le (local.get $c) (f32x4.splat (f32.const 0x1.4b5dccp-5)))))
+
+  ;; sRGB companding of a linear value, clipped to [0, 1] before and after: linear part, or the table over sqrt(v)
+  (func $tosrgb (param $c v128) (param $ts i32) (result v128)
+    (local $v v128)
+    (local.set $v (call $clamp01 (local.get $c)))
+    (call $clamp01 (v128.bitselect (f32x4.mul (local.get $v) (f32x4.splat (f32.const 0x1.9d70a4p+3)))
+      (call $look (local.get $ts) (f32x4.mul (f32x4.sqrt (local.get $v)) (f32x4.splat (f32.const 0x1p+14))))
+      (f32x4.le (local.get $v) (f32x4.splat (f32.const 0x1.9a5c38p-9))))))
+
+  ;; For `groups`·4 pixels of interleaved RGB (0..255 f32) at $rgb: the linear RGB (0..1) at $lin, interleaved, and
+  ;; L* on OpenCV's 8-bit scale at $out8: x = L*·2.55 rounded half up and clamped to 0..255, except where x lies
+  ;; within $guard of a rounding boundary (x.5): there the f32 value is not trusted, $out8 gets 0 and the pixel's
+  ;; index is appended to the i32 list at $flags (the caller recomputes it in float64). Returns the list's length.
+  ;; $tl, $tc: the gamma and cube-root tables.
+  (func (export "lab_lightness") (param $rgb i32) (param $out8 i32) (param $lin i32) (param $groups i32) (param $tl i32) (param $tc i32)
+      (param $flags i32) (param $guard f32) (result i32)
+    (local $gi i32) (local $p i32) (local $r v128) (local $g v128) (local $b v128) (local $y v128)
+    (local $x v128) (local $fl v128) (local $d v128) (local $gv v128) (local $near v128) (local $bm i32) (local $j i32) (local $nf i32)
+    (local.set $gv (f32x4.splat (local.get $guard)))
+    (block $end (loop $l
+      (br_if $end (i32.ge_s (local.get $gi) (local.get $groups)))
+      (local.set $p (i32.add (local.get $rgb) (i32.mul (local.get $gi) (i32.const 48))))
+      (local.set $r (call $tolinear (call $clamp01 (f32x4.div (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (v128.load32_zero offset=0 (local.get $p)) (f32.load offset=12 (local.get $p))) (f32.load offset=24 (local.get $p))) (f32.load offset=36 (local.get $p))) (f32x4.splat (f32.const 0x1.fep+7)))) (local.get $tl)))
+      (local.set $g (call $tolinear (call $clamp01 (f32x4.div (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (v128.load32_zero offset=4 (local.get $p)) (f32.load offset=16 (local.get $p))) (f32.load offset=28 (local.get $p))) (f32.load offset=40 (local.get $p))) (f32x4.splat (f32.const 0x1.fep+7)))) (local.get $tl)))
+      (local.set $b (call $tolinear (call $clamp01 (f32x4.div (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (v128.load32_zero offset=8 (local.get $p)) (f32.load offset=20 (local.get $p))) (f32.load offset=32 (local.get $p))) (f32.load offset=44 (local.get $p))) (f32x4.splat (f32.const 0x1.fep+7)))) (local.get $tl)))
+      (local.set $y (f32x4.add (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0x1.b38cdap-3)) (local.get $r)) (f32x4.mul (f32x4.splat (f32.const 0x1.6e2974p-1)) (local.get $g))) (f32x4.mul (f32x4.splat (f32.const 0x1.279aaep-4)) (local.get $b))))
+      (local.set $x (f32x4.mul (v128.bitselect
+          (f32x4.sub (f32x4.mul (f32x4.splat (f32.const 0x1.dp+6)) (call $cbrt (local.get $y) (local.get $tc))) (f32x4.splat (f32.const 0x1p+4)))
+          (f32x4.mul (f32x4.splat (f32.const 0x1.c3a666p+9)) (local.get $y))
+          (f32x4.gt (local.get $y) (f32x4.splat (f32.const 0x1.223184p-7)))) (f32x4.splat (f32.const 0x1.466666p+1))))
+      ;; d = x - floor(x) - 0.5 is exact in f32 (the fraction's bits, then a shift by 0.5 on the same grid)
+      (local.set $fl (f32x4.floor (local.get $x)))
+      (local.set $d (f32x4.sub (f32x4.sub (local.get $x) (local.get $fl)) (f32x4.splat (f32.const 0.5))))
+      (local.set $near (v128.and (f32x4.gt (local.get $d) (f32x4.neg (local.get $gv))) (f32x4.lt (local.get $d) (local.get $gv))))
+      ;; floor, or floor + 1 at and above x.5; the flagged lanes give 0; saturating narrows clamp to 0..255
+      (v128.store32_lane 0 (i32.add (local.get $out8) (i32.shl (local.get $gi) (i32.const 2)))
+        (i8x16.narrow_i16x8_u
+          (i16x8.narrow_i32x4_s
+            (v128.andnot (i32x4.trunc_sat_f32x4_s (f32x4.add (local.get $fl)
+              (v128.and (f32x4.ge (local.get $d) (f32x4.splat (f32.const 0))) (f32x4.splat (f32.const 1)))))
+              (local.get $near))
+            (v128.const i32x4 0 0 0 0))
+          (v128.const i32x4 0 0 0 0)))
+      (local.set $bm (i32x4.bitmask (local.get $near)))
+      (if (local.get $bm) (then
+        (local.set $j (i32.const 0))
+        (loop $fj
+          (if (i32.and (local.get $bm) (i32.shl (i32.const 1) (local.get $j))) (then
+            (i32.store (i32.add (local.get $flags) (i32.shl (local.get $nf) (i32.const 2)))
+              (i32.add (i32.shl (local.get $gi) (i32.const 2)) (local.get $j)))
+            (local.set $nf (i32.add (local.get $nf) (i32.const 1)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br_if $fj (i32.lt_u (local.get $j) (i32.const 4))))))
+      (local.set $p (i32.add (local.get $lin) (i32.mul (local.get $gi) (i32.const 48))))
+      (f32.store offset=0 (local.get $p) (f32x4.extract_lane 0 (local.get $r)))
+      (f32.store offset=4 (local.get $p) (f32x4.extract_lane 0 (local.get $g)))
+      (f32.store offset=8 (local.get $p) (f32x4.extract_lane 0 (local.get $b)))
+      (f32.store offset=12 (local.get $p) (f32x4.extract_lane 1 (local.get $r)))
+      (f32.store offset=16 (local.get $p) (f32x4.extract_lane 1 (local.get $g)))
+      (f32.store offset=20 (local.get $p) (f32x4.extract_lane 1 (local.get $b)))
+      (f32.store offset=24 (local.get $p) (f32x4.extract_lane 2 (local.get $r)))
+      (f32.store offset=28 (local.get $p) (f32x4.extract_lane 2 (local.get $g)))
+      (f32.store offset=32 (local.get $p) (f32x4.extract_lane 2 (local.get $b)))
+      (f32.store offset=36 (local.get $p) (f32x4.extract_lane 3 (local.get $r)))
+      (f32.store offset=40 (local.get $p) (f32x4.extract_lane 3 (local.get $g)))
+      (f32.store offset=44 (local.get $p) (f32x4.extract_lane 3 (local.get $b)))
+      (local.set $gi (i32.add (local.get $gi) (i32.const 1)))
+      (br $l)))
+    (local.get $nf))
+
+  ;; For `groups`·4 pixels: linear RGB at $lin (interleaved) with L* replaced by the 8-bit $l8 (0..255 = L* 0..100),
+  ;; a* and b* kept, back to sRGB (0..1) times the weight at $mask (f32; weight 0 gives +0), interleaved at $out.
+  (func (export "lab_replace") (param $lin i32) (param $l8 i32) (param $mask i32) (param $out i32) (param $groups i32) (param $tc i32) (param $ts i32)
+    (local $gi i32) (local $p i32) (local $r v128) (local $g v128) (local $b v128)
+    (local $fx v128) (local $fy v128) (local $fz v128) (local $L v128) (local $bright v128) (local $fy2 v128) (local $y2 v128)
+    (local $x2 v128) (local $z2 v128) (local $m v128) (local $zero v128)
+    (block $end (loop $l
+      (br_if $end (i32.ge_s (local.get $gi) (local.get $groups)))
+      (local.set $p (i32.add (local.get $lin) (i32.mul (local.get $gi) (i32.const 48))))
+      (local.set $r (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (v128.load32_zero offset=0 (local.get $p)) (f32.load offset=12 (local.get $p))) (f32.load offset=24 (local.get $p))) (f32.load offset=36 (local.get $p))))
+      (local.set $g (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (v128.load32_zero offset=4 (local.get $p)) (f32.load offset=16 (local.get $p))) (f32.load offset=28 (local.get $p))) (f32.load offset=40 (local.get $p))))
+      (local.set $b (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (v128.load32_zero offset=8 (local.get $p)) (f32.load offset=20 (local.get $p))) (f32.load offset=32 (local.get $p))) (f32.load offset=44 (local.get $p))))
+      (local.set $fx (call $flab (f32x4.div (f32x4.add (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0x1.a65a14p-2)) (local.get $r)) (f32x4.mul (f32x4.splat (f32.const 0x1.6e2974p-2)) (local.get $g))) (f32x4.mul (f32x4.splat (f32.const 0x1.71819ep-3)) (local.get $b))) (f32x4.splat (f32.const 0x1.e6a22cp-1))) (local.get $tc)))
+      (local.set $fy (call $flab (f32x4.add (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0x1.b38cdap-3)) (local.get $r)) (f32x4.mul (f32x4.splat (f32.const 0x1.6e2974p-1)) (local.get $g))) (f32x4.mul (f32x4.splat (f32.const 0x1.279aaep-4)) (local.get $b))) (local.get $tc)))
+      (local.set $fz (call $flab (f32x4.div (f32x4.add (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0x1.3cc4acp-6)) (local.get $r)) (f32x4.mul (f32x4.splat (f32.const 0x1.e836ecp-4)) (local.get $g))) (f32x4.mul (f32x4.splat (f32.const 0x1.e68428p-1)) (local.get $b))) (f32x4.splat (f32.const 0x1.16b896p+0))) (local.get $tc)))
+      (local.set $L (f32x4.mul (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u
+        (v128.load32_zero (i32.add (local.get $l8) (i32.shl (local.get $gi) (i32.const 2))))))) (f32x4.splat (f32.const 0x1.919192p-2))))
+      (local.set $bright (f32x4.gt (local.get $L) (f32x4.splat (f32.const 0x1.fff9dap+2))))
+      (local.set $fy2 (v128.bitselect (f32x4.div (f32x4.add (local.get $L) (f32x4.splat (f32.const 0x1p+4))) (f32x4.splat (f32.const 0x1.dp+6)))
+        (f32x4.add (f32x4.mul (f32x4.div (local.get $L) (f32x4.splat (f32.const 0x1.c3a666p+9))) (f32x4.splat (f32.const 0x1.f25e36p+2))) (f32x4.splat (f32.const 0x1.1a7b96p-3)))
+        (local.get $bright)))
+      (local.set $y2 (v128.bitselect (f32x4.mul (f32x4.mul (local.get $fy2) (local.get $fy2)) (local.get $fy2))
+        (f32x4.div (local.get $L) (f32x4.splat (f32.const 0x1.c3a666p+9)))
+        (local.get $bright)))
+      (local.set $x2 (f32x4.mul (call $invf (f32x4.add (local.get $fy2) (f32x4.sub (local.get $fx) (local.get $fy)))) (f32x4.splat (f32.const 0x1.e6a22cp-1))))
+      (local.set $z2 (f32x4.mul (call $invf (f32x4.sub (local.get $fy2) (f32x4.sub (local.get $fy) (local.get $fz)))) (f32x4.splat (f32.const 0x1.16b896p+0))))
+      (local.set $m (v128.load (i32.add (local.get $mask) (i32.shl (local.get $gi) (i32.const 4)))))
+      (local.set $zero (f32x4.eq (local.get $m) (f32x4.splat (f32.const 0x0p+0))))
+      (local.set $r (v128.andnot (f32x4.mul (call $tosrgb (f32x4.add (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0x1.9ec804p+1)) (local.get $x2)) (f32x4.mul (f32x4.splat (f32.const -0x1.8982aap+0)) (local.get $y2))) (f32x4.mul (f32x4.splat (f32.const -0x1.fe7ff6p-2)) (local.get $z2))) (local.get $ts)) (local.get $m)) (local.get $zero)))
+      (local.set $g (v128.andnot (f32x4.mul (call $tosrgb (f32x4.add (f32x4.add (f32x4.mul (f32x4.splat (f32.const -0x1.f04252p-1)) (local.get $x2)) (f32x4.mul (f32x4.splat (f32.const 0x1.e040f2p+0)) (local.get $y2))) (f32x4.mul (f32x4.splat (f32.const 0x1.546d40p-5)) (local.get $z2))) (local.get $ts)) (local.get $m)) (local.get $zero)))
+      (local.set $b (v128.andnot (f32x4.mul (call $tosrgb (f32x4.add (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0x1.c7de50p-5)) (local.get $x2)) (f32x4.mul (f32x4.splat (f32.const -0x1.a1e14cp-3)) (local.get $y2))) (f32x4.mul (f32x4.splat (f32.const 0x1.0eabf0p+0)) (local.get $z2))) (local.get $ts)) (local.get $m)) (local.get $zero)))
+      (local.set $p (i32.add (local.get $out) (i32.mul (local.get $gi) (i32.const 48))))
+      (f32.store offset=0 (local.get $p) (f32x4.extract_lane 0 (local.get $r)))
+      (f32.store offset=4 (local.get $p) (f32x4.extract_lane 0 (local.get $g)))
+      (f32.store offset=8 (local.get $p) (f32x4.extract_lane 0 (local.get $b)))
+      (f32.store offset=12 (local.get $p) (f32x4.extract_lane 1 (local.get $r)))
+      (f32.store offset=16 (local.get $p) (f32x4.extract_lane 1 (local.get $g)))
+      (f32.store offset=20 (local.get $p) (f32x4.extract_lane 1 (local.get $b)))
+      (f32.store offset=24 (local.get $p) (f32x4.extract_lane 2 (local.get $r)))
+      (f32.store offset=28 (local.get $p) (f32x4.extract_lane 2 (local.get $g)))
+      (f32.store offset=32 (local.get $p) (f32x4.extract_lane 2 (local.get $b)))
+      (f32.store offset=36 (local.get $p) (f32x4.extract_lane 3 (local.get $r)))
+      (f32.store offset=40 (local.get $p) (f32x4.extract_lane 3 (local.get $g)))
+      (f32.store offset=44 (local.get $p) (f32x4.extract_lane 3 (local.get $b)))
+      (local.set $gi (i32.add (local.get $gi) (i32.const 1)))
+      (br $l))))
 )

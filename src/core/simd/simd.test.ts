@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assemble, WAT_PATH } from '../../../scripts/build-wasm';
 import { DEFAULT_PREPROCESS, detectFov, preprocessPixels, resampleArea } from '../preprocess';
+import { colourTables, lightness8, lightnessX32, replaceLightnessArray } from '../preprocess/colour';
 import { rng, syntheticFundus } from '../preprocess/synthetic-photos';
 import { gaussianBlur } from '../quality/blur';
 import { measureQuality } from '../quality/measures';
@@ -103,10 +104,54 @@ describe('photo kernels (WebAssembly SIMD)', () => {
       calls++;
       throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
     };
-    overridePhotoKernels({ separable: failing, resample: failing });
+    const rgb = Float32Array.from({ length: 300 }, (_, i) => (i * 53) % 256);
+    setPhotoKernelsEnabled(false);
+    const jsL = lightness8(rgb, 100);
+    setPhotoKernelsEnabled(true);
+    overridePhotoKernels({ separable: failing, resample: failing, labLightness: failing, labReplace: failing });
     expect(firstDifference(js.resampled, resampleArea(img, 40, 30, 3, 0, 0))).toBe(-1);
     expect(firstDifference(js.blurred, gaussianBlur(src, 64, 48, 1.5))).toBe(-1);
-    expect(calls).toBe(2);
+    expect(firstDifference(jsL, lightness8(rgb, 100))).toBe(-1);
+    expect(replaceLightnessArray(rgb.map((v) => v / 255), jsL, 100).some((v) => v > 0)).toBe(true);
+    expect(calls).toBe(4);
+  });
+
+  it('colour step: the same bits as the f32 TypeScript twins, for any pixel count, with and without a mask', () => {
+    const rand = rng(21);
+    // counts around the 4-pixel step, and a whole model grid
+    for (const n of [1, 2, 3, 4, 5, 7, 1001, 512 * 512 + 3]) {
+      // out-of-range values as well: the step clamps them to 0..255 first
+      const rgb = Float32Array.from({ length: n * 3 }, () => rand() * 280 - 12);
+      const l8 = Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
+      const mask = Float32Array.from({ length: n }, () => (rand() < 0.3 ? 0 : rand() < 0.5 ? 1 : rand()));
+      const { js, wasm } = bothPaths(() => {
+        const linear = new Float32Array(n * 3);
+        const L = lightness8(rgb, n, linear);
+        return { L, linear, masked: replaceLightnessArray(linear, l8, n, mask), plain: replaceLightnessArray(linear, l8, n) };
+      });
+      expect({ n, at: firstDifference(js.L, wasm.L) }).toEqual({ n, at: -1 });
+      expect({ n, at: firstDifference(js.linear, wasm.linear) }).toEqual({ n, at: -1 });
+      expect({ n, at: firstDifference(js.masked, wasm.masked) }).toEqual({ n, at: -1 });
+      expect({ n, at: firstDifference(js.plain, wasm.plain) }).toEqual({ n, at: -1 });
+      expect(wasm.masked.some((v) => v > 0)).toBe(true);
+      // weight 0 gives +0 (not -0, not NaN) on both paths
+      for (let i = 0; i < n; i++) if (mask[i] === 0) expect(Object.is(wasm.masked[i * 3], 0)).toBe(true);
+    }
+    // the kernel's direct output: the pixels it leaves to float64 are exactly those near x.5, and the rest are the twin's rounding
+    const n = 65_536;
+    const rgb = Float32Array.from({ length: n * 3 }, () => rand() * 255);
+    const x = new Float32Array(n);
+    lightnessX32(rgb, n, x, new Float32Array(n * 3));
+    const out = new Uint8Array(n);
+    const flagged = photoKernels()!.labLightness(rgb, n, colourTables(), out, new Float32Array(n * 3), Math.fround(2e-3));
+    const expected: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const d = x[i] - Math.floor(x[i]) - 0.5;
+      if (Math.abs(d) < Math.fround(2e-3)) expected.push(i);
+      else expect(out[i]).toBe(Math.min(255, d < 0 ? Math.floor(x[i]) : Math.floor(x[i]) + 1));
+    }
+    expect(Array.from(flagged)).toEqual(expected);
+    expect(expected.length).toBeGreaterThan(100);
   });
 
   it('gives the same whole analysis with and without them, and says in the result which ran', async () => {
