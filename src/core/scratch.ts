@@ -23,6 +23,8 @@ export interface ScratchSlot {
   u8(n: number): Uint8Array;
   /** an Int32Array of length n over the slot's memory (contents unspecified) */
   i32(n: number): Int32Array;
+  /** a Float64Array of length n over the slot's memory (contents unspecified) */
+  f64(n: number): Float64Array;
 }
 
 const slots: { buf: ArrayBuffer | null }[] = [];
@@ -63,5 +65,6 @@ export function scratchSlot(): ScratchSlot {
     f32: (n) => new Float32Array(bytes(n * 4), 0, n),
     u8: (n) => new Uint8Array(bytes(n), 0, n),
     i32: (n) => new Int32Array(bytes(n * 4), 0, n),
+    f64: (n) => new Float64Array(bytes(n * 8), 0, n),
   };
 }

@@ -14,6 +14,7 @@
  * small and scattered, so a disc-sized window averages them away.
  */
 import type { FieldOfView, OpticDisc, Outline, PhotoTransform, RgbImage } from '../types';
+import { kthSmallest } from '../preprocess/select';
 import { inRing } from './outlines';
 
 /** Optic-disc diameter as a fraction of the FOV diameter (median over IDRiD, lesion-stats.md). */
@@ -106,13 +107,11 @@ export function detectOpticDisc(image: RgbImage, fov: FieldOfView): OpticDisc | 
     }
   }
   if (bi < 0 || nMeans < 16) return null;
-  // typed arrays, sorted numerically: the JS-array version boxed every window's score (~30 MB of garbage per photo)
-  const sorted = means.subarray(0, nMeans).sort();
-  const med = sorted[nMeans >> 1];
+  // median and MAD by selection, in place (means and dev are this call's own): the same elements a sort puts there
+  const med = kthSmallest(means, nMeans >> 1, nMeans, true);
   const dev = new Float64Array(nMeans);
-  for (let k = 0; k < nMeans; k++) dev[k] = Math.abs(sorted[k] - med);
-  dev.sort();
-  const spread = 1.4826 * dev[nMeans >> 1];
+  for (let k = 0; k < nMeans; k++) dev[k] = Math.abs(means[k] - med);
+  const spread = 1.4826 * kthSmallest(dev, nMeans >> 1, nMeans, true);
   const confidence = spread > 0 ? (best - med) / spread : 0;
   if (!(confidence >= MIN_DISC_CONFIDENCE) || !(best - med >= MIN_DISC_CONTRAST)) return null;
   // Sub-pixel centre: score-weighted centroid of the windows near the top (a flat-topped

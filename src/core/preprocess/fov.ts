@@ -260,8 +260,7 @@ function fitAtThreshold(img: RgbImage, wk: WorkImage, t: number): { fov: FieldOf
   for (let it = 0; it < 6 && c; it++) {
     const res = new Float64Array(xs.length);
     for (let i = 0; i < xs.length; i++) res[i] = Math.abs(Math.hypot(xs[i] - c.cx, ys[i] - c.cy) - c.r);
-    const sortedRes = Float64Array.from(res).sort();
-    const med = sortedRes[Math.floor(sortedRes.length / 2)];
+    const med = kthSmallest(res, Math.floor(res.length / 2));
     const tol = Math.max(1.0, 3 * 1.4826 * med);
     for (let i = 0; i < xs.length; i++) use[i] = res[i] <= tol ? 1 : 0;
     const next = fitCircle(xs, ys, use);

@@ -6,16 +6,19 @@ describe('kthSmallest (quickselect)', () => {
   it('returns exactly what an ascending sort puts at k, with many duplicates, sorted/reversed input and every k of small arrays', () => {
     const rand = rng(7);
     for (const n of [1, 2, 3, 5, 17, 1000, 20001]) {
-      for (const kind of ['random', 'duplicates', 'sorted', 'reversed', 'constant']) {
-        const v = new Float32Array(n);
+      for (const [kind, Arr] of ['random', 'duplicates', 'sorted', 'reversed', 'constant'].flatMap((k) => [[k, Float32Array], [k, Float64Array]] as const)) {
+        const v = new Arr(n);
         for (let i = 0; i < n; i++) {
           v[i] = kind === 'random' ? rand() * 100 - 50 : kind === 'duplicates' ? Math.floor(rand() * 4) : kind === 'sorted' ? i : kind === 'reversed' ? n - i : 3.5;
         }
         const copy = v.slice();
         const sorted = v.slice().sort();
         const ks = n <= 17 ? [...Array(n).keys()] : [0, 1, Math.floor(n / 2), Math.round(0.02 * (n - 1)), Math.round(0.98 * (n - 1)), n - 1];
-        for (const k of ks) expect(kthSmallest(v, k), `${kind} n=${n} k=${k}`).toBe(sorted[k]);
+        for (const k of ks) expect(kthSmallest(v, k), `${kind} ${Arr.name} n=${n} k=${k}`).toBe(sorted[k]);
         expect(v).toEqual(copy); // not modified unless asked
+        const k = n >> 1;
+        expect(kthSmallest(v, k, n, true)).toBe(sorted[k]); // in place: the same element, the array permuted
+        expect(v.slice().sort()).toEqual(sorted);
       }
     }
     expect(kthSmallest(new Float32Array([5, 1, 3, 9]), 1, 3)).toBe(3); // only the first n values
