@@ -15,7 +15,7 @@
  *    The flipped filters are cached per source filter (see filterCaches).
  *
  * Also replaced, because they dominated a guided-backprop pass once the convolutions were fast:
- * MaxPoolGrad (a JS pass, see maxPoolGrad) and Identity / same-dtype Cast (shared buffers instead
+ * MaxPoolGrad (a pass on the backend's heap, heap-kernels.wat, or in JS; see maxPoolGrad) and Identity / same-dtype Cast (shared buffers instead
  * of copies, see shareOrCopy). ResNet50 at 512², one guided-backprop pass on Node wasm, CPU time
  * (bench/profile-guided.ts): 3.6 F before these changes, 1.9–2.0 F after (F = one forward pass).
  *
@@ -23,6 +23,7 @@
  * is recorded on a gradient tape and every intermediate is released with backend.disposeData.
  */
 import * as tf from '@tensorflow/tfjs';
+import { heapKernels } from './heap-kernels';
 import { KernelScope, padCrop, paddedConv } from './kernel-scope';
 
 type Info = tf.TensorInfo;
@@ -414,6 +415,18 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBa
   const fh = info.effectiveFilterHeight;
   const fw = info.effectiveFilterWidth;
   const { top, left } = info.padInfo;
+  // The same pass as below, four channels a step, on the backend's heap (heap-kernels.wat; same bits), where it
+  // runs and the windows hold no NaN. The demo model's stem pool (256²×16): 5.7 -> 1.2–2.0 ms; ResNet50's
+  // (256²×64): 21 -> 6.4–7.3 ms (a micro-benchmark of the kernel call, Node wasm).
+  const heap = y && C % 4 === 0 ? heapKernels(b) : null;
+  if (heap && y) {
+    const missing = heap.maxpoolGrad(
+      x.byteOffset, y.byteOffset, g.byteOffset, dx.byteOffset, batchSize, H, W, C, OH, OW,
+      info.strideHeight, info.strideWidth, fh, fw, top, left,
+    );
+    if (missing === 0) return out;
+    dx.fill(0); // a NaN somewhere: the JS pass's running maximum decides, from scratch
+  }
   const row = W * C;
   for (let n = 0; n < batchSize; n++) {
     const xBase = n * H * W * C;
