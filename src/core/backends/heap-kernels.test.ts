@@ -7,7 +7,7 @@ import { rng } from '../preprocess/synthetic-photos';
 import { heapKernels, setHeapKernelsEnabled } from './heap-kernels';
 import { HEAP_KERNELS_WASM } from './heap-kernels.wasm';
 import { setupBackend } from './index';
-import { randArray } from './conv-cases.test-fixtures';
+import { cases, randArray } from './conv-cases.test-fixtures';
 
 /** MaxPoolGrad as the backward of a pooling gives it (dy, the input and the forward's maxima), read back. */
 function poolGrad(vals: Float32Array, shape: [number, number, number, number], size: [number, number], strides: [number, number], pad: 'same' | 'valid', seed: number): Float32Array {
@@ -75,6 +75,30 @@ describe('heap kernels (WebAssembly SIMD on the wasm backend’s own memory)', (
     setHeapKernelsEnabled(true);
     const heap = poolGrad(vals, shape, [3, 3], [2, 2], 'same', 5);
     expect(bits(heap)).toEqual(bits(js));
+  });
+
+  it('strided input gradient: the phase interleave copied on the heap gives the same bits as the JS loops, for every conv case', () => {
+    const strided = cases().filter((c) => c.strides[0] > 1 || c.strides[1] > 1);
+    expect(strided.length).toBeGreaterThan(5);
+    for (const [n, c] of strided.entries()) {
+      const r = rng(100 + n);
+      const x = randArray(r, c.b * c.h * c.w * c.ci);
+      const f = randArray(r, c.kh * c.kw * c.ci * c.co);
+      const dx = () =>
+        tf.tidy(() => {
+          const xt = tf.tensor4d(x, [c.b, c.h, c.w, c.ci]);
+          const ft = tf.tensor4d(f, [c.kh, c.kw, c.ci, c.co]);
+          const y = tf.conv2d(xt, ft, c.strides, c.pad as 'same');
+          const dy = tf.tensor(randArray(rng(7), y.size), y.shape);
+          return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, ft, c.strides, c.pad as 'same'), dy)))(xt).dataSync() as Float32Array;
+        });
+      setHeapKernelsEnabled(false);
+      const js = dx();
+      setHeapKernelsEnabled(true);
+      const heap = dx();
+      expect(bits(heap), JSON.stringify(c)).toEqual(bits(js));
+      expect(heap.some((v) => v !== 0)).toBe(true);
+    }
   });
 
   it('keeps working after the backend’s heap grows (it reads the memory, not a copy of its buffer)', () => {

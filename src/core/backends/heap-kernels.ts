@@ -1,6 +1,7 @@
 /**
  * A small WebAssembly SIMD module (heap-kernels.wat) instantiated on the wasm backend's own memory, so a kernel of
- * ours can work on tensors where they lie on tfjs' heap. Our photo kernels (simd/) have a memory of their own and
+ * ours can work on tensors where they lie on tfjs' heap: MaxPoolGrad, and the copies of the strided input
+ * gradient's phase interleave. Our photo kernels (simd/) have a memory of their own and
  * copy data in and out, which a gradient kernel cannot afford: MaxPoolGrad's input, maxima, dy and dx are ~10 MB
  * per call on the demo model's stem, as much copying as the JS pass costs.
  *
@@ -18,6 +19,8 @@ export interface HeapKernels {
     N: number, H: number, W: number, C: number, OH: number, OW: number,
     sh: number, sw: number, fh: number, fw: number, top: number, left: number,
   ): number;
+  /** heap-kernels.wat copy_blocks: `count` blocks of `bytes` (a multiple of 4) from src + i·srcStride to dst + i·dstStride */
+  copyBlocks(dst: number, src: number, count: number, bytes: number, dstStride: number, srcStride: number): void;
 }
 
 // Only what is used of the WebAssembly API: core's lib is plain ES2022 (no DOM, no Node types).
@@ -68,8 +71,8 @@ function instantiate(backend: object): HeapKernels | null {
     if (compiled === undefined) compiled = api.validate(HEAP_KERNELS_WASM) ? new api.Module(HEAP_KERNELS_WASM) : null;
     if (!compiled) return null;
     // a shared memory (threaded build) does not match the module's unshared import: a LinkError, so the JS passes
-    const ex = new api.Instance(compiled, { env: { memory } }).exports as { maxpool_grad: HeapKernels['maxpoolGrad'] };
-    return { maxpoolGrad: ex.maxpool_grad };
+    const ex = new api.Instance(compiled, { env: { memory } }).exports as { maxpool_grad: HeapKernels['maxpoolGrad']; copy_blocks: HeapKernels['copyBlocks'] };
+    return { maxpoolGrad: ex.maxpool_grad, copyBlocks: ex.copy_blocks };
   } catch {
     return null;
   }

@@ -82,4 +82,28 @@
       (local.set $n (i32.add (local.get $n) (i32.const 1)))
       (br $nl)))
     (local.get $missing))
+
+  ;; `count` blocks of `bytes` bytes (a multiple of 4) from src + i·srcStride to dst + i·dstStride: one output row of
+  ;; the strided input gradient's phase interleave (wasm-gradients.ts interleavePhases), whose blocks are a pixel's
+  ;; channels. 16 bytes a step, then 4. Plain copies: the same bits as the JS loop.
+  (func (export "copy_blocks") (param $dst i32) (param $src i32) (param $count i32) (param $bytes i32) (param $dstStride i32) (param $srcStride i32)
+    (local $i i32) (local $k i32) (local $v16 i32) (local $d i32) (local $s i32)
+    (local.set $v16 (i32.and (local.get $bytes) (i32.const -16)))
+    (block $end (loop $l
+      (br_if $end (i32.ge_s (local.get $i) (local.get $count)))
+      (local.set $d (i32.add (local.get $dst) (i32.mul (local.get $i) (local.get $dstStride))))
+      (local.set $s (i32.add (local.get $src) (i32.mul (local.get $i) (local.get $srcStride))))
+      (local.set $k (i32.const 0))
+      (block $vend (loop $vl
+        (br_if $vend (i32.ge_s (local.get $k) (local.get $v16)))
+        (v128.store (i32.add (local.get $d) (local.get $k)) (v128.load (i32.add (local.get $s) (local.get $k))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $vl)))
+      (block $wend (loop $wl
+        (br_if $wend (i32.ge_s (local.get $k) (local.get $bytes)))
+        (i32.store (i32.add (local.get $d) (local.get $k)) (i32.load (i32.add (local.get $s) (local.get $k))))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $wl)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l))))
 )

@@ -283,7 +283,8 @@ function stridedInputGrad(s: Scope, dy: Info, filter: Info, info: tf.backend_uti
 
 /**
  * dx[n, y, x, c] = dxpad[n, y + top, x + left, c] with dxpad[n, q·sh + rh, p·sw + rw, c] taken from
- * phase (rh, rw) at [n, q, p] — in one JS pass over the heap, writing the final (cropped) dx. The
+ * phase (rh, rw) at [n, q, p] — in one pass over the heap (heap-kernels.wat copy_blocks, one call per output row,
+ * where that module runs; else JS loops: the same bits), writing the final (cropped) dx. The
  * same in wasm kernels (Concat of the phases, a 6-D Transpose, Slice) cost ~5 × a 5×5/2 stem's
  * forward convolution on the demo model: its generic transpose is slow for 3 channels.
  * `parts`: one [b, qh, qw, ci] per phase (null: no taps, zeros), or with `combined` one
@@ -311,6 +312,9 @@ function interleavePhases(
   // Rows and columns of a phase without taps are zeros: one fill of the whole output, not one per pixel.
   const someTapless = src.some((p) => p === null);
   if (someTapless) dst.fill(0);
+  // the copies on the backend's heap where that module runs (heap-kernels.wat copy_blocks): the demo model's
+  // guided backprop spent ~5 ms of a ~55 ms pass in the JS copy loops below
+  const heap = heapKernels(b);
   // Phase by phase, so the inner loop is a plain strided copy: output rows y ≡ rh (mod sh) and columns
   // x ≡ rw (mod sw), shifted by the padding, come from phase (rh, rw) (a per-pixel floor/modulo was ~6 ms of
   // the demo stem's 512² gradient, as much as its convolution).
@@ -327,6 +331,15 @@ function interleavePhases(
           const q = (y + top - rh) / sh;
           const rowDst = (n * h + y) * w;
           const rowSrc = (n * qh + q) * qw;
+          if (heap) {
+            // the row's pixels, one block of ci floats each, in one call (the JS loops below, as copies)
+            const count = Math.ceil((w - x0) / sw);
+            if (count > 0) {
+              const o = (rowSrc + (x0 + left - rw) / sw) * stride + off;
+              heap.copyBlocks(dst.byteOffset + (rowDst + x0) * ci * 4, from.byteOffset + o * 4, count, ci * 4, sw * ci * 4, stride * 4);
+            }
+            continue;
+          }
           if (ci === 1) {
             for (let x = x0, o = (rowSrc + (x0 + left - rw) / sw) * stride + off; x < w; x += sw, o += stride) dst[rowDst + x] = from[o];
             continue;
