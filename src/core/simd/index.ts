@@ -163,6 +163,21 @@ function bind(ex: Exports): PhotoKernels {
     return ex.memory.buffer;
   };
 
+  /**
+   * The colour kernels' memory: tables `a` and `b` (the same length) at aP and bP, then n pixels of interleaved f32
+   * RGB at pxP, zero-padded to whole groups of four, then `tail(groups)` bytes from `next` on.
+   */
+  const colourLayout = (a: Float32Array, b: Float32Array, px: Float32Array, n: number, tail: (groups: number) => number) => {
+    const groups = Math.ceil(n / 4);
+    const T = align(a.length * 4);
+    const aP = 0, bP = T, pxP = 2 * T, next = pxP + groups * 48;
+    const buf = reserve(next + tail(groups));
+    new Float32Array(buf, aP, a.length).set(a);
+    new Float32Array(buf, bP, b.length).set(b);
+    new Float32Array(buf, pxP, groups * 12).fill(0, n * 3).set(px.subarray(0, n * 3));
+    return { groups, buf, aP, bP, pxP, next };
+  };
+
   return {
     separable(src, W, H, k, out) {
       const n = W * H;
@@ -212,14 +227,9 @@ function bind(ex: Exports): PhotoKernels {
 
     // Four pixels a step: the buffers are padded to whole groups (the padding's results are dropped).
     labLightness(rgb, n, tables, out, linear, guard) {
-      const groups = Math.ceil(n / 4);
-      const T = align(tables.cbrt.length * 4);
-      const tlP = 0, tcP = T, rgbP = 2 * T, linP = rgbP + groups * 48, out8P = linP + groups * 48, flagsP = out8P + groups * 4;
-      const buf = reserve(flagsP + groups * 16);
-      new Float32Array(buf, tlP, tables.toLinear.length).set(tables.toLinear);
-      new Float32Array(buf, tcP, tables.cbrt.length).set(tables.cbrt);
-      new Float32Array(buf, rgbP, groups * 12).fill(0, n * 3).set(rgb.subarray(0, n * 3));
-      const flagged = ex.lab_lightness(rgbP, out8P, linP, groups, tlP, tcP, flagsP, guard);
+      const { groups, buf, aP, bP, pxP, next } = colourLayout(tables.toLinear, tables.cbrt, rgb, n, (g) => g * (48 + 4 + 16));
+      const linP = next, out8P = linP + groups * 48, flagsP = out8P + groups * 4;
+      const flagged = ex.lab_lightness(pxP, out8P, linP, groups, aP, bP, flagsP, guard);
       out.set(new Uint8Array(buf, out8P, n));
       linear.set(new Float32Array(buf, linP, n * 3));
       // the padding's pixels are black (x = 0, never near a boundary), so every index is < n
@@ -227,18 +237,13 @@ function bind(ex: Exports): PhotoKernels {
     },
 
     labReplace(linear, l8, mask, n, tables, out) {
-      const groups = Math.ceil(n / 4);
-      const T = align(tables.cbrt.length * 4);
-      const tcP = 0, tsP = T, linP = 2 * T, l8P = linP + groups * 48, maskP = l8P + groups * 4, outP = maskP + groups * 16;
-      const buf = reserve(outP + groups * 48);
-      new Float32Array(buf, tcP, tables.cbrt.length).set(tables.cbrt);
-      new Float32Array(buf, tsP, tables.toSrgb.length).set(tables.toSrgb);
-      new Float32Array(buf, linP, groups * 12).fill(0, n * 3).set(linear.subarray(0, n * 3));
+      const { groups, buf, aP, bP, pxP, next } = colourLayout(tables.cbrt, tables.toSrgb, linear, n, (g) => g * (4 + 16 + 48));
+      const l8P = next, maskP = l8P + groups * 4, outP = maskP + groups * 16;
       new Uint8Array(buf, l8P, groups * 4).fill(0, n).set(l8.subarray(0, n));
       const m = new Float32Array(buf, maskP, groups * 4).fill(0, n);
       if (mask) m.set(mask.subarray(0, n));
       else m.fill(1, 0, n);
-      ex.lab_replace(linP, l8P, maskP, outP, groups, tcP, tsP);
+      ex.lab_replace(pxP, l8P, maskP, outP, groups, aP, bP);
       out.set(new Float32Array(buf, outP, n * 3));
       return out;
     },
