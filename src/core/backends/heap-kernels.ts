@@ -9,6 +9,7 @@
  * elsewhere (the multi-threaded build's shared memory, a CSP without 'wasm-unsafe-eval', no SIMD) heapKernels()
  * returns null and the callers run their JS passes, which give the same bits (heap-kernels.test.ts).
  */
+import { instantiateWasm } from '../wasm-module';
 import { HEAP_KERNELS_WASM } from './heap-kernels.wasm';
 
 /** The module's functions, on pointers into the backend's heap (byte offsets). */
@@ -23,12 +24,6 @@ export interface HeapKernels {
   copyBlocks(dst: number, src: number, count: number, bytes: number, dstStride: number, srcStride: number): void;
 }
 
-// Only what is used of the WebAssembly API: core's lib is plain ES2022 (no DOM, no Node types).
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
 /** The parts of tfjs-backend-wasm's Emscripten module that hold its memory (single-threaded: asm.memory). */
 interface EmscriptenModule {
   asm?: { memory?: unknown };
@@ -36,7 +31,6 @@ interface EmscriptenModule {
 }
 
 let enabled = true;
-let compiled: object | null | undefined;
 const perBackend = new WeakMap<object, HeapKernels | null>();
 
 /**
@@ -63,17 +57,10 @@ export function setHeapKernelsEnabled(on: boolean): void {
 }
 
 function instantiate(backend: object): HeapKernels | null {
-  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   const em = (backend as { wasm?: EmscriptenModule }).wasm;
   const memory = em?.asm?.memory ?? em?.wasmMemory;
-  if (!api || !memory) return null;
-  try {
-    if (compiled === undefined) compiled = api.validate(HEAP_KERNELS_WASM) ? new api.Module(HEAP_KERNELS_WASM) : null;
-    if (!compiled) return null;
-    // a shared memory (threaded build) does not match the module's unshared import: a LinkError, so the JS passes
-    const ex = new api.Instance(compiled, { env: { memory } }).exports as { maxpool_grad: HeapKernels['maxpoolGrad']; copy_blocks: HeapKernels['copyBlocks'] };
-    return { maxpoolGrad: ex.maxpool_grad, copyBlocks: ex.copy_blocks };
-  } catch {
-    return null;
-  }
+  if (!memory) return null;
+  // a shared memory (threaded build) does not link to the module's unshared import: null, so the JS passes
+  const ex = instantiateWasm<{ maxpool_grad: HeapKernels['maxpoolGrad']; copy_blocks: HeapKernels['copyBlocks'] }>(HEAP_KERNELS_WASM, { env: { memory } });
+  return ex ? { maxpoolGrad: ex.maxpool_grad, copyBlocks: ex.copy_blocks } : null;
 }

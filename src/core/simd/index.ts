@@ -17,6 +17,7 @@
  * call's working set (a few MB at 512²: the resampler streams the photo in bands of rows, so a
  * 100 MP photo is never copied whole) and is kept for the next call.
  */
+import { instantiateWasm } from '../wasm-module';
 import { PHOTO_KERNELS_WASM } from './photo-kernels.wasm';
 
 /** Sparse 1-D resampling weights (resample.ts): output i reads source [start[i], start[i] + count[i]). */
@@ -89,12 +90,6 @@ interface Exports {
   lab_lightness(rgb: number, out8: number, lin: number, groups: number, tl: number, tc: number, flags: number, guard: number): number;
   lab_replace(lin: number, l8: number, mask: number, out: number, groups: number, tc: number, ts: number): void;
 }
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
-
 /** Source rows per band are capped so a band of the photo takes at most this many bytes. */
 const BAND_BYTES = 4 << 20;
 const PAGE = 65536;
@@ -144,14 +139,9 @@ export function setPhotoKernelsEnabled(on: boolean): void {
 }
 
 function instantiate(): PhotoKernels | null {
-  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  try {
-    if (!api || !api.validate(PHOTO_KERNELS_WASM)) return null;
-    const ex = new api.Instance(new api.Module(PHOTO_KERNELS_WASM), {}).exports as Exports;
-    return bind(ex);
-  } catch {
-    return null; // e.g. a CSP without 'wasm-unsafe-eval': the JS loops give the same numbers
-  }
+  // null e.g. under a CSP without 'wasm-unsafe-eval': the JS loops give the same numbers
+  const ex = instantiateWasm<Exports>(PHOTO_KERNELS_WASM);
+  return ex ? bind(ex) : null;
 }
 
 function bind(ex: Exports): PhotoKernels {
