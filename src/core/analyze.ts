@@ -306,7 +306,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
       held.push(cams);
       const camData = await readOrStop(readOwned(cams));
       if (camData === STOP) return ungradable();
-      camMaps = toLabelMaps(camData as Float32Array, camIdx);
+      camMaps = toLabelMaps(camData, camIdx);
     }
     end('gradcam');
 
