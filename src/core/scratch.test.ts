@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { analyze } from './analyze';
 import { syntheticFundus as tinyPhoto, tinyModelOnCpu } from './analyze.test-fixtures';
 import { traceOutlines } from './lesions/outlines';
-import { discExclusionWeights } from './lesions/disc';
+import { detectOpticDisc, discExclusionWeights } from './lesions/disc';
 import { DEFAULT_PREPROCESS, detectFov, preprocessToArray, resampleArea, fovMask, makeTransform } from './preprocess';
 import { kthSmallest } from './preprocess/select';
 import { rng, syntheticFundus } from './preprocess/synthetic-photos';
@@ -42,7 +42,7 @@ function stages(img: RgbImage) {
   for (let v = 0; v < S; v++) for (let u = 0; u < S; u++) map[v * S + u] = Math.max(0, 1 - Math.hypot(u - S * 0.3, v - S * 0.6) / 40) + Math.max(0, 1 - Math.hypot(u - S * 0.7, v - S * 0.4) / 25);
   const weights = discExclusionWeights({ x: fov.cx + fov.radius * 0.5, y: fov.cy, diameter: fov.radius * 0.3, confidence: 9 }, t, S, new Float32Array(S * S));
   const outlines = traceOutlines({ label: 'hm', width: S, height: S, data: map } as LabelMap, t, { mask: weights });
-  return { fov, quality, pre, outlines, mask: fovMask(fov, t) };
+  return { fov, quality, pre, outlines, mask: fovMask(fov, t), disc: detectOpticDisc(img, fov) };
 }
 
 describe('scratch memory', () => {
@@ -77,6 +77,8 @@ describe('scratch memory', () => {
       expect(reused.outlines).toEqual(fresh.outlines);
       expect(reused.outlines.length).toBeGreaterThan(0);
       expect(sameBits(reused.mask, fresh.mask)).toBe(true);
+      expect(reused.disc).toEqual(fresh.disc);
+      expect(fresh.disc).not.toBeNull();
       expect(scratchBytes()).toBeGreaterThan(0);
     });
   }

@@ -16,6 +16,11 @@
 import type { FieldOfView, OpticDisc, Outline, PhotoTransform, RgbImage } from '../types';
 import { kthSmallest } from '../preprocess/select';
 import { inRing } from './outlines';
+import { scratchSlot } from '../scratch';
+
+// the detector's per-photo temporaries: reused memory (scratch.ts), none of it outlives a call
+const V = scratchSlot(), IN_FOV = scratchSlot(), IV = scratchSlot(), IM = scratchSlot();
+const MEANS = scratchSlot(), SCORE = scratchSlot(), DEV = scratchSlot();
 
 /** Optic-disc diameter as a fraction of the FOV diameter (median over IDRiD, lesion-stats.md). */
 export const DISC_FOV_FRACTION = 0.155;
@@ -58,8 +63,8 @@ export function detectOpticDisc(image: RgbImage, fov: FieldOfView): OpticDisc | 
   const w = Math.ceil(W / step), h = Math.ceil(H / step);
   // sample at most 4×4 pixels per block: enough for a mean, and bounded time on huge photos
   const sub = Math.max(1, Math.floor(step / 4));
-  const v = new Float64Array(w * h);
-  const inFov = new Float64Array(w * h);
+  const v = V.f64(w * h).fill(0);
+  const inFov = IN_FOV.f64(w * h).fill(0);
   const cx = fov.cx / step, cy = fov.cy / step, r = fov.radius / step;
   for (let j = 0; j < h; j++) {
     const y0 = j * step, y1 = Math.min(H, y0 + step);
@@ -84,13 +89,13 @@ export function detectOpticDisc(image: RgbImage, fov: FieldOfView): OpticDisc | 
   const dd = DISC_FOV_FRACTION * 2 * r; // disc diameter in working pixels
   const half = Math.max(1, Math.round(dd / 2));
   const bgHalf = Math.max(half + 1, Math.round(1.5 * dd));
-  const iv = integral(v, w, h);
-  const im = integral(inFov, w, h);
+  const iv = integral(v, w, h, IV.f64((w + 1) * (h + 1)));
+  const im = integral(inFov, w, h, IM.f64((w + 1) * (h + 1)));
   const erode = r - 0.5 * dd;
-  const means = new Float64Array(w * h);
+  const means = MEANS.f64(w * h);
   let nMeans = 0;
   let best = -Infinity, bi = -1, bj = -1;
-  const score = new Float64Array(w * h).fill(NaN);
+  const score = SCORE.f64(w * h).fill(NaN);
   for (let j = 0; j < h; j++) {
     for (let i = 0; i < w; i++) {
       const dx = i + 0.5 - cx, dy = j + 0.5 - cy;
@@ -109,7 +114,7 @@ export function detectOpticDisc(image: RgbImage, fov: FieldOfView): OpticDisc | 
   if (bi < 0 || nMeans < 16) return null;
   // median and MAD by selection, in place (means and dev are this call's own): the same elements a sort puts there
   const med = kthSmallest(means, nMeans >> 1, nMeans, true);
-  const dev = new Float64Array(nMeans);
+  const dev = DEV.f64(nMeans);
   for (let k = 0; k < nMeans; k++) dev[k] = Math.abs(means[k] - med);
   const spread = 1.4826 * kthSmallest(dev, nMeans >> 1, nMeans, true);
   const confidence = spread > 0 ? (best - med) / spread : 0;
@@ -132,9 +137,10 @@ export function detectOpticDisc(image: RgbImage, fov: FieldOfView): OpticDisc | 
   return { x: ux * step, y: uy * step, diameter: dd * step, confidence };
 }
 
-/** Summed-area table with a zero row and column in front: (w + 1) × (h + 1). */
-function integral(a: Float64Array, w: number, h: number): Float64Array {
-  const t = new Float64Array((w + 1) * (h + 1));
+/** Summed-area table with a zero row and column in front: (w + 1) × (h + 1), into `t`. */
+function integral(a: Float64Array, w: number, h: number, t: Float64Array): Float64Array {
+  t.fill(0, 0, w + 1);
+  for (let j = 1; j <= h; j++) t[j * (w + 1)] = 0;
   for (let j = 0; j < h; j++) {
     let row = 0;
     for (let i = 0; i < w; i++) {

@@ -30,9 +30,10 @@ function reflect101(i: number, n: number): number {
  * @param channel row-major width×height values
  * @param tileGrid tiles across and down (OpenCV's tileGridSize, square)
  * @param clipLimit OpenCV clip limit (multiple of the mean bin height; 0 disables clipping)
- * @returns a new array with the equalised values
+ * @param into optional width×height array for the result (every element written)
+ * @returns the equalised values (`into` when given, else a new array)
  */
-export function clahe(channel: Uint8Array, width: number, height: number, tileGrid: number, clipLimit: number): Uint8Array {
+export function clahe(channel: Uint8Array, width: number, height: number, tileGrid: number, clipLimit: number, into?: Uint8Array): Uint8Array {
   if (channel.length !== width * height) throw new RangeError(`clahe: ${channel.length} values for ${width}×${height}`);
   if (!Number.isInteger(tileGrid) || tileGrid < 1) throw new RangeError(`clahe: tileGrid must be a positive integer, got ${tileGrid}`);
   const tiles = tileGrid;
@@ -86,7 +87,7 @@ export function clahe(channel: Uint8Array, width: number, height: number, tileGr
   }
 
   // Bilinear blend of the four nearest tiles' LUTs, in float32 as OpenCV does.
-  const out = new Uint8Array(width * height);
+  const out = into ?? new Uint8Array(width * height);
   const invTw = f(1 / tileW);
   const invTh = f(1 / tileH);
   const ind1 = new Int32Array(width), ind2 = new Int32Array(width);

@@ -165,10 +165,11 @@ const X = scratchSlot();
  * random colours).
  * @param linear optional [n*3] output: the linear RGB (0..1) computed on the way, so the
  *   colour round trip ({@link replaceLightnessArray}) need not linearise every channel again.
+ * @param into optional [n] array for the result (every element written), else a new one
  */
-export function lightness8(rgb: Float32Array, n: number, linear?: Float32Array): Uint8Array {
+export function lightness8(rgb: Float32Array, n: number, linear?: Float32Array, into?: Uint8Array): Uint8Array {
   const t = colourTables();
-  const out = new Uint8Array(n);
+  const out = into ?? new Uint8Array(n);
   const lin = linear ?? new Float32Array(n * 3);
   const flagged = withPhotoKernels((k) => k.labLightness(rgb, n, t, out, lin, GUARD));
   if (flagged) {

@@ -25,8 +25,9 @@ interface WorkImage {
   v: Float32Array;
 }
 
-/** the work image's RGB, read only to make `v` (scratch.ts) */
-const WORK_RGB = scratchSlot();
+/** the work image's RGB, read only to make `v`, and the other per-photo temporaries below (scratch.ts) */
+const WORK_RGB = scratchSlot(), WORK_V = scratchSlot();
+const RAW = scratchSlot(), LABEL = scratchSlot(), STACK = scratchSlot(), COMPONENT = scratchSlot();
 
 function workImage(img: RgbImage): WorkImage {
   const scale = Math.max(1, Math.max(img.width, img.height) / FOV_WORK_SIDE);
@@ -34,7 +35,7 @@ function workImage(img: RgbImage): WorkImage {
   const h = Math.max(1, Math.round(img.height / scale));
   // Exact per-axis scale so the work grid spans the photo exactly.
   const rgb = resampleArea(img, w, h, scale, 0, 0, WORK_RGB.f32(w * h * 3));
-  const v = new Float32Array(w * h);
+  const v = WORK_V.f32(w * h);
   // Max channel: the retina is bright in red even where green/blue vanish (vignetted rim,
   // dark photos); the background is dark in all three.
   for (let i = 0; i < w * h; i++) v[i] = Math.max(rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]);
@@ -69,10 +70,10 @@ function otsu(v: Float32Array): number {
   return bestT;
 }
 
-/** Largest 4-connected component of `mask` (1 = set), returned as a new 0/1 mask and its size. */
+/** Largest 4-connected component of `mask` (1 = set), as a 0/1 mask (scratch: valid until the next call) and its size. */
 function largestComponent(mask: Uint8Array, w: number, h: number): { mask: Uint8Array; size: number } {
-  const label = new Int32Array(w * h);
-  const stack = new Int32Array(w * h);
+  const label = LABEL.i32(w * h).fill(0);
+  const stack = STACK.i32(w * h);
   let bestLabel = 0, bestSize = 0, next = 0;
   for (let s = 0; s < w * h; s++) {
     if (!mask[s] || label[s]) continue;
@@ -91,7 +92,7 @@ function largestComponent(mask: Uint8Array, w: number, h: number): { mask: Uint8
     }
     if (size > bestSize) { bestSize = size; bestLabel = next; }
   }
-  const out = new Uint8Array(w * h);
+  const out = COMPONENT.u8(w * h);
   for (let i = 0; i < w * h; i++) out[i] = label[i] === bestLabel && bestLabel > 0 ? 1 : 0;
   return { mask: out, size: bestSize };
 }
@@ -229,7 +230,7 @@ function fitAtThreshold(img: RgbImage, wk: WorkImage, t: number): { fov: FieldOf
   const diag: FovDiagnostics = { threshold: 0, inlierFraction: 0, rmsResidual: Infinity, angularCoverage: 0, iou: 0, surroundRatio: 1 };
   const fail = (why: string) => ({ fov: wholeFrameFov(W, H), diag: { ...diag, failure: why } });
   diag.threshold = t;
-  const raw = new Uint8Array(w * h);
+  const raw = RAW.u8(w * h);
   for (let i = 0; i < w * h; i++) raw[i] = v[i] > t ? 1 : 0;
   const { mask, size } = largestComponent(raw, w, h);
   if (size < 0.05 * w * h) return fail('no large bright region');

@@ -71,8 +71,8 @@ export function preprocessPixels(img: RgbImage, params: PreprocessParams = DEFAU
   return pixels(img, params, fov, false);
 }
 
-// preprocessToArray's rgb, mask and linear RGB, which do not outlive it (scratch.ts)
-const RGB = scratchSlot(), MASK = scratchSlot(), LINEAR = scratchSlot();
+// preprocessToArray's rgb, mask, linear RGB, L* and equalised channel, which do not outlive it (scratch.ts)
+const RGB = scratchSlot(), MASK = scratchSlot(), LINEAR = scratchSlot(), L8 = scratchSlot(), EQUALISED = scratchSlot();
 
 /** preprocessPixels; with `reuse` its arrays are scratch memory, for a caller that keeps none of them. */
 function pixels(img: RgbImage, params: PreprocessParams, fov: FieldOfView | undefined, reuse: boolean): PreprocessedPixels {
@@ -95,12 +95,12 @@ function pixels(img: RgbImage, params: PreprocessParams, fov: FieldOfView | unde
     let src: Uint8Array;
     if (channel === 'lab-l') {
       linear = reuse ? LINEAR.f32(S * S * 3) : new Float32Array(S * S * 3);
-      src = lightness8(rgb, S * S, linear);
+      src = lightness8(rgb, S * S, linear, reuse ? L8.u8(S * S) : undefined);
     } else {
       src = new Uint8Array(S * S);
       for (let i = 0; i < S * S; i++) src[i] = Math.min(255, Math.max(0, Math.round(rgb[i * 3 + 1])));
     }
-    equalised = clahe(src, S, S, tileGrid, clipLimit);
+    equalised = clahe(src, S, S, tileGrid, clipLimit, reuse ? EQUALISED.u8(S * S) : undefined);
   }
   return { rgb, mask, equalised, linear, transform: t, fov: f };
 }
