@@ -1,5 +1,6 @@
 import type { EvaluationSummary, LabelSpec, LocalizationTable, ModelMetadata } from '../core/types';
 import type { ModelCardData } from '../store';
+import { isServedFile } from './http';
 
 /**
  * metadata.json read on the main thread, for the disclaimer and the model card. The
@@ -16,7 +17,7 @@ export async function fetchModelCard(modelUrl: string, fetchFn: typeof fetch = f
   } catch (e) {
     return { status: 'error', error: { code: 'model-missing-file', message: `metadata.json could not be fetched (${String(e)})`, file: 'metadata.json' } };
   }
-  if (!res.ok || (res.headers.get('content-type') ?? '').includes('text/html')) {
+  if (!isServedFile(res)) {
     return { status: 'error', error: { code: 'model-missing-file', message: 'metadata.json is missing from the model bundle.', file: 'metadata.json' } };
   }
   let meta: ModelMetadata;

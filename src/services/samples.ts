@@ -1,3 +1,5 @@
+import { isServedFile } from './http';
+
 /** The bundled demo samples (public/samples/samples.json, written by the synth helper). */
 export interface Sample {
   file: string;
@@ -16,7 +18,7 @@ export async function loadSamples(base: string, fetchFn: typeof fetch = fetch): 
   const manifest = new URL('samples/samples.json', base).href;
   try {
     const res = await fetchFn(manifest);
-    if (!res.ok || (res.headers.get('content-type') ?? '').includes('text/html')) return [];
+    if (!isServedFile(res)) return [];
     const json: unknown = await res.json();
     const list = Array.isArray(json) ? json : Array.isArray((json as { samples?: unknown }).samples) ? (json as { samples: unknown[] }).samples : [];
     return list

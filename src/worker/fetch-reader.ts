@@ -1,4 +1,5 @@
 import type { BundleReader } from '../core/model';
+import { isServedFile } from '../services/http';
 
 /**
  * Reads bundle files from `base` over HTTP(S) and keeps their bytes, so a backend switch reloads without the
@@ -14,8 +15,7 @@ export function fetchReader(base: string): BundleReader {
     } catch {
       return null;
     }
-    // A dev/preview server answers unknown paths with the SPA's index.html: that is "missing" too.
-    if (!res.ok || (res.headers.get('content-type') ?? '').includes('text/html')) return null;
+    if (!isServedFile(res)) return null;
     return new Uint8Array(await res.arrayBuffer());
   };
   return {
