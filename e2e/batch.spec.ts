@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { APP } from './helpers';
+import { APP, overlayPixels } from './helpers';
 
 test('batch screening: many files -> progress -> sortable results table -> open a row in the viewer -> CSV -> save as records', async ({ page }) => {
   test.setTimeout(300_000);
@@ -61,4 +61,36 @@ test('batch screening: a whole folder (webkitdirectory), sub-folders included, i
   await page.getByRole('button', { name: 'Sort by File' }).click();
   const names = await rows.locator('td:nth-child(2)').allInnerTexts();
   expect(names.map((n) => n.replace(/^[^/]*\//, ''))).toEqual(['monday/p2.jpg', 'p1.jpg']);
+});
+
+test('a long batch keeps only a few photos in memory: an older one is loaded again, with its heat map, when opened', async ({ page }) => {
+  test.setTimeout(300_000);
+  await page.goto(`${APP}#/batch`);
+  const get = async (f: string) => (await page.request.get(`/samples/${f}`)).body();
+  const advanced = await get('06-advanced.jpg');
+  const healthy = await get('01-healthy-macula.jpg');
+  // six photos: the store keeps four in memory (the shown one, the batch's first, and the last three)
+  await page.getByTestId('batch-files').setInputFiles(
+    ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'].map((n) => ({ name: `${n}.jpg`, mimeType: 'image/jpeg', buffer: n === 'p2' ? advanced : healthy })),
+  );
+  await expect(page.getByTestId('batch-progress')).toContainText('6 of 6 analysed', { timeout: 250_000 });
+  const verdict = await page.getByTestId('batch-row').filter({ hasText: 'p2.jpg' }).getByTestId('batch-verdict').innerText();
+
+  await page.getByRole('button', { name: 'Open p2.jpg in the viewer' }).click();
+  // shelved: its pixels and maps were released, so it says it is loading them again
+  await expect(page.getByTestId('restoring')).toBeVisible();
+  await expect(page.getByTestId('restoring')).toBeHidden({ timeout: 120_000 });
+  await expect(page.locator('.viewer')).toHaveAttribute('data-overlay-ready', 'gradcam');
+  await expect.poll(() => overlayPixels(page)).toBeGreaterThan(100);
+  const photoPixels = await page.getByTestId('photo-layer').evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 30) n++;
+    return n;
+  });
+  expect(photoPixels).toBeGreaterThan(10_000);
+  // its result was kept while it was set aside: the verdict shows at once and stays the batch table's
+  await expect(page.getByTestId('summary')).toBeVisible();
+  await page.getByRole('link', { name: 'Batch', exact: true }).click();
+  await expect(page.getByTestId('batch-row').filter({ hasText: 'p2.jpg' }).getByTestId('batch-verdict')).toHaveText(verdict);
 });

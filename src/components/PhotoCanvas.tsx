@@ -89,15 +89,17 @@ export function PhotoCanvas(props: PhotoCanvasProps) {
     }
     const bc = b.getContext('2d');
     const oc = o.getContext('2d');
-    if (!bc || !oc || !v || !d) return;
+    // a shelved photo (store shelveIdle) has no pixels until the runner restores it: blank meanwhile
+    if (!bc || !oc || !v || !d || !d.bitmap) return;
+    const bitmap = d.bitmap;
     const dv = scaled(v, dpr);
     bc.clearRect(0, 0, b.width, b.height);
     if (showPreprocessed && pre && r) {
       bc.globalAlpha = 0.35;
-      drawPhoto(bc, d.bitmap, d.width, d.height, dv);
+      drawPhoto(bc, bitmap, d.width, d.height, dv);
       bc.globalAlpha = 1;
       drawModelGridImage(bc, pre, r.transform, dv, 1);
-    } else drawPhoto(bc, d.bitmap, d.width, d.height, dv);
+    } else drawPhoto(bc, bitmap, d.width, d.height, dv);
     oc.clearRect(0, 0, o.width, o.height);
     if (r && heat) drawModelGridImage(oc, heat, r.transform, dv, opacity);
     if (r && showOutlines) drawOutlines(oc, r.outlines, dv, { colours, lineWidth: 2 * dpr, visible: labelsVisible, highlight: highlight ?? hover?.o ?? null, clip: { width: d.width, height: d.height } });

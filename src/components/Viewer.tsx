@@ -32,6 +32,7 @@ function ColourBar() {
 
 /** Which overlay's maps are on hand right now ('' = the chosen one is still missing); e2e and the bench read it. */
 function overlayReady(photo: PhotoItem, overlay: OverlayKind): string {
+  if (photo.shelved) return ''; // neither the photo nor its maps are in memory yet
   const m = photo.result?.maps;
   if (overlay === 'none') return 'none';
   if (!m) return '';
@@ -123,6 +124,12 @@ export function Viewer({ photo }: { photo: PhotoItem }) {
     if (missing && detailsStatus !== 'error' && detailsStatus !== 'cancelled') void getRunner().details(photo.id);
   }, [missing, detailsStatus, photo.id]);
 
+  // a photo shelved to bound the queue's memory (store shelveIdle) is decoded, and its maps recomputed, when shown
+  const shelved = photo.shelved;
+  useEffect(() => {
+    if (shelved && !shelved.failed) void getRunner().restore(photo.id);
+  }, [shelved, photo.id]);
+
   const outlines = r?.outlines ?? [];
   const cam = r ? camOf(r) : s.settings.cam;
   return (
@@ -137,6 +144,11 @@ export function Viewer({ photo }: { photo: PhotoItem }) {
             {t('viewer.downscaled', n.values ?? {})}
           </p>
         ))}
+      {shelved && (
+        <p className="notice small" role="status" data-testid="restoring">
+          {shelved.failed ? t('viewer.restoreFailed', { message: shelved.failed }) : t('viewer.restoring')}
+        </p>
+      )}
       <div className="stage">
         {d ? (
           <PhotoCanvas

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createAppStore } from '../store';
+import { createAppStore, PHOTOS_IN_MEMORY } from '../store';
 import { startRunner } from './runner';
 import type { AnalysisBridge } from './bridge';
 import { photoChecksModeFrom, type AnalyzeResponse, type DecodedPhoto, type DetailsResponse, type ModelInfo } from './types';
@@ -289,6 +289,119 @@ describe('queue runner (fake bridge)', () => {
     expect(by(a).result?.maps?.guidedGradCam).toBeUndefined(); // the old guided maps are gone with the old result
     expect(bridge.calls.filter((c) => c.startsWith('analyze'))).toEqual([`analyze:${a}:gradcam`, `analyze:${b}:hirescam`, `analyze:${a}:hirescam`]);
     expect(bridge.calls.filter((c) => c.startsWith('decode'))).toHaveLength(2); // no second decode
+    r.stop();
+  });
+});
+
+describe('a long queue keeps only a few photos in memory (store shelveIdle, runner restore)', () => {
+  /** a bridge whose photos have real-looking maps and closable bitmaps; counts the bitmaps still open */
+  function mapsBridge(probability = (n: number) => 0.5 + n / 100) {
+    let open = 0;
+    let run = 0;
+    const bridge = fakeBridge({
+      decode: vi.fn(async (id: string): Promise<DecodedPhoto> => {
+        bridge.calls.push(`decode:${id}`);
+        open++;
+        let closed = false;
+        const bitmap = { close: () => { if (!closed) { closed = true; open--; } } } as unknown as ImageBitmap;
+        return { bitmap, width: 10, height: 10, originalWidth: 10, originalHeight: 10, decodeMs: 1 };
+      }),
+      analyze: vi.fn(async (id: string, _f: Blob, o): Promise<AnalyzeResponse> => {
+        bridge.calls.push(`analyze:${id}:${o.cam}`);
+        const r = result('dr-signs');
+        r.probabilities = { ...r.probabilities, hex: probability(run++) };
+        r.maps = { gradCam: [{ label: 'hex', width: 8, height: 8, data: new Float32Array(64).fill(0.25) }] };
+        return { result: r, preprocessed: { size: 8, rgba: new Uint8ClampedArray(256) }, notices: [] };
+      }),
+    });
+    return { bridge, open: () => open };
+  }
+
+  it(`after a batch only ${PHOTOS_IN_MEMORY} finished photos hold pixels, maps and the preprocessed view (the shown one among them); the rest keep their results`, async () => {
+    const store = createAppStore();
+    const { bridge, open } = mapsBridge();
+    const r = startRunner({ store, bridge, modelUrl: '/m/', wasmPaths: {} });
+    const ids = store.getState().addPhotos(Array.from({ length: 10 }, (_, i) => ({ name: `p${i}.jpg`, file: img() })));
+    await r.whenIdle();
+    const photos = store.getState().photos;
+    const inMemory = photos.filter((p) => p.display?.bitmap || p.result?.maps || p.preprocessed);
+    expect(inMemory).toHaveLength(PHOTOS_IN_MEMORY);
+    expect(open()).toBe(PHOTOS_IN_MEMORY); // the others' bitmaps were closed
+    // the shown photo (the batch's first) and the three finished last
+    expect(inMemory.map((p) => p.id)).toEqual([ids[0], ids[7], ids[8], ids[9]]);
+    for (const p of photos) {
+      expect(p.status).toBe('done');
+      expect(p.result?.probabilities.hex).toBeGreaterThan(0); // every verdict stays
+      expect(!!p.shelved).toBe(!inMemory.includes(p));
+      if (p.shelved) expect(p.display).toMatchObject({ bitmap: null, width: 10, originalWidth: 10 });
+    }
+    r.stop();
+  });
+
+  it('restore: a shelved photo is decoded and analysed again with its own method; its shown result is kept, the maps come back, another photo is shelved', async () => {
+    const store = createAppStore();
+    const { bridge, open } = mapsBridge();
+    const r = startRunner({ store, bridge, modelUrl: '/m/', wasmPaths: {} });
+    const ids = store.getState().addPhotos(Array.from({ length: 6 }, (_, i) => ({ name: `p${i}.jpg`, file: img() })));
+    await r.whenIdle();
+    const by = (id: string) => store.getState().photos.find((p) => p.id === id)!;
+    const target = ids[1];
+    expect(by(target).shelved).toEqual({ maps: true });
+    const shown = by(target).result!;
+    store.getState().setCam('hirescam');
+    store.getState().selectPhoto(target);
+    bridge.calls.length = 0;
+    await Promise.all([r.restore(target), r.restore(target)]); // one job
+    const jobs = () => bridge.calls.filter((c) => c !== 'model');
+    expect(jobs()).toEqual([`decode:${target}`, `analyze:${target}:gradcam`]); // the result's method, not the setting
+    const back = by(target);
+    expect(back.shelved).toBeUndefined();
+    expect(back.display?.bitmap).not.toBeNull();
+    expect(back.result?.maps?.gradCam[0].data[0]).toBe(0.25);
+    expect(back.preprocessed?.size).toBe(8);
+    expect(back.result?.probabilities).toEqual(shown.probabilities); // what the user saw (the re-run differs here on purpose)
+    expect(store.getState().photos.filter((p) => p.display?.bitmap)).toHaveLength(PHOTOS_IN_MEMORY);
+    expect(open()).toBe(PHOTOS_IN_MEMORY);
+    await r.restore(target); // not shelved: nothing to do
+    expect(jobs()).toHaveLength(2);
+    r.stop();
+  });
+
+  it('details() on a shelved photo restores it first, then computes the guided maps over the recovered class maps', async () => {
+    const store = createAppStore();
+    const { bridge } = mapsBridge();
+    const r = startRunner({ store, bridge, modelUrl: '/m/', wasmPaths: {} });
+    const ids = store.getState().addPhotos(Array.from({ length: 6 }, (_, i) => ({ name: `p${i}.jpg`, file: img() })));
+    await r.whenIdle();
+    const target = ids[2];
+    store.getState().selectPhoto(target);
+    bridge.calls.length = 0;
+    await r.details(target);
+    expect(bridge.calls.filter((c) => c !== 'model')).toEqual([`decode:${target}`, `analyze:${target}:gradcam`, `details:${target}`]);
+    const p = store.getState().photos.find((x) => x.id === target)!;
+    expect(p.result?.maps?.gradCam).toHaveLength(1);
+    expect(p.result?.maps?.guidedGradCam).toHaveLength(1);
+    expect(p.details?.status).toBe('done');
+    r.stop();
+  });
+
+  it('a failed restore is recorded on the photo and not retried behind the user\'s back', async () => {
+    const store = createAppStore();
+    const { bridge } = mapsBridge();
+    const r = startRunner({ store, bridge, modelUrl: '/m/', wasmPaths: {} });
+    const ids = store.getState().addPhotos(Array.from({ length: 6 }, (_, i) => ({ name: `p${i}.jpg`, file: img() })));
+    await r.whenIdle();
+    const by = (id: string) => store.getState().photos.find((p) => p.id === id)!;
+    (bridge.decode as ReturnType<typeof vi.fn>).mockImplementationOnce(async () => {
+      throw new FundusLensError('decode-failed', 'The file is no longer readable.');
+    });
+    expect(by(ids[1]).shelved).toEqual({ maps: true });
+    await r.restore(ids[1]);
+    const failed = by(ids[1]);
+    expect(failed.shelved?.failed).toMatch(/no longer readable/);
+    const calls = bridge.calls.length;
+    await r.details(failed.id); // a failed restore is not retried behind the user's back
+    expect(bridge.calls).toHaveLength(calls);
     r.stop();
   });
 });

@@ -9,6 +9,7 @@ import type { AnalysisBridge } from './bridge';
 import type { PhotoChecksMode, WorkerInit } from './types';
 import { cancelledError, toAppError } from './errors';
 import { FundusLensError } from '../core/errors';
+import { camMethodOf } from '../core/types';
 
 export interface RunnerOptions {
   store: StoreApi<AppState>;
@@ -32,6 +33,14 @@ export interface Runner {
    * Resolves when settled; never rejects (failures land in `photo.details`).
    */
   details(id: string): Promise<void>;
+  /**
+   * Bring back a shelved photo (store shelveIdle): decode it again and, when its maps were released, analyse it
+   * again the same way (its result's explanation method) and take back the maps and the preprocessed view. The
+   * stored result is kept when the same model made it (the same verdict the user saw, and perhaps saved); another
+   * model's run replaces it. Runs between queued analyses, like details(). Never rejects: a failure is recorded
+   * in `photo.shelved.failed`.
+   */
+  restore(id: string): Promise<void>;
   /** forget a failed model load and try again */
   retryModel(): void;
   /**
@@ -111,7 +120,7 @@ export function startRunner(o: RunnerOptions): Runner {
       // The model loads (fetch, compile, warm-up) while the photo decodes: same worker, but
       // decoding is mostly off-thread image work and loading mostly waits on the network.
       const modelReady = loadModel();
-      if (!item.display) {
+      if (!item.display?.bitmap) {
         s.updatePhoto(id, { status: 'decoding', stage: 'decode', progress: 0 });
         const d = await bridge.decode(id, item.file);
         const notices = item.notices.slice();
@@ -153,9 +162,12 @@ export function startRunner(o: RunnerOptions): Runner {
         progress: undefined,
         error: undefined,
         details: undefined,
+        shelved: undefined,
       });
       mark('result', res.result.timingsMs);
       const st = store.getState();
+      st.touchPhoto(id);
+      st.shelveIdle();
       for (const n of res.notices) if (n.code === 'backend-fallback') st.addNotice(n);
       // A run-time fallback changed the backend: refresh what the header shows.
       if (st.model.info && res.result.backend && st.model.info.backend !== res.result.backend) {
@@ -230,9 +242,49 @@ export function startRunner(o: RunnerOptions): Runner {
     });
   }
 
+  const restoreJobs = new Map<string, Promise<void>>();
+  function restore(id: string): Promise<void> {
+    const running = restoreJobs.get(id);
+    if (running) return running;
+    if (!store.getState().photos.find((x) => x.id === id)?.shelved) return Promise.resolve();
+    const job = exclusive(async () => {
+      const cur = store.getState().photos.find((x) => x.id === id);
+      if (!cur?.shelved) return; // re-analysed or removed meanwhile
+      const { result } = cur;
+      let bitmap: ImageBitmap | null = null;
+      try {
+        const display = cur.display?.bitmap ? cur.display : await bridge.decode(id, cur.file);
+        bitmap = display.bitmap;
+        let patch: Partial<PhotoItem> = {};
+        if (cur.shelved.maps && result) {
+          if (!(await loadModel())) throw new FundusLensError('backend-failed', store.getState().model.error?.message ?? 'The model could not be loaded.');
+          const res = await bridge.analyze(id, cur.file, { force: cur.force, maps: 'gradcam', cam: camMethodOf(result), preprocessed: true });
+          patch = res.result.model === result.model ? { result: { ...result, maps: res.result.maps }, preprocessed: res.preprocessed } : { result: res.result, preprocessed: res.preprocessed };
+        }
+        const now = store.getState().photos.find((x) => x.id === id);
+        if (!now?.shelved || now.result !== result) return; // replaced or removed meanwhile: drop what was made
+        store.getState().updatePhoto(id, { display, ...patch, shelved: undefined });
+        bitmap = null; // the photo owns it now
+        store.getState().shelveIdle();
+      } catch (e) {
+        const err = toAppError(e);
+        const now = store.getState().photos.find((x) => x.id === id);
+        if (now?.shelved) store.getState().updatePhoto(id, { shelved: { ...now.shelved, failed: err.message } });
+      } finally {
+        bitmap?.close();
+        restoreJobs.delete(id);
+      }
+    });
+    restoreJobs.set(id, job);
+    return job;
+  }
+
   function details(id: string): Promise<void> {
     const running = detailJobs.get(id);
     if (running) return running.promise;
+    const shelved = store.getState().photos.find((x) => x.id === id)?.shelved;
+    // the guided maps multiply the class maps: bring those back first (once: a failed restore stays failed)
+    if (shelved) return shelved.failed ? Promise.resolve() : restore(id).then(() => (store.getState().photos.find((x) => x.id === id)?.shelved ? undefined : details(id)));
     const p = store.getState().photos.find((x) => x.id === id);
     const r = p?.result;
     if (!p || p.status !== 'done' || !r || (r.maps?.guidedGradCam && r.maps.combined)) return Promise.resolve();
@@ -280,6 +332,7 @@ export function startRunner(o: RunnerOptions): Runner {
       else bridge.cancel(id);
     },
     details,
+    restore,
     preload() {
       if (stopped || store.getState().model.status !== 'idle') return;
       mark('preload');

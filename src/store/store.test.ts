@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { analysisResult } from '../services/test-fixtures';
-import { camDiffers, camOf, createAppStore, restoreSettings, selectSelected } from './index';
+import { camDiffers, camOf, createAppStore, detailsMissing, PHOTOS_IN_MEMORY, restoreSettings, selectSelected } from './index';
 
 const blob = (type = 'image/jpeg') => new Blob([new Uint8Array([1, 2, 3])], { type });
 
@@ -24,6 +24,41 @@ describe('app store slices', () => {
     s.getState().removePhoto(ids[1]);
     expect(s.getState().selectedId).toBe(ids[0]);
     expect(s.getState().addPhotos([])).toEqual([]);
+  });
+
+  it(`memory: finished photos beyond the ${PHOTOS_IN_MEMORY} most recently used are shelved (bitmap closed, maps dropped, result kept); the shown one and one computing its guided maps never`, () => {
+    const s = createAppStore();
+    const closed: string[] = [];
+    const ids = s.getState().addPhotos(Array.from({ length: 7 }, (_, i) => ({ name: `p${i}.jpg`, file: blob() })));
+    for (const id of ids) {
+      const r = analysisResult();
+      r.maps = { gradCam: [{ label: 'hex', width: 8, height: 8, data: new Float32Array(64) }] };
+      const bitmap = { close: () => closed.push(id) } as unknown as ImageBitmap;
+      s.getState().updatePhoto(id, { status: 'done', result: r, preprocessed: { size: 8, rgba: new Uint8ClampedArray(256) }, display: { bitmap, width: 8, height: 8, originalWidth: 8, originalHeight: 8 } });
+      s.getState().touchPhoto(id);
+    }
+    s.getState().updatePhoto(ids[1], { details: { status: 'computing', progress: 0.3 } });
+    s.getState().updatePhoto(ids[2], { status: 'analysing' }); // re-analysed right now: in use
+    s.getState().shelveIdle();
+    const by = (id: string) => s.getState().photos.find((p) => p.id === id)!;
+    const kept = s.getState().photos.filter((p) => !p.shelved).map((p) => p.id);
+    // selected (p0), computing (p1), analysing (p2), and the three most recently used of the rest (p4–p6)
+    expect(kept).toEqual([ids[0], ids[1], ids[2], ids[4], ids[5], ids[6]]);
+    expect(closed).toEqual([ids[3]]);
+    expect(by(ids[3])).toMatchObject({ shelved: { maps: true }, preprocessed: undefined, display: { bitmap: null, width: 8 } });
+    expect(by(ids[3]).result?.maps).toBeUndefined();
+    expect(by(ids[3]).result?.probabilities.hex).toBe(0.82);
+    expect(detailsMissing(by(ids[3]), 'guided')).toBe(false); // the class maps come back first
+    // showing a shelved photo: the runner restores it (the store leaves it shelved); the photo shown until now
+    // counts as just used, so the least recently used of the others (p4) goes
+    s.getState().selectPhoto(ids[3]);
+    expect(by(ids[3]).shelved).toEqual({ maps: true });
+    expect(by(ids[0]).shelved).toBeUndefined();
+    expect(by(ids[4]).shelved).toEqual({ maps: true });
+    expect(closed).toEqual([ids[3], ids[4]]);
+    s.getState().removePhoto(ids[3]); // a shelved photo has no bitmap to close
+    s.getState().clearPhotos();
+    expect(closed.filter((id) => id === ids[3])).toHaveLength(1);
   });
 
   it('view: label toggles, opacity clamped, selecting a photo resets zoom', () => {

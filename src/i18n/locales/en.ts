@@ -116,6 +116,8 @@ const en = {
     hover: '{{name}} — {{plain}}; score {{score}}',
     computingDetails: 'Computing the fine-grained maps (guided backprop)…',
     detailsFailed: 'The fine-grained maps could not be computed: {{message}}',
+    restoring: 'Loading this photo again (it was set aside to save memory)…',
+    restoreFailed: 'This photo could not be loaded again: {{message}}',
     detailsCancelled: 'The fine-grained maps were not computed.',
     computeDetails: 'Compute them',
     cancelDetails: 'Cancel',

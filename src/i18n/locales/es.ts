@@ -111,6 +111,8 @@ const es: DeepPartial<Messages> = {
     hover: '{{name}} — {{plain}}; puntuación {{score}}',
     computingDetails: 'Calculando los mapas detallados (retropropagación guiada)…',
     detailsFailed: 'No se pudieron calcular los mapas detallados: {{message}}',
+    restoring: 'Volviendo a cargar esta foto (se apartó para ahorrar memoria)…',
+    restoreFailed: 'No se pudo volver a cargar esta foto: {{message}}',
     detailsCancelled: 'Los mapas detallados no se calcularon.',
     computeDetails: 'Calcularlos',
     cancelDetails: 'Cancelar',

@@ -112,6 +112,8 @@ const zh: DeepPartial<Messages> = {
     hover: '{{name}}——{{plain}}；得分 {{score}}',
     computingDetails: '正在计算精细图（引导反向传播）…',
     detailsFailed: '无法计算精细图：{{message}}',
+    restoring: '正在重新加载这张照片（为节省内存已暂时释放）…',
+    restoreFailed: '无法重新加载这张照片：{{message}}',
     detailsCancelled: '精细图尚未计算。',
     computeDetails: '计算',
     cancelDetails: '取消',
