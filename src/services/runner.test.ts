@@ -317,6 +317,16 @@ describe('a long queue keeps only a few photos in memory (store shelveIdle, runn
     return { bridge, open: () => open };
   }
 
+  /** a runner that has finished a queue of `n` photos with maps */
+  async function finishedQueue(n: number) {
+    const store = createAppStore();
+    const { bridge, open } = mapsBridge();
+    const r = startRunner({ store, bridge, modelUrl: '/m/', wasmPaths: {} });
+    const ids = store.getState().addPhotos(Array.from({ length: n }, (_, i) => ({ name: `p${i}.jpg`, file: img() })));
+    await r.whenIdle();
+    return { store, bridge, open, r, ids, by: (id: string) => store.getState().photos.find((p) => p.id === id)! };
+  }
+
   it(`after a batch only ${PHOTOS_IN_MEMORY} finished photos hold pixels, maps and the preprocessed view (the shown one among them); the rest keep their results`, async () => {
     const store = createAppStore();
     const { bridge, open } = mapsBridge();
@@ -339,12 +349,7 @@ describe('a long queue keeps only a few photos in memory (store shelveIdle, runn
   });
 
   it('restore: a shelved photo is decoded and analysed again with its own method; its shown result is kept, the maps come back, another photo is shelved', async () => {
-    const store = createAppStore();
-    const { bridge, open } = mapsBridge();
-    const r = startRunner({ store, bridge, modelUrl: '/m/', wasmPaths: {} });
-    const ids = store.getState().addPhotos(Array.from({ length: 6 }, (_, i) => ({ name: `p${i}.jpg`, file: img() })));
-    await r.whenIdle();
-    const by = (id: string) => store.getState().photos.find((p) => p.id === id)!;
+    const { store, bridge, open, r, ids, by } = await finishedQueue(6);
     const target = ids[1];
     expect(by(target).shelved).toEqual({ maps: true });
     const shown = by(target).result!;
@@ -368,17 +373,13 @@ describe('a long queue keeps only a few photos in memory (store shelveIdle, runn
   });
 
   it('details() on a shelved photo restores it first, then computes the guided maps over the recovered class maps', async () => {
-    const store = createAppStore();
-    const { bridge } = mapsBridge();
-    const r = startRunner({ store, bridge, modelUrl: '/m/', wasmPaths: {} });
-    const ids = store.getState().addPhotos(Array.from({ length: 6 }, (_, i) => ({ name: `p${i}.jpg`, file: img() })));
-    await r.whenIdle();
+    const { store, bridge, r, ids, by } = await finishedQueue(6);
     const target = ids[2];
     store.getState().selectPhoto(target);
     bridge.calls.length = 0;
     await r.details(target);
     expect(bridge.calls.filter((c) => c !== 'model')).toEqual([`decode:${target}`, `analyze:${target}:gradcam`, `details:${target}`]);
-    const p = store.getState().photos.find((x) => x.id === target)!;
+    const p = by(target);
     expect(p.result?.maps?.gradCam).toHaveLength(1);
     expect(p.result?.maps?.guidedGradCam).toHaveLength(1);
     expect(p.details?.status).toBe('done');
@@ -386,12 +387,7 @@ describe('a long queue keeps only a few photos in memory (store shelveIdle, runn
   });
 
   it('a failed restore is recorded on the photo and not retried behind the user\'s back', async () => {
-    const store = createAppStore();
-    const { bridge } = mapsBridge();
-    const r = startRunner({ store, bridge, modelUrl: '/m/', wasmPaths: {} });
-    const ids = store.getState().addPhotos(Array.from({ length: 6 }, (_, i) => ({ name: `p${i}.jpg`, file: img() })));
-    await r.whenIdle();
-    const by = (id: string) => store.getState().photos.find((p) => p.id === id)!;
+    const { bridge, r, ids, by } = await finishedQueue(6);
     (bridge.decode as ReturnType<typeof vi.fn>).mockImplementationOnce(async () => {
       throw new FundusLensError('decode-failed', 'The file is no longer readable.');
     });
