@@ -23,6 +23,37 @@ test('demo mode cycles hands-free (photo, then overlays with the verdict) and st
   await expect(page.getByRole('heading', { level: 1 })).toContainText('FundusLens');
 });
 
+test('demo mode after a long session: a sample analysed earlier and since set aside to save memory is shown again, photo and all', async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.goto(APP);
+  // five samples: the store keeps four photos in memory, so the first one (the demo's first) gets shelved
+  for (const title of ['Healthy retina', 'Microaneurysms', 'Hard exudates', 'Cotton wool spots', 'All four lesion types']) {
+    await page.getByRole('button', { name: `Analyse sample: ${title}` }).click();
+  }
+  await expect(page.getByRole('region', { name: 'Queue' }).locator('[data-status=done]')).toHaveCount(5, { timeout: 200_000 });
+  await page.getByRole('link', { name: 'Demo mode' }).click();
+  const demo = page.getByTestId('demo');
+  await expect(demo).toHaveAttribute('data-phase', /photo|reveal/, { timeout: 120_000 });
+  await expect(demo.locator('.demo-title')).toHaveText('Healthy retina');
+  // the photo is drawn while its title shows (a shelved photo without its bitmap would leave the canvas black until
+  // the demo moves on to the next sample, which is in memory)
+  await expect
+    .poll(
+      () =>
+        page.evaluate(() => {
+          if (document.querySelector('.demo-title')?.textContent !== 'Healthy retina') return -1;
+          const c = document.querySelector('[data-testid=demo] [data-testid=photo-layer]') as HTMLCanvasElement | null;
+          if (!c) return 0;
+          const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+          let n = 0;
+          for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 30) n++;
+          return n;
+        }),
+      { timeout: 6_000 },
+    )
+    .toBeGreaterThan(10_000);
+});
+
 test('model card shows intended use, thresholds and limitations from the bundle metadata', async ({ page }) => {
   await page.goto(APP);
   await page.getByRole('link', { name: 'Model card' }).click();

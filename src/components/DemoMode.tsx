@@ -35,6 +35,8 @@ async function analysedSample(s: Sample, alive: () => boolean): Promise<string |
     const cur = appStore.getState().photos.find((x) => x.id === id);
     if (!cur || cur.status === 'error' || cur.status === 'cancelled') return null;
     if (cur.status === 'done') {
+      // a sample shown in an earlier round may have been shelved since (store shelveIdle): its photo comes back first
+      if (cur.shelved) await getRunner().restore(id);
       // the demo shows the combined map (eq. 4): computed on demand, like the viewer's
       if (cur.result?.summary === 'dr-signs') await getRunner().details(id);
       return id;
