@@ -103,7 +103,8 @@ export interface PhotosSlice {
 
 /**
  * How many finished photos keep their decoded pixels and maps in memory, the shown one included. Going back to
- * an older photo decodes it again and recomputes its maps (~0.5–2 s on a laptop CPU).
+ * an older photo decodes it again and recomputes its maps (measured on this project's 2-core VM, wasm: 0.4 s for a
+ * 1024 px sample, 1.4 s for a 4288×2848 photo).
  */
 export const PHOTOS_IN_MEMORY = 4;
 
