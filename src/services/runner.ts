@@ -81,6 +81,7 @@ export function startRunner(o: RunnerOptions): Runner {
     return run;
   }
   const detailJobs = new Map<string, { promise: Promise<void>; cancelled: boolean }>();
+  const photoOf = (id: string): PhotoItem | undefined => store.getState().photos.find((p) => p.id === id);
 
   const init = (): WorkerInit => {
     const { backend, cam } = store.getState().settings;
@@ -139,7 +140,7 @@ export function startRunner(o: RunnerOptions): Runner {
         store.getState().updatePhoto(id, { status: 'queued', stage: undefined });
         return;
       }
-      const cur = store.getState().photos.find((p) => p.id === id);
+      const cur = photoOf(id);
       if (!cur || cur.status === 'cancelled') return;
       store.getState().updatePhoto(id, { status: 'analysing', stage: 'quality', progress: 0 });
       // The class-activation map (Grad-CAM or HiResCAM, as set now) for every lesion label, no
@@ -149,7 +150,7 @@ export function startRunner(o: RunnerOptions): Runner {
       const res = await bridge.analyze(id, item.file, { force: cur.force, maps: 'gradcam', cam, preprocessed: true }, (stage, progress) => {
         store.getState().updatePhoto(id, { stage, progress });
       });
-      const after = store.getState().photos.find((p) => p.id === id);
+      const after = photoOf(id);
       if (!after) return;
       // decoding ran before analyze() (in the same worker): show it with the other stages
       if (res.result.timingsMs.decode === undefined && after.display?.decodeMs !== undefined) res.result.timingsMs.decode = after.display.decodeMs;
@@ -209,11 +210,11 @@ export function startRunner(o: RunnerOptions): Runner {
   }
 
   async function computeDetails(id: string, job: { cancelled: boolean }): Promise<void> {
-    const start = store.getState().photos.find((p) => p.id === id);
+    const start = photoOf(id);
     const result = start?.result;
     if (!start || !result) return;
     const current = () => {
-      const p = store.getState().photos.find((x) => x.id === id);
+      const p = photoOf(id);
       return p && p.result === result ? p : undefined;
     };
     store.getState().updatePhoto(id, { details: { status: 'computing', progress: 0 } });
@@ -246,9 +247,9 @@ export function startRunner(o: RunnerOptions): Runner {
   function restore(id: string): Promise<void> {
     const running = restoreJobs.get(id);
     if (running) return running;
-    if (!store.getState().photos.find((x) => x.id === id)?.shelved) return Promise.resolve();
+    if (!photoOf(id)?.shelved) return Promise.resolve();
     const job = exclusive(async () => {
-      const cur = store.getState().photos.find((x) => x.id === id);
+      const cur = photoOf(id);
       if (!cur?.shelved) return; // re-analysed or removed meanwhile
       const { result } = cur;
       let bitmap: ImageBitmap | null = null;
@@ -261,14 +262,14 @@ export function startRunner(o: RunnerOptions): Runner {
           const res = await bridge.analyze(id, cur.file, { force: cur.force, maps: 'gradcam', cam: camMethodOf(result), preprocessed: true });
           patch = res.result.model === result.model ? { result: { ...result, maps: res.result.maps }, preprocessed: res.preprocessed } : { result: res.result, preprocessed: res.preprocessed };
         }
-        const now = store.getState().photos.find((x) => x.id === id);
+        const now = photoOf(id);
         if (!now?.shelved || now.result !== result) return; // replaced or removed meanwhile: drop what was made
         store.getState().updatePhoto(id, { display, ...patch, shelved: undefined });
         bitmap = null; // the photo owns it now
         store.getState().shelveIdle();
       } catch (e) {
         const err = toAppError(e);
-        const now = store.getState().photos.find((x) => x.id === id);
+        const now = photoOf(id);
         if (now?.shelved) store.getState().updatePhoto(id, { shelved: { ...now.shelved, failed: err.message } });
       } finally {
         bitmap?.close();
@@ -282,10 +283,9 @@ export function startRunner(o: RunnerOptions): Runner {
   function details(id: string): Promise<void> {
     const running = detailJobs.get(id);
     if (running) return running.promise;
-    const shelved = store.getState().photos.find((x) => x.id === id)?.shelved;
+    const p = photoOf(id);
     // the guided maps multiply the class maps: bring those back first (once: a failed restore stays failed)
-    if (shelved) return shelved.failed ? Promise.resolve() : restore(id).then(() => (store.getState().photos.find((x) => x.id === id)?.shelved ? undefined : details(id)));
-    const p = store.getState().photos.find((x) => x.id === id);
+    if (p?.shelved) return p.shelved.failed ? Promise.resolve() : restore(id).then(() => (photoOf(id)?.shelved ? undefined : details(id)));
     const r = p?.result;
     if (!p || p.status !== 'done' || !r || (r.maps?.guidedGradCam && r.maps.combined)) return Promise.resolve();
     const job = { cancelled: false, promise: Promise.resolve() };
@@ -326,7 +326,7 @@ export function startRunner(o: RunnerOptions): Runner {
         cancelDetails(id);
         return;
       }
-      const p = store.getState().photos.find((x) => x.id === id);
+      const p = photoOf(id);
       if (!p) return;
       if (p.status === 'queued') store.getState().updatePhoto(id, { status: 'cancelled' });
       else bridge.cancel(id);
