@@ -61,6 +61,19 @@ test('batch screening: a whole folder (webkitdirectory), sub-folders included, i
   await page.getByRole('button', { name: 'Sort by File' }).click();
   const names = await rows.locator('td:nth-child(2)').allInnerTexts();
   expect(names.map((n) => n.replace(/^[^/]*\//, ''))).toEqual(['monday/p2.jpg', 'p1.jpg']);
+  // the file that is not a photo is named, not dropped silently
+  await expect(page.getByTestId('batch-skipped')).toContainText(/1 file\(s\) left out: not photos \(.*readme\.txt\)/);
+
+  // the same folder again after clearing, from the keyboard: the open buttons are real, focusable buttons
+  await page.getByRole('button', { name: 'Clear the batch' }).click();
+  await expect(page.getByText('No photos in this batch yet.')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Clear the batch' })).toBeDisabled();
+  const open = page.getByRole('button', { name: 'Open a folder…' });
+  await open.focus();
+  await expect(open).toBeFocused();
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+  await chooser.setFiles(dir);
+  await expect(rows).toHaveCount(2);
 });
 
 test('a long batch keeps only a few photos in memory: an older one is loaded again, with its heat map, when opened', async ({ page }) => {

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { LabelSpec } from '../../core/types';
 import { appStore, useApp, type PhotoItem } from '../../store';
@@ -54,7 +54,10 @@ export function BatchPage() {
   const [eye, setEye] = useState<Eye>('OD');
   const [date, setDate] = useState(today());
   const [msg, setMsg] = useState<string | null>(null);
+  const [skipped, setSkipped] = useState<string | null>(null);
   const labels = currentModel().labels;
+  const folderRef = useRef<HTMLInputElement | null>(null);
+  const filesRef = useRef<HTMLInputElement | null>(null);
 
   const photos = useMemo(() => {
     const set = new Set(batch);
@@ -71,12 +74,20 @@ export function BatchPage() {
   }, [photos, sort]);
   const done = photos.filter((p) => p.status === 'done' || p.status === 'error' || p.status === 'cancelled').length;
 
-  function add(files: FileList | null) {
-    if (!files?.length) return;
-    const list = Array.from(files)
-      .filter((f) => IMAGE_EXT.test(f.name) || f.type.startsWith('image/'))
-      .sort((a, b) => ((a as File & { webkitRelativePath?: string }).webkitRelativePath || a.name).localeCompare((b as File & { webkitRelativePath?: string }).webkitRelativePath || b.name))
-      .map((f) => ({ name: (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name, file: f as Blob }));
+  function add(input: HTMLInputElement) {
+    const files = Array.from(input.files ?? []);
+    // the same folder or files chosen again (e.g. after "Clear the batch") must fire change again
+    input.value = '';
+    if (!files.length) return;
+    const pathOf = (f: File) => (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name;
+    const isImage = (f: File) => IMAGE_EXT.test(f.name) || f.type.startsWith('image/');
+    // a folder often holds other files too (exports, notes, .DS_Store): say which were left out
+    const left = files.filter((f) => !isImage(f)).map(pathOf);
+    setSkipped(left.length ? t('batch.skipped', { count: left.length, names: left.slice(0, 3).join(', ') + (left.length > 3 ? ', …' : '') }) : null);
+    const list = files
+      .filter(isImage)
+      .sort((a, b) => pathOf(a).localeCompare(pathOf(b)))
+      .map((f) => ({ name: pathOf(f), file: f as Blob }));
     const ids = appStore.getState().addPhotos(list);
     appStore.getState().setBatch([...appStore.getState().records.batch, ...ids]);
     if (ids.length) getRunner();
@@ -125,24 +136,26 @@ export function BatchPage() {
       <h2 id="batch-h">{t('batch.heading')}</h2>
       <p>{t('batch.intro')}</p>
       <div className="records-actions">
-        <label className="button">
+        {/* Buttons, not labels: a label around a hidden input is neither focusable nor styled as a control */}
+        <button type="button" onClick={() => folderRef.current?.click()}>
           {t('batch.folder')}
-          <input
-            type="file"
-            hidden
-            multiple
-            data-testid="batch-folder"
-            ref={(el) => {
-              // React has no typed prop for it; it must be an attribute
-              el?.setAttribute('webkitdirectory', '');
-            }}
-            onChange={(e) => add(e.currentTarget.files)}
-          />
-        </label>
-        <label className="button">
+        </button>
+        <input
+          ref={(el) => {
+            folderRef.current = el;
+            // React has no typed prop for it; it must be an attribute
+            el?.setAttribute('webkitdirectory', '');
+          }}
+          type="file"
+          hidden
+          multiple
+          data-testid="batch-folder"
+          onChange={(e) => add(e.currentTarget)}
+        />
+        <button type="button" onClick={() => filesRef.current?.click()}>
           {t('batch.files')}
-          <input type="file" hidden multiple accept="image/*" data-testid="batch-files" onChange={(e) => add(e.currentTarget.files)} />
-        </label>
+        </button>
+        <input ref={filesRef} type="file" hidden multiple accept="image/*" data-testid="batch-files" onChange={(e) => add(e.currentTarget)} />
         <button type="button" onClick={cancel} disabled={done === photos.length}>
           {t('batch.cancel')}
         </button>
@@ -150,6 +163,11 @@ export function BatchPage() {
           {t('batch.clear')}
         </button>
       </div>
+      {skipped && (
+        <p role="status" className="muted" data-testid="batch-skipped">
+          {skipped}
+        </p>
+      )}
       {photos.length > 0 && (
         <p role="status" data-testid="batch-progress">
           <progress max={photos.length} value={done} /> {t('batch.progress', { done, total: photos.length })}

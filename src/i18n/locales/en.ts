@@ -504,6 +504,7 @@ const en = {
     cancel: 'Cancel the batch',
     clear: 'Clear the batch',
     empty: 'No photos in this batch yet.',
+    skipped: '{{count}} file(s) left out: not photos ({{names}}).',
     table: 'Batch results',
     col: { photo: 'Photo', name: 'File', status: 'Status', verdict: 'Verdict', flags: 'Findings', quality: 'Quality', max: 'Highest probability' },
     open: 'Open {{name}} in the viewer',

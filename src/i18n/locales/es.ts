@@ -495,6 +495,7 @@ const es: DeepPartial<Messages> = {
     cancel: 'Cancelar el lote',
     clear: 'Vaciar el lote',
     empty: 'Todavía no hay fotografías en este lote.',
+    skipped: '{{count}} archivo(s) omitido(s): no son fotografías ({{names}}).',
     table: 'Resultados del lote',
     col: { photo: 'Foto', name: 'Archivo', status: 'Estado', verdict: 'Veredicto', flags: 'Hallazgos', quality: 'Calidad', max: 'Probabilidad máxima' },
     open: 'Abrir {{name}} en el visor',

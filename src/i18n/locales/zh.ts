@@ -496,6 +496,7 @@ const zh: DeepPartial<Messages> = {
     cancel: '取消批量处理',
     clear: '清除本批',
     empty: '本批还没有照片。',
+    skipped: '已跳过 {{count}} 个文件：不是照片（{{names}}）。',
     table: '批量结果',
     col: { photo: '照片', name: '文件', status: '状态', verdict: '结论', flags: '发现', quality: '质量', max: '最高概率' },
     open: '在查看器中打开 {{name}}',
