@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { appStore, selectSelected, useApp, type Route } from '../store';
 import { loadModelCard } from '../services/instance';
@@ -33,13 +33,27 @@ function useHashRoute(): Route {
   return route;
 }
 
+/**
+ * "Screening aid, not a diagnosis" and the model's intended use, on every page. On a phone the
+ * intended use (a paragraph: what trained the model, that it is not a medical device) would fill
+ * half the first screen on every page, so there it shows two lines and a button opens the rest;
+ * the bold warning always shows in full.
+ */
 function Disclaimer() {
   const { t } = useTranslation();
   const card = useApp((s) => s.card);
+  const [open, setOpen] = useState(false);
   return (
-    <div className="disclaimer" role="note" data-testid="disclaimer">
+    <div className={`disclaimer${open ? ' open' : ''}`} role="note" data-testid="disclaimer">
       <strong>{t('app.disclaimer')}</strong>{' '}
-      <span>{card.metadata ? t('app.intendedUse', { text: card.metadata.intendedUse }) : card.status === 'error' ? '' : t('app.intendedUseLoading')}</span>
+      <span className="intended-use" id="intended-use">
+        {card.metadata ? t('app.intendedUse', { text: card.metadata.intendedUse }) : card.status === 'error' ? '' : t('app.intendedUseLoading')}
+      </span>
+      {card.metadata && (
+        <button type="button" className="link disclaimer-more" aria-expanded={open} aria-controls="intended-use" onClick={() => setOpen(!open)}>
+          {open ? t('app.intendedUseLess') : t('app.intendedUseMore')}
+        </button>
+      )}
     </div>
   );
 }
@@ -52,11 +66,12 @@ function AnalysePage() {
         <OpenPhotos />
         <Queue />
       </div>
-      <div className="col-main">{photo ? <Viewer photo={photo} /> : null}</div>
+      {/* DOM order = the narrow layout's order (verdict, photo, record), which is also the reading order */}
       <div className="col-right">
         <ResultPanel photo={photo} />
-        {photo ? <SaveRecord photo={photo} /> : null}
       </div>
+      <div className="col-main">{photo ? <Viewer photo={photo} /> : null}</div>
+      <div className="col-record">{photo ? <SaveRecord photo={photo} /> : null}</div>
     </div>
   );
 }

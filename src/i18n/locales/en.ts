@@ -9,6 +9,9 @@ const en = {
     disclaimer: 'Screening aid, not a diagnosis.',
     intendedUse: 'Intended use: {{text}}',
     intendedUseLoading: 'Intended use: loading from the model bundle…',
+    /** the intended use is cut to two lines on a phone; these open and close it */
+    intendedUseMore: 'Show all',
+    intendedUseLess: 'Show less',
     skip: 'Skip to main content',
     nav: { label: 'Sections', analyse: 'Analyse', model: 'Model card', demo: 'Demo mode', annotate: 'Annotate', records: 'Records', batch: 'Batch' },
     crashed: 'Something went wrong in this view: {{message}}',

@@ -12,6 +12,9 @@ const es: DeepPartial<Messages> = {
     disclaimer: 'Ayuda para el cribado, no un diagnóstico.',
     intendedUse: 'Uso previsto: {{text}}',
     intendedUseLoading: 'Uso previsto: cargando desde el paquete del modelo…',
+    /** the intended use is cut to two lines on a phone; these open and close it */
+    intendedUseMore: 'Mostrar todo',
+    intendedUseLess: 'Mostrar menos',
     skip: 'Saltar al contenido principal',
     nav: { label: 'Secciones', analyse: 'Analizar', model: 'Ficha del modelo', demo: 'Modo demostración', annotate: 'Anotar', records: 'Registros', batch: 'Lote' },
     crashed: 'Algo ha fallado en esta vista: {{message}}',

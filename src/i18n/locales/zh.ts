@@ -13,6 +13,9 @@ const zh: DeepPartial<Messages> = {
     disclaimer: '筛查辅助工具，不是诊断。',
     intendedUse: '预期用途：{{text}}',
     intendedUseLoading: '预期用途：正在从模型包读取…',
+    /** the intended use is cut to two lines on a phone; these open and close it */
+    intendedUseMore: '展开全文',
+    intendedUseLess: '收起',
     skip: '跳到主要内容',
     nav: { label: '栏目', analyse: '分析', model: '模型说明', demo: '演示模式', annotate: '标注', records: '记录', batch: '批量筛查' },
     crashed: '此视图出错：{{message}}',
