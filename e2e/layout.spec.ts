@@ -1,5 +1,6 @@
 import { expect, test, type Locator } from '@playwright/test';
 import { APP, openSample } from './helpers';
+import { exportFileWithOneRecord } from './fixtures-records';
 
 // Where things sit on a phone and on a clinic laptop: the verdict, the photo that explains it and the
 // record form, and how much of the first screen the intended-use notice takes.
@@ -39,6 +40,35 @@ test.describe('phone (390 × 844)', () => {
     const record = await box(page.getByRole('region', { name: 'Save as record' }));
     expect(verdict.y).toBeLessThan(photo.y);
     expect(photo.y + photo.height).toBeLessThanOrEqual(record.y);
+  });
+});
+
+test.describe('phone (390 × 844), every page', () => {
+  test.use({ viewport: { width: 390, height: 844 } });
+
+  test('no page is wider than the screen: records, the clinician report, the patient view, a batch, the model card', async ({ page }) => {
+    // wide tables scroll inside their own box; the page itself never scrolls sideways
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await page.goto(`${APP}#/records`);
+    await page.getByTestId('import-input').setInputFiles({ name: 'a.funduslens.json', mimeType: 'application/json', buffer: await exportFileWithOneRecord(page.request, 'PHONE-1') });
+    await expect(page.getByTestId('records-table')).toBeVisible();
+    expect(await overflow(), 'records').toBeLessThanOrEqual(0);
+    await page.getByRole('row', { name: /PHONE-1/ }).getByRole('link').first().click();
+    await expect(page.getByTestId('annotated-photo')).toBeVisible();
+    expect(await overflow(), 'clinician report').toBeLessThanOrEqual(0);
+    const photo = await box(page.getByTestId('annotated-photo'));
+    expect(photo.x + photo.width).toBeLessThanOrEqual(390);
+    await page.getByRole('link', { name: 'Patient view' }).click();
+    await expect(page.getByTestId('annotated-photo')).toBeVisible();
+    expect(await overflow(), 'patient view').toBeLessThanOrEqual(0);
+    await page.goto(`${APP}#/batch`);
+    const sample = await (await page.request.get('/samples/01-healthy-macula.jpg')).body();
+    await page.getByTestId('batch-files').setInputFiles([{ name: 'a-rather-long-file-name-from-the-camera-0001.jpg', mimeType: 'image/jpeg', buffer: sample }]);
+    await expect(page.getByTestId('batch-row')).toHaveCount(1);
+    expect(await overflow(), 'batch').toBeLessThanOrEqual(0);
+    await page.goto(`${APP}#/model`);
+    await expect(page.getByRole('heading', { name: 'Labels and decision thresholds' })).toBeVisible();
+    expect(await overflow(), 'model card').toBeLessThanOrEqual(0);
   });
 });
 

@@ -4,6 +4,7 @@ import type { EvaluationSummary, LabelMetrics, LabelSpec } from '../core/types';
 import { useApp } from '../store';
 import { evaluationSource, isCellMap, isPlaceholder, localizationViews, rocGroups, type LocalizationRowView, type LocalizationView } from '../services/model-card';
 import { loadModelCard, loadModelCardRocs } from '../services/instance';
+import { TableScroll } from './TableScroll';
 
 const f3 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(3));
 
@@ -71,7 +72,7 @@ export function ModelCard() {
           const pg = rows.some(([, x]) => x.pointingGame !== undefined);
           return (
             <Fragment key={i}>
-              <div className="table-wrap">
+              <TableScroll label={t('model.metricsCaption', { dataset: ev.dataset, description: ev.description })}>
                 <table className="metrics">
                   <caption>{t('model.metricsCaption', { dataset: ev.dataset, description: ev.description })}</caption>
                   <thead>
@@ -101,7 +102,7 @@ export function ModelCard() {
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </TableScroll>
               <Localization ev={ev} labels={m.labels} inputSize={m.inputSize} />
             </Fragment>
           );
@@ -109,7 +110,7 @@ export function ModelCard() {
       )}
       {card.rocs && card.rocs.length > 0 && <Rocs rocs={card.rocs} evaluation={m.evaluation} />}
       <h3>{t('model.thresholds')}</h3>
-      <div className="table-wrap">
+      <TableScroll label={t('model.thresholds')}>
         <table>
           <thead>
             <tr>
@@ -130,7 +131,7 @@ export function ModelCard() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
       <h3>{t('model.limitations')}</h3>
       <ul>
         {m.limitations.map((l, i) => (
@@ -296,7 +297,7 @@ function LocalizationTableView({
           <strong>{mapName}</strong>: {t('model.locNoRows')}
         </p>
       ) : (
-        <div className="table-wrap">
+        <TableScroll label={t('model.locCaption', { map: mapName, dataset })}>
           <table className="metrics" aria-describedby={`${introId} ${noteId}`}>
             <caption>{t('model.locCaption', { map: mapName, dataset })}</caption>
             <thead>
@@ -330,7 +331,7 @@ function LocalizationTableView({
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
       {/* read after the numbers, as a table footnote; screen readers get it with the table */}
       <p id={noteId} className="muted">

@@ -15,6 +15,7 @@ import {
 } from '../../services/annotations/consensus';
 import type { Bit } from '../../services/annotations/labels';
 import { downloadText } from '../../services/download';
+import { TableScroll } from '../TableScroll';
 
 const SHOW_MAX = 200;
 const fmt = (x: number, d = 2) => (Number.isNaN(x) ? '—' : x.toFixed(d));
@@ -142,7 +143,7 @@ export function Consensus() {
       {sets.length >= 2 && (
         <>
           <h4>{t('annotate.consensus.agreement')}</h4>
-          <div className="table-wrap">
+          <TableScroll label={t('annotate.consensus.agreement')}>
             <table data-testid="ann-agreement">
               <thead>
                 <tr>
@@ -171,7 +172,7 @@ export function Consensus() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
           <fieldset>
             <legend>{t('annotate.consensus.rule')}</legend>
             <label>
@@ -189,7 +190,7 @@ export function Consensus() {
           {!dis.length ? (
             <p className="muted">{t('annotate.consensus.noDisagreements')}</p>
           ) : (
-            <div className="table-wrap">
+            <TableScroll label={t('annotate.consensus.disagreements', { n: dis.length })}>
               <table data-testid="ann-disagreements">
                 <thead>
                   <tr>
@@ -243,7 +244,7 @@ export function Consensus() {
                 </tbody>
               </table>
               {dis.length > SHOW_MAX && <p className="small muted">{t('annotate.consensus.more', { n: dis.length - SHOW_MAX })}</p>}
-            </div>
+            </TableScroll>
           )}
           {undecided > 0 && <p className="small">{t('annotate.consensus.undecidedCount', { n: undecided })}</p>}
           <button type="button" className="primary" onClick={() => downloadText('labels.csv', consensusCsv(sets, rule, adj))} data-testid="ann-consensus-export">

@@ -6,6 +6,7 @@ import { getRunner } from '../../services/instance';
 import { buildRecord, currentModel, downloadBlob, saveRecord, today, type Eye } from '../../services/records';
 import { toCsv, type CsvCell } from '../../services/csv';
 import '../report/report.css';
+import { TableScroll } from '../TableScroll';
 
 type SortKey = 'name' | 'status' | 'verdict' | 'quality' | 'max';
 const IMAGE_EXT = /\.(jpe?g|png|webp|bmp|gif|tiff?)$/i;
@@ -176,51 +177,53 @@ export function BatchPage() {
       {!photos.length ? (
         <p className="muted">{t('batch.empty')}</p>
       ) : (
-        <table className="batch-table" data-testid="batch-table">
-          <caption className="visually-hidden">{t('batch.table')}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('batch.col.photo')}</th>
-              {header('name', t('batch.col.name'))}
-              {header('status', t('batch.col.status'))}
-              {header('verdict', t('batch.col.verdict'))}
-              <th scope="col">{t('batch.col.flags')}</th>
-              {header('quality', t('batch.col.quality'))}
-              {header('max', t('batch.col.max'))}
-            </tr>
-          </thead>
-          <tbody>
-            {sorted.map((p) => {
-              const r = p.result;
-              const flags = r ? labels.filter((l) => l.id !== 'healthy' && r.positive[l.id]).map((l) => l.name) : [];
-              return (
-                <tr key={p.id} data-testid="batch-row">
-                  <td>
-                    <Thumb file={p.file} alt="" />
-                  </td>
-                  <td>
-                    <button
-                      type="button"
-                      className="linklike"
-                      aria-label={t('batch.open', { name: p.name })}
-                      onClick={() => {
-                        appStore.getState().selectPhoto(p.id);
-                        location.hash = '#/';
-                      }}
-                    >
-                      {p.name}
-                    </button>
-                  </td>
-                  <td>{t(`queue.status.${p.status}`)}</td>
-                  <td data-testid="batch-verdict">{r ? t(`records.result.${r.summary}`) : p.error ? p.error.message : '—'}</td>
-                  <td>{flags.join(', ') || '—'}</td>
-                  <td>{r ? r.quality.score.toFixed(2) : '—'}</td>
-                  <td>{r ? pct(maxLesion(p)) : '—'}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <TableScroll label={t('batch.table')}>
+          <table className="batch-table" data-testid="batch-table">
+            <caption className="visually-hidden">{t('batch.table')}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t('batch.col.photo')}</th>
+                {header('name', t('batch.col.name'))}
+                {header('status', t('batch.col.status'))}
+                {header('verdict', t('batch.col.verdict'))}
+                <th scope="col">{t('batch.col.flags')}</th>
+                {header('quality', t('batch.col.quality'))}
+                {header('max', t('batch.col.max'))}
+              </tr>
+            </thead>
+            <tbody>
+              {sorted.map((p) => {
+                const r = p.result;
+                const flags = r ? labels.filter((l) => l.id !== 'healthy' && r.positive[l.id]).map((l) => l.name) : [];
+                return (
+                  <tr key={p.id} data-testid="batch-row">
+                    <td>
+                      <Thumb file={p.file} alt="" />
+                    </td>
+                    <td>
+                      <button
+                        type="button"
+                        className="linklike"
+                        aria-label={t('batch.open', { name: p.name })}
+                        onClick={() => {
+                          appStore.getState().selectPhoto(p.id);
+                          location.hash = '#/';
+                        }}
+                      >
+                        {p.name}
+                      </button>
+                    </td>
+                    <td>{t(`queue.status.${p.status}`)}</td>
+                    <td data-testid="batch-verdict">{r ? t(`records.result.${r.summary}`) : p.error ? p.error.message : '—'}</td>
+                    <td>{flags.join(', ') || '—'}</td>
+                    <td>{r ? r.quality.score.toFixed(2) : '—'}</td>
+                    <td>{r ? pct(maxLesion(p)) : '—'}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </TableScroll>
       )}
       {photos.length > 0 && (
         <div className="records-actions">

@@ -14,6 +14,7 @@ import {
 } from '../../services/records';
 import { Thumb } from './Thumb';
 import { UnsavedRecords } from './UnsavedRecords';
+import { TableScroll } from '../TableScroll';
 
 const mb = (n: number) => (n / (1024 * 1024)).toFixed(1);
 
@@ -148,31 +149,33 @@ export function RecordsPage() {
       )}
       {rec.status === 'ready' && !rec.list.length && <p className="muted">{t('records.list.empty')}</p>}
       {visits.length > 0 && (
-        <table className="visits" data-testid="records-table">
-          <caption className="visually-hidden">{t('records.list.caption')}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('records.fields.patientId')}</th>
-              <th scope="col">{t('records.fields.captureDate')}</th>
-              <th scope="col">{t('records.eye.OD')}</th>
-              <th scope="col">{t('records.eye.OS')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {visits.map((v) => (
-              <tr key={v.key}>
-                <th scope="row">
-                  <button type="button" className="linklike" onClick={() => setFilter({ patient: v.patientId })} title={t('records.list.patientHistory')}>
-                    {v.patientId}
-                  </button>
-                </th>
-                <td>{v.captureDate}</td>
-                <td>{v.OD.map((r) => <RecordCell key={r.id} r={r} />)}</td>
-                <td>{v.OS.map((r) => <RecordCell key={r.id} r={r} />)}</td>
+        <TableScroll label={t('records.list.caption')}>
+          <table className="visits" data-testid="records-table">
+            <caption className="visually-hidden">{t('records.list.caption')}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t('records.fields.patientId')}</th>
+                <th scope="col">{t('records.fields.captureDate')}</th>
+                <th scope="col">{t('records.eye.OD')}</th>
+                <th scope="col">{t('records.eye.OS')}</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {visits.map((v) => (
+                <tr key={v.key}>
+                  <th scope="row">
+                    <button type="button" className="linklike" onClick={() => setFilter({ patient: v.patientId })} title={t('records.list.patientHistory')}>
+                      {v.patientId}
+                    </button>
+                  </th>
+                  <td>{v.captureDate}</td>
+                  <td>{v.OD.map((r) => <RecordCell key={r.id} r={r} />)}</td>
+                  <td>{v.OS.map((r) => <RecordCell key={r.id} r={r} />)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
       )}
       <StorageInfo />
     </section>

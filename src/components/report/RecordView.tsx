@@ -18,6 +18,7 @@ import { AnnotatedPhoto } from './AnnotatedPhoto';
 import { ReportActions } from './ReportActions';
 import { RecordCell } from '../records/RecordsPage';
 import './report.css';
+import { TableScroll } from '../TableScroll';
 
 const pct = (v: number | undefined) => (v === undefined ? '—' : `${Math.round(v * 100)}%`);
 
@@ -134,30 +135,32 @@ export function RecordView() {
                 <strong>{t('report.quality')}:</strong> {t(a.quality.gradable ? 'report.gradable' : 'report.ungradable')} ({a.quality.score.toFixed(2)})
                 {a.forced && <> — {t('report.forced')}</>}
               </p>
-              <table className="report-table">
-                <thead>
-                  <tr>
-                    <th scope="col">{t('report.table.label')}</th>
-                    <th scope="col">{t('report.table.probability')}</th>
-                    <th scope="col">{t('report.table.threshold')}</th>
-                    <th scope="col">{t('report.table.model')}</th>
-                    <th scope="col">{t('report.table.final')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {a.labels.map((l) => (
-                    <tr key={l.id} data-label={l.id}>
-                      <th scope="row">
-                        {l.name} <span className="muted small">{l.plainName}</span>
-                      </th>
-                      <td>{pct(a.probabilities[l.id])}</td>
-                      <td>{pct(l.threshold)}</td>
-                      <td>{a.positive[l.id] ? t('report.positive') : t('report.negative')}</td>
-                      <td>{eff[l.id] ? <strong>{t('report.positive')}</strong> : t('report.negative')}</td>
+              <TableScroll label={t('report.table.caption')}>
+                <table className="report-table">
+                  <thead>
+                    <tr>
+                      <th scope="col">{t('report.table.label')}</th>
+                      <th scope="col">{t('report.table.probability')}</th>
+                      <th scope="col">{t('report.table.threshold')}</th>
+                      <th scope="col">{t('report.table.model')}</th>
+                      <th scope="col">{t('report.table.final')}</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
+                  </thead>
+                  <tbody>
+                    {a.labels.map((l) => (
+                      <tr key={l.id} data-label={l.id}>
+                        <th scope="row">
+                          {l.name} <span className="muted small">{l.plainName}</span>
+                        </th>
+                        <td>{pct(a.probabilities[l.id])}</td>
+                        <td>{pct(l.threshold)}</td>
+                        <td>{a.positive[l.id] ? t('report.positive') : t('report.negative')}</td>
+                        <td>{eff[l.id] ? <strong>{t('report.positive')}</strong> : t('report.negative')}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </TableScroll>
             </>
           ) : (
             <p>{t('records.result.not-analysed')}</p>

@@ -436,7 +436,7 @@ const en = {
     gradable: 'gradable',
     ungradable: 'ungradable',
     forced: 'analysed anyway despite poor quality',
-    table: { label: 'Finding', probability: 'Probability', threshold: 'Threshold', model: 'Model', final: 'Final' },
+    table: { caption: 'Findings, label by label', label: 'Finding', probability: 'Probability', threshold: 'Threshold', model: 'Model', final: 'Final' },
     positive: 'positive',
     negative: 'negative',
     overrideNote: '* changed by the reviewing clinician',

@@ -422,7 +422,7 @@ const es: DeepPartial<Messages> = {
     gradable: 'valorable',
     ungradable: 'no valorable',
     forced: 'analizada pese a la mala calidad',
-    table: { label: 'Hallazgo', probability: 'Probabilidad', threshold: 'Umbral', model: 'Modelo', final: 'Final' },
+    table: { caption: 'Hallazgos, etiqueta por etiqueta', label: 'Hallazgo', probability: 'Probabilidad', threshold: 'Umbral', model: 'Modelo', final: 'Final' },
     positive: 'positivo',
     negative: 'negativo',
     overrideNote: '* modificado por el clínico revisor',

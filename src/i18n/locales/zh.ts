@@ -423,7 +423,7 @@ const zh: DeepPartial<Messages> = {
     gradable: '可分级',
     ungradable: '不可分级',
     forced: '照片质量差但仍进行了分析',
-    table: { label: '发现', probability: '概率', threshold: '阈值', model: '模型', final: '最终' },
+    table: { caption: '各标签的结果', label: '发现', probability: '概率', threshold: '阈值', model: '模型', final: '最终' },
     positive: '阳性',
     negative: '阴性',
     overrideNote: '* 由审核医生修改',
