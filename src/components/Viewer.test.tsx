@@ -92,6 +92,19 @@ describe('Viewer — Guided Grad-CAM on demand', () => {
     expect(runner.details).not.toHaveBeenCalled();
     expect(screen.queryByTestId('details-status')).toBeNull();
   });
+
+  it('a refused photo offers no heat map or outline controls; analysed anyway, it does again', () => {
+    const quality = { gradable: false, score: 0.2, reasons: ['x'], codes: ['blurred' as const], measures: {} };
+    const refused = addPhoto(result({ summary: 'ungradable', maps: undefined, quality })).id;
+    const { rerender } = render(<Viewer photo={photo(refused)} />);
+    expect(screen.queryByRole('group', { name: 'Heat map' })).toBeNull();
+    expect(screen.queryByRole('group', { name: 'Labels shown' })).toBeNull();
+    expect(screen.getByRole('group', { name: 'Image' })).toBeTruthy();
+    const forced = addPhoto(result({ summary: 'ungradable', forced: true, quality })).id;
+    rerender(<Viewer photo={photo(forced)} />);
+    expect(screen.getByRole('group', { name: 'Heat map' })).toBeTruthy();
+    expect(screen.getByRole('group', { name: 'Labels shown' })).toBeTruthy();
+  });
 });
 
 describe('Viewer — the overlay is named after the map the result carries', () => {

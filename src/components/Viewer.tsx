@@ -132,6 +132,8 @@ export function Viewer({ photo }: { photo: PhotoItem }) {
 
   const outlines = r?.outlines ?? [];
   const cam = r ? camOf(r) : s.settings.cam;
+  // a photo the gate refused has no model output: no heat map or outline to choose (until "Analyse anyway")
+  const refused = r?.summary === 'ungradable' && !r.forced;
   return (
     <section className="panel viewer" aria-labelledby="viewer-heading" data-overlay-ready={overlayReady(photo, s.overlay)} data-cam={cam}>
       <h2 id="viewer-heading" className="visually-hidden">
@@ -184,46 +186,50 @@ export function Viewer({ photo }: { photo: PhotoItem }) {
       </div>
 
       <div className="controls">
-        <fieldset>
-          <legend>{t('viewer.overlay')}</legend>
-          {OVERLAYS.map((o) => (
-            <label key={o} className="choice">
-              <input type="radio" name="overlay" value={o} checked={s.overlay === o} onChange={() => st.setOverlay(o)} />
-              {overlayLabel(t, o, cam)}
-            </label>
-          ))}
-          {camDiffers(photo, s.settings.cam) && <CamDiffers photo={photo} cam={s.settings.cam} />}
-          {missing && <DetailsStatus photo={photo} />}
-          <ColourBar />
-          <label className="slider">
-            {t('viewer.opacity')}
-            <input type="range" min={0} max={1} step={0.05} value={s.opacity} onChange={(e) => st.setOpacity(Number(e.currentTarget.value))} />
-            <output>{Math.round(s.opacity * 100)}%</output>
-          </label>
-        </fieldset>
-
-        <fieldset>
-          <legend>{t('viewer.labels')}</legend>
-          <label className="choice">
-            <input type="checkbox" checked={s.showOutlines} onChange={(e) => st.setShowOutlines(e.currentTarget.checked)} />
-            {t('viewer.outlines')}
-          </label>
-          <ul className="legend">
-            {items.map((it) => (
-              <li key={it.id}>
-                <label className="choice">
-                  <input type="checkbox" checked={s.labelsVisible[it.id]} onChange={() => st.toggleLabel(it.id)} />
-                  <svg width="40" height="12" aria-hidden="true">
-                    <line x1="2" y1="6" x2="38" y2="6" stroke="#000" strokeWidth="5" />
-                    <line x1="2" y1="6" x2="38" y2="6" stroke={it.colour} strokeWidth="3" strokeDasharray={dashArray(it.id)} />
-                  </svg>
-                  {it.name}
-                  {r?.positive[it.id] ? <span className="badge">{t('result.positive')}</span> : null}
-                </label>
-              </li>
+        {!refused && (
+          <fieldset>
+            <legend>{t('viewer.overlay')}</legend>
+            {OVERLAYS.map((o) => (
+              <label key={o} className="choice">
+                <input type="radio" name="overlay" value={o} checked={s.overlay === o} onChange={() => st.setOverlay(o)} />
+                {overlayLabel(t, o, cam)}
+              </label>
             ))}
-          </ul>
-        </fieldset>
+            {camDiffers(photo, s.settings.cam) && <CamDiffers photo={photo} cam={s.settings.cam} />}
+            {missing && <DetailsStatus photo={photo} />}
+            <ColourBar />
+            <label className="slider">
+              {t('viewer.opacity')}
+              <input type="range" min={0} max={1} step={0.05} value={s.opacity} onChange={(e) => st.setOpacity(Number(e.currentTarget.value))} />
+              <output>{Math.round(s.opacity * 100)}%</output>
+            </label>
+          </fieldset>
+        )}
+
+        {!refused && (
+          <fieldset>
+            <legend>{t('viewer.labels')}</legend>
+            <label className="choice">
+              <input type="checkbox" checked={s.showOutlines} onChange={(e) => st.setShowOutlines(e.currentTarget.checked)} />
+              {t('viewer.outlines')}
+            </label>
+            <ul className="legend">
+              {items.map((it) => (
+                <li key={it.id}>
+                  <label className="choice">
+                    <input type="checkbox" checked={s.labelsVisible[it.id]} onChange={() => st.toggleLabel(it.id)} />
+                    <svg width="40" height="12" aria-hidden="true">
+                      <line x1="2" y1="6" x2="38" y2="6" stroke="#000" strokeWidth="5" />
+                      <line x1="2" y1="6" x2="38" y2="6" stroke={it.colour} strokeWidth="3" strokeDasharray={dashArray(it.id)} />
+                    </svg>
+                    {it.name}
+                    {r?.positive[it.id] ? <span className="badge">{t('result.positive')}</span> : null}
+                  </label>
+                </li>
+              ))}
+            </ul>
+          </fieldset>
+        )}
 
         <fieldset>
           <legend>{t('viewer.image')}</legend>
