@@ -11,6 +11,25 @@ const box = async (l: Locator) => {
   return b;
 };
 
+/** sample buttons whose text runs out of their box (names of the samples) */
+const overflowingSamples = (page: import('@playwright/test').Page) =>
+  page.evaluate(() => [...document.querySelectorAll<HTMLElement>('.sample')].filter((b) => b.scrollWidth > b.clientWidth).map((b) => b.textContent));
+
+for (const [name, viewport] of [
+  ['phone', { width: 390, height: 844 }],
+  ['tablet', { width: 1024, height: 768 }],
+  ['laptop', { width: 1366, height: 768 }],
+] as const) {
+  test.describe(`${name} (${viewport.width} × ${viewport.height})`, () => {
+    test.use({ viewport });
+    test('every sample name fits its button', async ({ page }) => {
+      await page.goto(APP);
+      await expect(page.locator('.sample')).toHaveCount(8);
+      expect(await overflowingSamples(page)).toEqual([]);
+    });
+  });
+}
+
 test.describe('phone (390 × 844)', () => {
   test.use({ viewport: { width: 390, height: 844 } });
 
