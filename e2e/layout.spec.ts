@@ -65,6 +65,22 @@ test.describe('phone (390 × 844)', () => {
 test.describe('phone (390 × 844), every page', () => {
   test.use({ viewport: { width: 390, height: 844 } });
 
+  test('the settings panel and everything in it fit the screen', async ({ page }) => {
+    await page.goto(APP);
+    await page.getByText('Settings', { exact: true }).click();
+    const panel = page.locator('.settings-body');
+    await expect(panel.getByRole('combobox', { name: 'Compute backend' })).toBeVisible();
+    const p = await box(panel);
+    expect(p.x).toBeGreaterThanOrEqual(0);
+    expect(p.x + p.width).toBeLessThanOrEqual(390);
+    // nothing inside sticks out of the panel (a select sized to its longest option did, by ~15 px)
+    const outside = await panel.evaluate((el) => {
+      const right = el.getBoundingClientRect().right;
+      return [...el.querySelectorAll('select, label, p')].filter((c) => c.getBoundingClientRect().right > right + 0.5).map((c) => c.textContent?.slice(0, 30));
+    });
+    expect(outside).toEqual([]);
+  });
+
   test('no page is wider than the screen: records, the clinician report, the patient view, a batch, the model card', async ({ page }) => {
     // wide tables scroll inside their own box; the page itself never scrolls sideways
     const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
