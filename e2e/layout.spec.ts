@@ -13,7 +13,7 @@ const box = async (l: Locator) => {
 
 /** sample buttons whose text runs out of their box (names of the samples) */
 const overflowingSamples = (page: import('@playwright/test').Page) =>
-  page.evaluate(() => [...document.querySelectorAll<HTMLElement>('.sample')].filter((b) => b.scrollWidth > b.clientWidth).map((b) => b.textContent));
+  page.evaluate(() => Array.from(document.querySelectorAll<HTMLElement>('.sample')).filter((b) => b.scrollWidth > b.clientWidth).map((b) => b.textContent));
 
 for (const [name, viewport] of [
   ['phone', { width: 390, height: 844 }],
@@ -76,7 +76,7 @@ test.describe('phone (390 × 844), every page', () => {
     // nothing inside sticks out of the panel (a select sized to its longest option did, by ~15 px)
     const outside = await panel.evaluate((el) => {
       const right = el.getBoundingClientRect().right;
-      return [...el.querySelectorAll('select, label, p')].filter((c) => c.getBoundingClientRect().right > right + 0.5).map((c) => c.textContent?.slice(0, 30));
+      return Array.from(el.querySelectorAll('select, label, p')).filter((c) => c.getBoundingClientRect().right > right + 0.5).map((c) => c.textContent?.slice(0, 30));
     });
     expect(outside).toEqual([]);
   });
