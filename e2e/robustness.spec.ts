@@ -75,6 +75,11 @@ test('every awkward file through the file input: a clear message or a result, EX
       const text = (await box.innerText()).trim();
       expect(text.length, `${e.kind}: "${text}"`).toBeGreaterThan(40); // a sentence a clinician can act on
       outcome[e.kind] = `error:${await box.getAttribute('data-code')}`;
+      // a file that is no usable photo: nothing to view, and no record form to keep it as a photo
+      if (['invalid-image', 'decode-failed', 'image-too-small'].includes((await box.getAttribute('data-code')) ?? '')) {
+        await expect(page.getByTestId('photo-layer'), e.kind).toHaveCount(0);
+        await expect(page.getByRole('region', { name: 'Save as record' }), e.kind).toHaveCount(0);
+      }
     } else {
       await expect(page.getByTestId('quality-verdict')).toBeVisible();
       outcome[e.kind] = `done:${await page.getByTestId('quality-verdict').innerText()}`.split('\n')[0];

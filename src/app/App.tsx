@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { appStore, selectSelected, useApp, type Route } from '../store';
+import { appStore, photoUnreadable, selectSelected, useApp, type Route } from '../store';
 import { loadModelCard } from '../services/instance';
 import { OpenPhotos } from '../components/OpenPhotos';
 import { Queue } from '../components/Queue';
@@ -70,8 +70,9 @@ function AnalysePage() {
       <div className="col-right">
         <ResultPanel photo={photo} />
       </div>
-      <div className="col-main">{photo ? <Viewer photo={photo} /> : null}</div>
-      <div className="col-record">{photo ? <SaveRecord photo={photo} /> : null}</div>
+      {/* a file that is no photo: the result panel says why; nothing to show or keep */}
+      <div className="col-main">{photo && !photoUnreadable(photo) ? <Viewer photo={photo} /> : null}</div>
+      <div className="col-record">{photo && !photoUnreadable(photo) ? <SaveRecord photo={photo} /> : null}</div>
     </div>
   );
 }

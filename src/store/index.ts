@@ -422,6 +422,18 @@ export function useApp<T>(selector: (s: AppState) => T): T {
 
 export const selectSelected = (s: AppState): PhotoItem | undefined => s.photos.find((p) => p.id === s.selectedId);
 
+/** Error codes that mean the file itself is no usable photo (not a failure of the model or the device). */
+const UNREADABLE: readonly string[] = ['invalid-image', 'decode-failed', 'image-too-small', 'image-too-large'];
+
+/**
+ * True when the photo's file could not be read as a usable photo (a text file named .jpg, a
+ * truncated JPEG, a 16 px icon): there is nothing to view and nothing worth keeping as a record.
+ * A photo whose analysis failed for another reason (no model, a lost GPU) is still a photo.
+ */
+export function photoUnreadable(p: PhotoItem): boolean {
+  return p.status === 'error' && !p.display && UNREADABLE.includes(p.error?.code ?? '');
+}
+
 /** Overlays that need the on-demand maps (guided backprop), not just Grad-CAM. */
 export const needsDetailMaps = (o: OverlayKind): boolean => o === 'guided' || o === 'combined';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { analysisResult } from '../services/test-fixtures';
-import { camDiffers, camOf, createAppStore, detailsMissing, PHOTOS_IN_MEMORY, restoreSettings, selectSelected } from './index';
+import { camDiffers, camOf, createAppStore, detailsMissing, PHOTOS_IN_MEMORY, photoUnreadable, restoreSettings, selectSelected } from './index';
 
 const blob = (type = 'image/jpeg') => new Blob([new Uint8Array([1, 2, 3])], { type });
 
@@ -24,6 +24,22 @@ describe('app store slices', () => {
     s.getState().removePhoto(ids[1]);
     expect(s.getState().selectedId).toBe(ids[0]);
     expect(s.getState().addPhotos([])).toEqual([]);
+  });
+
+  it('photoUnreadable: only a file that could not be read as a photo, not a photo whose analysis failed', () => {
+    const s = createAppStore();
+    const [a, b, c, d] = s.getState().addPhotos(['a', 'b', 'c', 'd'].map((n) => ({ name: `${n}.jpg`, file: blob() })));
+    const display = { bitmap: null, width: 8, height: 8, originalWidth: 8, originalHeight: 8 };
+    s.getState().updatePhoto(a, { status: 'error', error: { code: 'decode-failed', message: 'not an image' } });
+    s.getState().updatePhoto(b, { status: 'error', error: { code: 'image-too-small', message: '16 px' } });
+    // no model: the photo itself is fine, it can be viewed and kept as a record to analyse later
+    s.getState().updatePhoto(c, { status: 'error', error: { code: 'model-missing-file', message: 'weights.bin' } });
+    // decoded, then the analysis failed: there is a photo to show
+    s.getState().updatePhoto(d, { status: 'error', error: { code: 'invalid-image', message: 'x' }, display });
+    const of = (id: string) => photoUnreadable(s.getState().photos.find((p) => p.id === id)!);
+    expect([a, b, c, d].map(of)).toEqual([true, true, false, false]);
+    s.getState().retry(a);
+    expect(of(a)).toBe(false); // queued again: not an error any more
   });
 
   it(`memory: finished photos beyond the ${PHOTOS_IN_MEMORY} most recently used are shelved (bitmap closed, maps dropped, result kept); the shown one and one computing its guided maps never`, () => {
