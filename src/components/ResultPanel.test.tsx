@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import i18next from 'i18next';
+import { qualityMessage } from '../core/quality';
 import { fireEvent, render, screen, within } from '@testing-library/react';
-import type { LabelSpec } from '../core/types';
+import type { LabelSpec, QualityCode } from '../core/types';
 import { appStore } from '../store';
 import { analysisResult as result } from '../services/test-fixtures';
 import { ResultPanel } from './ResultPanel';
@@ -17,6 +19,10 @@ const labels: LabelSpec[] = [
 withDemoCard(labels);
 
 describe('ResultPanel', () => {
+  afterEach(async () => {
+    await i18next.changeLanguage('en');
+  });
+
   it('gradable DR photo: verdict first, summary names the lesions, bars with threshold and a non-colour positive marker', () => {
     render(<ResultPanel photo={addPhoto(result({}))} />);
     const verdict = screen.getByTestId('quality-verdict');
@@ -45,12 +51,44 @@ describe('ResultPanel', () => {
     const p = addPhoto(r);
     render(<ResultPanel photo={p} />);
     expect(screen.getByText(/Ungradable photo/)).toBeTruthy();
-    expect(screen.getByText(/too dark/)).toBeTruthy();
+    expect(screen.getByText('Too dark — increase the flash or illumination and retake.')).toBeTruthy();
     expect(screen.getByText(/Retake the photo: check focus/)).toBeTruthy();
     expect(screen.getByTestId('summary').textContent).toMatch(/Ungradable — no screening result/);
     expect(screen.queryByRole('list', { name: 'Label probabilities' })).toBeNull();
     fireEvent.click(screen.getByRole('button', { name: 'Analyse anyway' }));
     expect(appStore.getState().photos.find((x) => x.id === p.id)).toMatchObject({ force: true, status: 'queued' });
+  });
+
+  it("the gate's reasons are shown by code in the reader's language; a photo that may not be a retina gets that advice, not 'retake with better light'", async () => {
+    const ungradable = (codes: QualityCode[], reasons: string[]) =>
+      result({
+        summary: 'ungradable',
+        quality: { gradable: false, score: 0, reasons, codes, measures: {} },
+        positive: { ma: false, hm: false, hex: false, cws: false, healthy: false },
+      });
+    await i18next.changeLanguage('es');
+    const dark = addPhoto(ungradable(['too-dark', 'blurred'], [qualityMessage('too-dark'), qualityMessage('blurred')]));
+    const { rerender } = render(<ResultPanel photo={dark} />);
+    const reasons = () => Array.from(document.querySelectorAll('ul.reasons li')).map((li) => li.textContent);
+    expect(reasons()).toEqual(['Demasiado oscura: aumente el flash o la iluminación y repita la fotografía.', 'Desenfocada: vuelva a enfocar y repita la fotografía.']);
+    expect(screen.getByText(/Repita la fotografía: compruebe el enfoque/)).toBeTruthy();
+    // an imported result with a code this version does not know keeps its stored sentence
+    const future = addPhoto(ungradable(['squinting' as QualityCode], ['Stored sentence from a newer version.']));
+    rerender(<ResultPanel photo={future} />);
+    expect(reasons()).toEqual(['Stored sentence from a newer version.']);
+    await i18next.changeLanguage('en');
+    const sky = addPhoto(ungradable(['no-fov'], [qualityMessage('no-fov')]));
+    rerender(<ResultPanel photo={sky} />);
+    expect(reasons()).toEqual([qualityMessage('no-fov')]);
+    expect(screen.getByText(/Only colour photographs of the retina \(fundus photos\) can be screened/)).toBeTruthy();
+    expect(screen.queryByText(/pupil is well dilated/)).toBeNull();
+  });
+
+  it("English reasons are core's own sentences, code for code (one wording for the CLI, the app and the PDF)", () => {
+    const codes: QualityCode[] = ['no-fov', 'not-fundus', 'too-dark', 'too-bright', 'saturated', 'blurred', 'low-contrast', 'noisy', 'too-small', 'fov-cut'];
+    const en = i18next.getFixedT('en');
+    for (const c of codes) expect(en(`quality.code.${c}`), c).toBe(qualityMessage(c));
+    expect(Object.keys(i18next.getResourceBundle('en', 'translation').quality.code).sort()).toEqual([...codes].sort());
   });
 
   it('forced result is marked as such', () => {

@@ -2,6 +2,7 @@ import { useTranslation } from 'react-i18next';
 import type { AnalysisResult, LabelSpec, StageName } from '../core/types';
 import { appStore, camOf, useApp, type PhotoItem } from '../store';
 import { getRunner } from '../services/instance';
+import { doubtsRetina, qualityReasons } from '../i18n';
 
 const pct = (v: number) => `${Math.round(v * 100)}%`;
 const STAGES: StageName[] = ['decode', 'quality', 'preprocess', 'forward', 'gradcam', 'guidedBackprop', 'outlines', 'total'];
@@ -27,7 +28,7 @@ export function QualityVerdict({ photo }: { photo: PhotoItem }) {
       </p>
       {q.reasons.length > 0 && (
         <ul className="reasons">
-          {q.reasons.map((reason, i) => (
+          {qualityReasons(t, q).map((reason, i) => (
             <li key={i} data-code={q.codes[i]}>
               {reason}
             </li>
@@ -36,7 +37,7 @@ export function QualityVerdict({ photo }: { photo: PhotoItem }) {
       )}
       {!q.gradable && !r.forced && (
         <>
-          <p>{t('quality.retake')}</p>
+          <p>{t(doubtsRetina(q.codes) ? 'quality.notRetina' : 'quality.retake')}</p>
           <button type="button" onClick={() => appStore.getState().analyseAnyway(photo.id)} aria-describedby="anyway-hint">
             {t('quality.analyseAnyway')}
           </button>

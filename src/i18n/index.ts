@@ -25,3 +25,20 @@ export function initI18n(lng = 'en'): typeof i18next {
   }
   return i18next;
 }
+
+/**
+ * The gradability gate's reasons in the reader's language. A result stores the gate's English
+ * sentence and its code; the code picks the translation, and a code this version does not know
+ * (an import from a newer one) keeps the stored sentence.
+ */
+export function qualityReasons(
+  t: (key: string, o?: Record<string, unknown>) => string,
+  q: { codes: readonly string[]; reasons: readonly string[] },
+): string[] {
+  return q.reasons.map((reason, i) => (q.codes[i] ? t(`quality.code.${q.codes[i]}`, { defaultValue: reason }) : reason));
+}
+
+/** True when the gate doubts the photo shows a retina at all: "retake with better light" would be the wrong advice. */
+export function doubtsRetina(codes: readonly string[]): boolean {
+  return codes.includes('no-fov') || codes.includes('not-fundus');
+}

@@ -61,6 +61,21 @@ const en = {
     gradable: 'Gradable photo (quality score {{score}})',
     ungradable: 'Ungradable photo (quality score {{score}})',
     retake: 'Retake the photo: check focus, illumination and that the pupil is well dilated.',
+    /** instead of `retake` when the gate doubts it is a retina at all (no-fov, not-fundus) */
+    notRetina: 'Only colour photographs of the retina (fundus photos) can be screened. If this is one, retake it with the retina centred and well lit.',
+    /** the gate's reasons by code (core quality/index.ts writes the English ones; results keep their code) */
+    code: {
+      'no-fov': 'No retina found — is this a fundus photo? The round, dark-bordered retina image was not detected.',
+      'not-fundus': 'The colours do not look like a retina — is this a fundus photo?',
+      'too-dark': 'Too dark — increase the flash or illumination and retake.',
+      'too-bright': 'Too bright — reduce the flash or illumination and retake.',
+      'saturated': 'Overexposed: parts of the image are burnt out — reduce the flash and retake.',
+      'blurred': 'Blurred — refocus and retake.',
+      'low-contrast': 'Very low contrast (hazy image, e.g. cataract or a dirty lens) — clean the lens and retake.',
+      'noisy': 'Very noisy (grainy) — use more light or a lower ISO and retake.',
+      'too-small': 'The retina image is too small for analysis — use the camera’s full resolution.',
+      'fov-cut': 'Much of the retina is cut off — centre the eye in the frame and retake.',
+    },
     analyseAnyway: 'Analyse anyway',
     analyseAnywayHint: 'The result will be marked as analysed despite poor quality.',
     forced: 'Analysed anyway despite poor photo quality — interpret with extra caution.',

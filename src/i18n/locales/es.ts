@@ -57,6 +57,21 @@ const es: DeepPartial<Messages> = {
     gradable: 'Fotografía valorable (puntuación de calidad {{score}})',
     ungradable: 'Fotografía no valorable (puntuación de calidad {{score}})',
     retake: 'Repita la fotografía: compruebe el enfoque, la iluminación y que la pupila esté bien dilatada.',
+    /** instead of `retake` when the gate doubts it is a retina at all (no-fov, not-fundus) */
+    notRetina: 'Solo se pueden cribar fotografías en color de la retina (fondo de ojo). Si lo es, repítala con la retina centrada y bien iluminada.',
+    /** the gate's reasons by code (core quality/index.ts writes the English ones; results keep their code) */
+    code: {
+      'no-fov': 'No se encuentra la retina: ¿es una fotografía de fondo de ojo? No se detectó la imagen redonda de la retina con su borde oscuro.',
+      'not-fundus': 'Los colores no parecen los de una retina: ¿es una fotografía de fondo de ojo?',
+      'too-dark': 'Demasiado oscura: aumente el flash o la iluminación y repita la fotografía.',
+      'too-bright': 'Demasiado clara: reduzca el flash o la iluminación y repita la fotografía.',
+      'saturated': 'Sobreexpuesta: partes de la imagen están quemadas; reduzca el flash y repita la fotografía.',
+      'blurred': 'Desenfocada: vuelva a enfocar y repita la fotografía.',
+      'low-contrast': 'Contraste muy bajo (imagen turbia, p. ej. por catarata o lente sucia): limpie la lente y repita la fotografía.',
+      'noisy': 'Mucho ruido (imagen granulada): use más luz o un ISO más bajo y repita la fotografía.',
+      'too-small': 'La imagen de la retina es demasiado pequeña para analizarla: use la resolución completa de la cámara.',
+      'fov-cut': 'Falta buena parte de la retina: centre el ojo en el encuadre y repita la fotografía.',
+    },
     analyseAnyway: 'Analizar de todos modos',
     analyseAnywayHint: 'El resultado quedará marcado como analizado pese a la mala calidad.',
     forced: 'Analizada pese a la mala calidad de la fotografía: interprete con especial cautela.',

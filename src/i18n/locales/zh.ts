@@ -58,6 +58,21 @@ const zh: DeepPartial<Messages> = {
     gradable: '照片可分级（质量分 {{score}}）',
     ungradable: '照片不可分级（质量分 {{score}}）',
     retake: '请重拍：检查对焦、照明以及瞳孔是否充分散大。',
+    /** instead of `retake` when the gate doubts it is a retina at all (no-fov, not-fundus) */
+    notRetina: '只能筛查视网膜彩色照片（眼底照片）。如果这是眼底照片，请将视网膜置于画面中央并充分照明后重拍。',
+    /** the gate's reasons by code (core quality/index.ts writes the English ones; results keep their code) */
+    code: {
+      'no-fov': '未找到视网膜——这是眼底照片吗？未检测到带深色边框的圆形视网膜图像。',
+      'not-fundus': '颜色看起来不像视网膜——这是眼底照片吗？',
+      'too-dark': '太暗——请增加闪光或照明后重拍。',
+      'too-bright': '太亮——请减弱闪光或照明后重拍。',
+      'saturated': '曝光过度：部分图像过曝——请减弱闪光后重拍。',
+      'blurred': '模糊——请重新对焦后重拍。',
+      'low-contrast': '对比度很低（图像朦胧，例如白内障或镜头脏污）——请清洁镜头后重拍。',
+      'noisy': '噪点很多（颗粒感强）——请增加光线或降低 ISO 后重拍。',
+      'too-small': '视网膜图像太小，无法分析——请使用相机的全分辨率。',
+      'fov-cut': '视网膜有很大一部分在画面外——请将眼睛置于画面中央后重拍。',
+    },
     analyseAnyway: '仍然分析',
     analyseAnywayHint: '结果将标注为“照片质量差仍分析”。',
     forced: '照片质量差但仍进行了分析——解读时请格外谨慎。',

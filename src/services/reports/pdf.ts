@@ -8,6 +8,7 @@ import { jsPDF } from 'jspdf';
 import type { LabelId } from '../../core/types';
 import { effectivePositive, effectiveSummary, recordCam, suggestedAction, type FullRecord } from '../records/types';
 import { annotatedPhotoDataUrl } from './image';
+import { qualityReasons } from '../../i18n';
 
 export type Translate = (key: string, o?: Record<string, unknown>) => string;
 
@@ -83,7 +84,7 @@ export async function clinicianReportPdf(full: FullRecord, t: Translate, now = n
   } else {
     const q = a.quality;
     line(t('report.quality'), `${t(q.gradable ? 'report.gradable' : 'report.ungradable')} (${q.score.toFixed(2)})${a.forced ? ` — ${t('report.forced')}` : ''}`);
-    for (const reason of q.reasons.slice(0, 4)) {
+    for (const reason of qualityReasons(t, q).slice(0, 4)) {
       text(`• ${reason}`, M + 42, 9);
       y += 4.5;
     }
