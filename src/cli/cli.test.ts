@@ -93,6 +93,15 @@ describe('npm run analyze', () => {
     expect(err.text()).toMatch(/ETA/);
   });
 
+  it('a photo the gate refuses: its progress line says why (a plain grey picture: no retina found)', async () => {
+    const grey = join(root, 'grey');
+    mkdirSync(grey, { recursive: true });
+    await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 120, g: 120, b: 120 } } }).png().toFile(join(grey, 'wall.png'));
+    const err = capture();
+    expect(await runCli(['--model', bundle, '--out', join(root, 'out-grey'), '--backend', 'cpu', grey], { stdout: capture().sink, stderr: err.sink })).toBe(0);
+    expect(err.text()).toMatch(/wall\.png {2}ungradable: No retina found — is this a fundus photo\?/);
+  });
+
   it('exit 0 when every input is fine; a missing --model gives a clear message and exit 2', async () => {
     const out = join(root, 'out-ok');
     const ok = await runCli(['--model', bundle, '--out', out, '--backend', 'cpu', join(photos, 'a.png')], { stdout: capture().sink, stderr: capture().sink });

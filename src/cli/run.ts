@@ -179,7 +179,8 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
           const grey = warpMapToPhoto(m, result.transform);
           await writeFile(join(o.out, `${stem}.${m.label}.cam.png`), await greyPng(grey, img.width, img.height));
         }
-        status = result.summary + (result.forced ? ' (forced)' : '');
+        // a refused photo says why, so whoever runs a folder knows what to retake without opening the JSON
+        status = result.summary + (result.forced ? ' (forced)' : result.summary === 'ungradable' ? `: ${result.quality.reasons.join(' ')}` : '');
       } catch (e) {
         failed++;
         const message = e instanceof Error ? e.message : String(e);
