@@ -93,6 +93,10 @@ test.describe('phone (390 × 844), every page', () => {
     expect(await overflow(), 'clinician report').toBeLessThanOrEqual(0);
     const photo = await box(page.getByTestId('annotated-photo'));
     expect(photo.x + photo.width).toBeLessThanOrEqual(390);
+    // printed, the findings table is not cut by its scroll box (paper does not scroll)
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.getByRole('region', { name: 'Findings, label by label' }).evaluate((el) => getComputedStyle(el).overflowX)).toBe('visible');
+    await page.emulateMedia({ media: 'screen' });
     await page.getByRole('link', { name: 'Patient view' }).click();
     await expect(page.getByTestId('annotated-photo')).toBeVisible();
     expect(await overflow(), 'patient view').toBeLessThanOrEqual(0);
