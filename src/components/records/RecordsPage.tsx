@@ -71,13 +71,16 @@ export function RecordsPage() {
   const visits = useMemo(() => groupVisits(rec.list), [rec.list]);
   const set = (patch: Partial<RecordFilter>) => setFilter((f) => ({ ...f, ...patch }));
 
-  async function onImport(files: FileList | null) {
-    if (!files?.length) return;
+  async function onImport(input: HTMLInputElement) {
+    const files = Array.from(input.files ?? []);
+    // the same file chosen again (after deleting what it brought) must fire change again
+    input.value = '';
+    if (!files.length) return;
     setMessage(null);
     let n = 0;
     let skipped = 0;
     try {
-      for (const f of Array.from(files)) {
+      for (const f of files) {
         const r = await importRecordsFile(f);
         n += r.imported;
         skipped += r.skipped;
@@ -129,7 +132,7 @@ export function RecordsPage() {
         <button type="button" onClick={() => fileRef.current?.click()}>
           {t('records.list.import')}
         </button>
-        <input ref={fileRef} type="file" accept=".json,application/json" multiple hidden data-testid="import-input" onChange={(e) => void onImport(e.currentTarget.files)} />
+        <input ref={fileRef} type="file" accept=".json,application/json" multiple hidden data-testid="import-input" onChange={(e) => void onImport(e.currentTarget)} />
         <button type="button" disabled={!rec.list.length} onClick={() => void exportRecordIds(rec.list.map((r) => r.id))}>
           {t('records.list.export', { count: rec.list.length })}
         </button>
