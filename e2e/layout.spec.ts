@@ -111,6 +111,22 @@ test.describe('phone (390 × 844), every page', () => {
   });
 });
 
+test.describe('320 px wide (WCAG 1.4.10 reflow: 1280 px at 400 % zoom)', () => {
+  test.use({ viewport: { width: 320, height: 640 } });
+
+  test('the analyse page with a result and the model card with its ROC plots are no wider than the screen', async ({ page }) => {
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await page.goto(APP);
+    await openSample(page, 'All four lesion types');
+    expect(await overflow(), 'analyse').toBeLessThanOrEqual(0);
+    await page.goto(`${APP}#/model`);
+    const plot = page.locator('.rocs img').first();
+    await expect(plot).toBeVisible();
+    await expect.poll(() => plot.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    expect(await overflow(), 'model card').toBeLessThanOrEqual(0);
+  });
+});
+
 test.describe('laptop (1366 × 768)', () => {
   test.use({ viewport: { width: 1366, height: 768 } });
 
