@@ -67,6 +67,7 @@ test('batch screening: a whole folder (webkitdirectory), sub-folders included, i
   // the same folder again after clearing, from the keyboard: the open buttons are real, focusable buttons
   await page.getByRole('button', { name: 'Clear the batch' }).click();
   await expect(page.getByText('No photos in this batch yet.')).toBeVisible();
+  await expect(page.getByTestId('batch-skipped')).toHaveCount(0); // the note went with the batch
   await expect(page.getByRole('button', { name: 'Clear the batch' })).toBeDisabled();
   const open = page.getByRole('button', { name: 'Open a folder…' });
   await open.focus();

@@ -105,6 +105,7 @@ export function BatchPage() {
     const s = appStore.getState();
     for (const id of batch) s.removePhoto(id);
     s.setBatch([]);
+    setSkipped(null);
   }
   async function saveAll() {
     setMsg(null);
