@@ -103,6 +103,13 @@ describe('ResultPanel', () => {
     expect(screen.getByRole('alert').textContent).toMatch(/Could not open the image: The file is corrupt\./);
   });
 
+  it("a failed photo's error says what to do in the reader's language before the (English) technical detail", async () => {
+    await i18next.changeLanguage('es');
+    const p = addPhoto(undefined, { status: 'error', error: { code: 'decode-failed', message: 'This file could not be opened as an image.' } });
+    render(<ResultPanel photo={p} />);
+    expect(screen.getByRole('alert').textContent).toMatch(/use JPEG, PNG o WebP\. Detalle: This file could not be opened as an image\./);
+  });
+
   it('names the explanation map of the result: HiResCAM in the model line and the timings, Grad-CAM when the result does not say', () => {
     const { unmount } = render(<ResultPanel photo={addPhoto(result({ camMethod: 'hirescam', timingsMs: { forward: 100, gradcam: 30, total: 200 } }))} />);
     expect(screen.getByTestId('cam-method').textContent).toBe('HiResCAM');
