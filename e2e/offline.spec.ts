@@ -26,6 +26,7 @@ test('offline: save a record, reload with the network off, the record and its re
   await openSample(page, /Analyse sample: Healthy retina/);
   const form = page.locator('section.save-record');
   await form.getByLabel('Patient identifier').fill('OFFLINE-9');
+  await form.getByRole('radio', { name: 'Left eye (OS)' }).check();
   await form.getByRole('button', { name: 'Save record' }).click();
   await expect(page.getByTestId('record-saved')).toBeVisible();
   await page.reload();

@@ -28,6 +28,7 @@ test('a full session makes same-origin requests only, under a strict CSP with no
   await openSample(page, /Analyse sample: Cotton wool spots/);
   const form = page.locator('section.save-record');
   await form.getByLabel('Patient identifier').fill('PRIV-1');
+  await form.getByRole('radio', { name: 'Right eye (OD)' }).check();
   await form.getByRole('button', { name: 'Save record' }).click();
   await expect(page.getByTestId('record-saved')).toBeVisible();
   await page.getByRole('link', { name: 'Open the record' }).click();

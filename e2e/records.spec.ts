@@ -131,6 +131,7 @@ test('storage full: a clear message, the record stays in memory and can be expor
   await openSample(page, /Analyse sample: Microaneurysms/);
   const form = page.locator('section.save-record');
   await form.getByLabel('Patient identifier').fill('FULL-1');
+  await form.getByRole('radio', { name: 'Right eye (OD)' }).check();
   await form.getByRole('button', { name: 'Save record' }).click();
   await expect(page.getByTestId('save-error')).toHaveAttribute('data-code', 'storage-full');
   await expect(page.getByTestId('save-error')).toContainText(/storage for FundusLens is full/);

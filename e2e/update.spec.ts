@@ -60,6 +60,7 @@ test('a new version is offered, waits for the unsaved record, then reloads into 
   await openSample(page, /Analyse sample: Hard exudates/);
   const form = page.locator('section.save-record');
   await form.getByLabel('Patient identifier').fill('UPD-1');
+  await form.getByRole('radio', { name: 'Right eye (OD)' }).check();
 
   // the server now has version B; the page checks for it
   root = dirB;

@@ -32,6 +32,11 @@ describe('SaveRecord form', () => {
 
     fireEvent.change(screen.getByLabelText('Patient identifier'), { target: { value: '  JSDOM-1 ' } });
     expect(appStore.getState().records.dirty).toBe(true);
+    // no eye is ticked for you: a default would file a left eye as the right one unnoticed
+    expect(screen.getAllByRole('radio').some((r) => (r as HTMLInputElement).checked)).toBe(false);
+    fireEvent.click(screen.getByRole('button', { name: 'Save record' }));
+    expect(screen.getByRole('alert').textContent).toBe('Choose the eye.');
+    expect(appStore.getState().records.savedPhotos[photo.id]).toBeUndefined();
     fireEvent.click(screen.getByRole('radio', { name: 'Left eye (OS)' }));
     fireEvent.click(screen.getByRole('button', { name: 'Save record' }));
     await screen.findByTestId('record-saved');
@@ -51,6 +56,7 @@ describe('SaveRecord form', () => {
     const photo = addPhoto();
     render(<SaveRecord photo={photo} />);
     fireEvent.change(screen.getByLabelText('Patient identifier'), { target: { value: 'FULL-2' } });
+    fireEvent.click(screen.getByRole('radio', { name: 'Right eye (OD)' }));
     fireEvent.click(screen.getByRole('button', { name: 'Save record' }));
     const err = await screen.findByTestId('save-error');
     expect(err.getAttribute('data-code')).toBe('storage-full');

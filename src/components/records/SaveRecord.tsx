@@ -1,17 +1,18 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { appStore, useApp, type PhotoItem } from '../../store';
-import { buildRecord, currentModel, saveRecord, today, validateExamForm, type ExamForm } from '../../services/records';
+import { buildRecord, currentModel, saveRecord, today, validateExamForm, type ExamFormDraft } from '../../services/records';
 import { UnsavedRecords } from './UnsavedRecords';
 
-const EMPTY = (): ExamForm => ({ patientId: '', eye: 'OD', captureDate: today(), dateOfBirth: '', camera: '', notes: '' });
+// no eye until the user picks one (services/records ExamFormDraft)
+const EMPTY = (): ExamFormDraft => ({ patientId: '', eye: '', captureDate: today(), dateOfBirth: '', camera: '', notes: '' });
 
 /** "Save as record" under the result: patient id, eye, dates, camera, notes. */
 export function SaveRecord({ photo }: { photo: PhotoItem }) {
   const { t } = useTranslation();
   const uid = useId();
   const savedId = useApp((s) => s.records.savedPhotos[photo.id]);
-  const [form, setForm] = useState<ExamForm>(EMPTY);
+  const [form, setForm] = useState<ExamFormDraft>(EMPTY);
   const [invalid, setInvalid] = useState<string | null>(null);
   const [error, setError] = useState<{ code: string; message: string } | null>(null);
   const [saving, setSaving] = useState(false);
@@ -24,7 +25,7 @@ export function SaveRecord({ photo }: { photo: PhotoItem }) {
   // the form's edits die with it: they no longer hold back an app update
   useEffect(() => () => appStore.getState().setRecordsDirty(false), []);
 
-  const edit = (patch: Partial<ExamForm>) => {
+  const edit = (patch: Partial<ExamFormDraft>) => {
     setForm((f) => ({ ...f, ...patch }));
     appStore.getState().setRecordsDirty(true);
   };
@@ -39,7 +40,8 @@ export function SaveRecord({ photo }: { photo: PhotoItem }) {
     setError(null);
     const { labels, model } = currentModel();
     const d = photo.display;
-    const full = await buildRecord(form, { file: photo.file, name: photo.name, width: d?.originalWidth ?? d?.width ?? 0, height: d?.originalHeight ?? d?.height ?? 0 }, photo.result, labels, model);
+    const eye = form.eye as 'OD' | 'OS'; // validated above
+    const full = await buildRecord({ ...form, eye }, { file: photo.file, name: photo.name, width: d?.originalWidth ?? d?.width ?? 0, height: d?.originalHeight ?? d?.height ?? 0 }, photo.result, labels, model);
     try {
       const rec = await saveRecord(full);
       appStore.getState().markPhotoSaved(photo.id, rec.id);
@@ -70,7 +72,7 @@ export function SaveRecord({ photo }: { photo: PhotoItem }) {
       </section>
     );
 
-  const field = (name: keyof ExamForm) => ({
+  const field = (name: keyof ExamFormDraft) => ({
     id: `${uid}-${name}`,
     'aria-invalid': invalid === name ? true : undefined,
     'aria-describedby': invalid === name ? `${uid}-err` : undefined,
@@ -82,7 +84,7 @@ export function SaveRecord({ photo }: { photo: PhotoItem }) {
         <label htmlFor={`${uid}-patientId`}>{t('records.fields.patientId')}</label>
         <input {...field('patientId')} value={form.patientId} onChange={(e) => edit({ patientId: e.currentTarget.value })} autoComplete="off" required />
         <p className="muted small">{t('records.fields.patientIdHint')}</p>
-        <fieldset className="eye">
+        <fieldset className="eye" aria-describedby={invalid === 'eye' ? `${uid}-err` : undefined}>
           <legend>{t('records.fields.eye')}</legend>
           {(['OD', 'OS'] as const).map((eye) => (
             <label key={eye}>

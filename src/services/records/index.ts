@@ -68,7 +68,15 @@ export async function makeThumbnail(photo: Blob, maxSide = 160): Promise<Blob | 
 /** What the exam form edits: the record's patient and capture fields. */
 export type ExamForm = Pick<ExamRecord, 'patientId' | 'dateOfBirth' | 'eye' | 'captureDate' | 'camera' | 'notes'>;
 
-export function validateExamForm(f: ExamForm): string | null {
+/**
+ * The record form as typed: the eye is '' until the user picks one. A silent default would file a
+ * left eye as the right one whenever nobody looked at the radio buttons (laterality errors are a
+ * known hazard of eye records), so the first record of a patient asks.
+ */
+export type ExamFormDraft = Omit<ExamForm, 'eye'> & { eye: ExamForm['eye'] | '' };
+
+/** The first invalid field of a draft (its i18n key under records.invalid), or null when it can be saved. */
+export function validateExamForm(f: ExamFormDraft): string | null {
   if (!f.patientId.trim()) return 'patientId';
   if (f.eye !== 'OD' && f.eye !== 'OS') return 'eye';
   if (!/^\d{4}-\d{2}-\d{2}$/.test(f.captureDate)) return 'captureDate';
