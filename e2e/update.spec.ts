@@ -60,7 +60,6 @@ test('a new version is offered, waits for the unsaved record, then reloads into 
   await openSample(page, /Analyse sample: Hard exudates/);
   const form = page.locator('section.save-record');
   await form.getByLabel('Patient identifier').fill('UPD-1');
-  await form.getByRole('radio', { name: 'Right eye (OD)' }).check();
 
   // the server now has version B; the page checks for it
   root = dirB;
@@ -74,6 +73,7 @@ test('a new version is offered, waits for the unsaved record, then reloads into 
   await expect(page.locator('meta[name=funduslens-build]')).toHaveCount(0);
 
   // saving the record releases the update: the page reloads into B, and the record survived
+  await form.getByRole('radio', { name: 'Right eye (OD)' }).check();
   await form.getByRole('button', { name: 'Save record' }).click();
   await expect(page.locator('meta[name=funduslens-build]')).toHaveCount(1, { timeout: 60_000 });
   await page.getByRole('link', { name: 'Records', exact: true }).click();
