@@ -30,6 +30,10 @@ test('batch screening: many files -> progress -> sortable results table -> open 
   expect(lines).toHaveLength(4);
   expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['carla.jpg', 'bob.jpg', 'anna.jpg']);
 
+  // no eye is ticked for a whole batch: saving waits for one
+  await expect(page.getByRole('button', { name: 'Save all as records' })).toBeDisabled();
+  await expect(page.getByText('Choose the eye first.')).toBeVisible();
+  await page.getByRole('radio', { name: 'Right eye (OD)' }).check();
   await page.getByRole('button', { name: 'Save all as records' }).click();
   await expect(page.getByText(/record\(s\) saved/)).toBeVisible();
 

@@ -52,7 +52,8 @@ export function BatchPage() {
   const allPhotos = useApp((s) => s.photos);
   const saved = useApp((s) => s.records.savedPhotos);
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'verdict', dir: 1 });
-  const [eye, setEye] = useState<Eye>('OD');
+  // no default eye: one unnoticed default would file a whole batch of left eyes as right ones
+  const [eye, setEye] = useState<Eye | ''>('');
   const [date, setDate] = useState(today());
   const [msg, setMsg] = useState<string | null>(null);
   const [skipped, setSkipped] = useState<string | null>(null);
@@ -109,6 +110,7 @@ export function BatchPage() {
   }
   async function saveAll() {
     setMsg(null);
+    if (!eye) return; // the button is disabled until an eye is chosen
     const { labels: ls, model } = currentModel();
     let n = 0;
     try {
@@ -242,9 +244,14 @@ export function BatchPage() {
               {t('records.fields.captureDate')} <input type="date" value={date} onChange={(e) => setDate(e.currentTarget.value)} />
             </label>
           </fieldset>
-          <button type="button" onClick={() => void saveAll()} disabled={!photos.some((p) => p.status === 'done' && !saved[p.id])}>
+          <button type="button" onClick={() => void saveAll()} disabled={!eye || !photos.some((p) => p.status === 'done' && !saved[p.id])} aria-describedby={eye ? undefined : 'batch-eye-first'}>
             {t('batch.save')}
           </button>
+          {!eye && (
+            <span id="batch-eye-first" className="small muted">
+              {t('batch.eyeFirst')}
+            </span>
+          )}
           {msg && <p role="status">{msg}</p>}
         </div>
       )}

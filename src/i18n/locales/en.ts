@@ -529,6 +529,7 @@ const en = {
     csv: 'Export CSV',
     save: 'Save all as records',
     saveHint: 'The file name (without extension) becomes the patient identifier; choose the eye and date below.',
+    eyeFirst: 'Choose the eye first.',
     saved: '{{count}} record(s) saved.',
     sortBy: 'Sort by {{column}}',
   },

@@ -520,6 +520,7 @@ const es: DeepPartial<Messages> = {
     csv: 'Exportar CSV',
     save: 'Guardar todo como registros',
     saveHint: 'El nombre del archivo (sin extensión) será el identificador del paciente; elija el ojo y la fecha abajo.',
+    eyeFirst: 'Elija primero el ojo.',
     saved: '{{count}} registro(s) guardado(s).',
     sortBy: 'Ordenar por {{column}}',
   },

@@ -521,6 +521,7 @@ const zh: DeepPartial<Messages> = {
     csv: '导出 CSV',
     save: '全部保存为记录',
     saveHint: '文件名（不含扩展名）作为患者标识；请在下方选择眼别和日期。',
+    eyeFirst: '请先选择眼别。',
     saved: '已保存 {{count}} 条记录。',
     sortBy: '按{{column}}排序',
   },
