@@ -60,6 +60,8 @@ function Disclaimer() {
 
 function AnalysePage() {
   const photo = useApp(selectSelected);
+  // a file that is no photo: the result panel says why; there is nothing to view or keep
+  const shown = photo && !photoUnreadable(photo) ? photo : undefined;
   return (
     <div className="analyse">
       <div className="col-left">
@@ -70,9 +72,8 @@ function AnalysePage() {
       <div className="col-right">
         <ResultPanel photo={photo} />
       </div>
-      {/* a file that is no photo: the result panel says why; nothing to show or keep */}
-      <div className="col-main">{photo && !photoUnreadable(photo) ? <Viewer photo={photo} /> : null}</div>
-      <div className="col-record">{photo && !photoUnreadable(photo) ? <SaveRecord photo={photo} /> : null}</div>
+      <div className="col-main">{shown ? <Viewer photo={shown} /> : null}</div>
+      <div className="col-record">{shown ? <SaveRecord photo={shown} /> : null}</div>
     </div>
   );
 }
