@@ -240,7 +240,7 @@ function markdown(info: Record<string, unknown>, rows: (BenchRecord & { modelKey
   L.push('');
   L.push(`${info.date} · commit ${info.commit} · Dawn backend ${info.dawnBackend} · adapter ${JSON.stringify(info.adapter)} · ${info.cpu} · photo ${info.photo}`);
   L.push('');
-  L.push('Warm medians in ms (spread = (max − min) ÷ median). F = forward, GC5 = forward + Grad-CAM for all 5 labels (full gradient; fast = window-sum weights, what the app uses), HR5 = forward + HiResCAM for 5 labels, GB1 = guided backprop for 1 label (its own forward + backward), floor = F × (1 + 2k).');
+  L.push('Warm medians in ms (spread = (max − min) ÷ median). F = forward, GC5 = forward + Grad-CAM for all 5 labels, read back on the last block\'s grid as analyze() returns them (full gradient; fast = window-sum weights, what the app uses), HR5 = forward + HiResCAM for 5 labels, GB1 = guided backprop for 1 label (its own forward + backward), floor = F × (1 + 2k).');
   L.push('');
   L.push('| model | k | runs | cold start (load / warm-up / first analysis) | gradability | preprocess | forward | Grad-CAM | guided backprop | outlines | total | F | GC5 | GC5 fast | HR5 | GB1 | GC5 fast ÷ F | GB1 ÷ F | total ÷ floor | model part ÷ floor | GFLOP/s |');
   L.push('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');

@@ -127,15 +127,19 @@ export function classMapsAllStep(model: FundusModel, x: tf.Tensor4D, mode: 'full
   const size = model.metadata.inputSize;
   const targets = logitTargets(Array.from({ length: n }, (_, i) => i));
   const a = tf.tidy(() => model.features.apply(x, { training: false }) as tf.Tensor4D);
+  // on the last block's grid, as analyze() returns them (the upsampling to the model input is drawing: it is in
+  // the whole analysis' outline stage and the guided product, not in the class maps; before session 17 this step
+  // upsampled to 512² and read that back, 5 MB)
+  const grid = a.shape[1] === a.shape[2] ? a.shape[1] : size;
   // 'fast' and 'hirescam' are what analyze() runs: the head's first-convolution output of the forward pass is reused
   const split = mode === 'full' ? null : headForwardKeepingZ(model.head, a);
   const p = tf.tidy(() => tf.sigmoid(split ? split.logits : (model.head.apply(a, { training: false }) as tf.Tensor)));
   const out =
     mode === 'hirescam'
-      ? hiResCamFromFeatures(model.head, a, targets, size, split?.z)
+      ? hiResCamFromFeatures(model.head, a, targets, grid, split?.z)
       : mode === 'fast'
-        ? gradCamFromFeatures(model.head, a, targets, size, split?.z)
-        : gradCamFromFeaturesFull(model.head, a, targets, size);
+        ? gradCamFromFeatures(model.head, a, targets, grid, split?.z)
+        : gradCamFromFeaturesFull(model.head, a, targets, grid);
   a.dispose();
   if (split) tf.dispose(split.tensors);
   if (!out) {

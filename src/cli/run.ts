@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { analyze } from '../core/analyze';
 import { FundusLensError, isFundusLensError } from '../core/errors';
-import { warpMapToPhoto } from '../core/lesions/geometry';
+import { fovMaskOnGrid, upsampleMap, warpMapToPhoto } from '../core/lesions/geometry';
 import { loadBundle } from '../core/model/bundle';
 import type { FundusModel } from '../core/model/fundus-model';
 import type { AnalysisResult, CamMethod, StageName } from '../core/types';
@@ -175,8 +175,12 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
         });
         line = toResultLine(item.path, result, decodeMs);
         await writeFile(join(o.out, `${stem}.overlay.png`), await renderOverlay(img, result, meta.labels));
-        for (const m of result.maps?.gradCam ?? []) {
-          const grey = warpMapToPhoto(m, result.transform);
+        const camMaps = result.maps?.gradCam ?? [];
+        const size = result.transform.inputSize;
+        const fovMask = camMaps.length ? fovMaskOnGrid(result.fov, result.transform, size) : undefined;
+        for (const m of camMaps) {
+          // on the model grid and FOV-masked, as the app draws it (the result keeps the class maps on their coarse grid)
+          const grey = warpMapToPhoto({ ...m, width: size, height: size, data: upsampleMap(m, size, fovMask) }, result.transform);
           await writeFile(join(o.out, `${stem}.${m.label}.cam.png`), await greyPng(grey, img.width, img.height));
         }
         // a refused photo says why, so whoever runs a folder knows what to retake without opening the JSON

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from './analyze';
 import { tinyModel, tinyModelOnCpu } from './analyze.test-fixtures';
 import { DISC_EXCLUSION_RADIUS, detectOpticDisc } from './lesions/disc';
+import { fovMaskOnGrid, upsampleMap } from './lesions/geometry';
 import { traceOutlines } from './lesions/outlines';
 import type { FundusModel } from './model/fundus-model';
 import { detectFov } from './preprocess/index';
@@ -57,11 +58,15 @@ describe('analyze(): lesion outlines are kept off the optic disc', () => {
     on.maps!.gradCam.forEach((m, i) => expect(m.data).toEqual(off.maps!.gradCam[i].data));
     // the disc region of the returned maps was not zeroed
     const t = on.transform;
+    const S = t.inputSize;
+    // the class maps on the model grid, as drawn and traced: upsampled from their coarse grid and FOV-masked
+    const fovMask = fovMaskOnGrid(on.fov, t, S);
+    const onGrid = on.maps!.gradCam.map((m) => ({ ...m, width: S, height: S, data: upsampleMap(m, S, fovMask) }));
     const u = Math.floor((disc!.x - t.offsetX) / t.scale), v = Math.floor((disc!.y - t.offsetY) / t.scale);
-    expect(on.maps!.gradCam.some((m) => m.data[v * m.width + u] > 0)).toBe(true);
+    expect(onGrid.some((m) => m.data[v * S + u] > 0)).toBe(true);
 
     // false = exactly the earlier behaviour: outlines traced on the unmodified (FOV-masked) maps
-    const old = on.maps!.gradCam
+    const old = onGrid
       .filter((m) => off.positive[m.label])
       .flatMap((m) => traceOutlines(m, off.transform, { threshold: opts.outlineThreshold, minArea: opts.minOutlineArea }));
     expect(off.outlines).toEqual(old);

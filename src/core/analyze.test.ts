@@ -7,6 +7,7 @@ import { wrapModel, type FundusModel } from './model/fundus-model';
 import { defaultLabels } from './model/labels';
 import { codrasPhotos, decodeFile } from '../test-utils/photos';
 import { isFundusLensError } from './errors';
+import { fovMaskOnGrid, upsampleMap } from './lesions/geometry';
 import { LABEL_IDS, type RgbImage, type StageName } from './types';
 
 
@@ -66,7 +67,16 @@ describe('analyze()', () => {
     expect(a.maps?.guidedGradCam?.map((m) => m.label)).toEqual(['ma', 'hex']);
     expect(a.maps?.combined).toBeInstanceOf(Float32Array);
     expect(a.maps?.combined?.length).toBe(S * S);
-    for (const m of [...a.maps!.gradCam, ...a.maps!.guidedGradCam!]) {
+    // the class maps come on the last block's grid (one value per cell); on the model grid they are upsampled and masked
+    const grid = (model.features.outputs[0].shape as number[])[1];
+    expect(grid).toBeLessThan(S);
+    const fovMask = fovMaskOnGrid(a.fov, a.transform, S);
+    for (const m of a.maps!.gradCam) {
+      expect([m.width, m.height, m.data.length]).toEqual([grid, grid, grid * grid]);
+      expect(Math.max(...m.data)).toBeCloseTo(1, 6); // normalised by its own peak
+    }
+    const onGrid = a.maps!.gradCam.map((m) => ({ ...m, width: S, height: S, data: upsampleMap(m, S, fovMask) }));
+    for (const m of [...onGrid, ...a.maps!.guidedGradCam!]) {
       expect(m.width).toBe(S);
       expect(m.data.length).toBe(S * S);
       let max = 0;

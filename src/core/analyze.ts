@@ -16,16 +16,17 @@ import { classMapsFromFeatures } from './explain/class-maps';
 import { headForwardKeepingZ, type HeadForward } from './explain/grad-cam-fast';
 import { guidedSaliencyMaps } from './explain/guided-backprop';
 import { guidedSaliencyRecorded, recordFeatures, type FeaturesRecord } from './explain/guided-pass';
+import { upsampleClassMaps } from './explain/grad-cam';
 import { guidedGradCam } from './explain/guided-grad-cam';
 import { logitTargets } from './explain/targets';
 import { detectOpticDisc, discExclusionWeights, outlineEnclosesPoint } from './lesions/disc';
-import { fovMaskOnGrid } from './lesions/geometry';
+import { fovMaskOnGrid, upsampleMap } from './lesions/geometry';
 import { traceOutlines, DEFAULT_MIN_OUTLINE_AREA, DEFAULT_OUTLINE_THRESHOLD } from './lesions/outlines';
 import type { FundusModel } from './model/fundus-model';
 import { prepareBatchNorm } from './model/graph';
 import { detectFov, makeTransform, preprocessToArray } from './preprocess/index';
 import { assessQuality } from './quality/index';
-import { readOwned } from './read-owned';
+import { readBackIsCopy, readOwned } from './read-owned';
 import { sameFov, type PhotoChecks } from './photo-checks';
 import { scratchSlot } from './scratch';
 import { photoKernels } from './simd/index';
@@ -55,7 +56,8 @@ export interface AnalyzeOptions {
   /**
    * Which maps to return in `result.maps` (default 'none'):
    * - 'none': none (Grad-CAM is still computed for the positive lesion labels, for outlines);
-   * - 'gradcam': Grad-CAM for EVERY lesion label (ma, hm, hex, cws), positive or not;
+   * - 'gradcam': Grad-CAM for EVERY lesion label (ma, hm, hex, cws), positive or not, on the last block's own grid
+   *   (e.g. 16×16 at 512²; lesions/upsampleMap with the FOV mask gives the model-grid map that is drawn and outlined);
    * - 'all': also Guided Grad-CAM (eq. 3) for the POSITIVE lesion labels and their combination (eq. 4).
    */
   maps?: 'none' | 'gradcam' | 'all';
@@ -112,6 +114,8 @@ export interface AnalyzeOptions {
 
 /** the optic disc's outline weights, needed only inside the outline stage (scratch.ts) */
 const DISC_WEIGHTS = scratchSlot();
+/** a class map upsampled to the model grid for the outline tracer */
+const CAM_ON_GRID = scratchSlot();
 
 // Rough share of the run time done before each stage starts (for progress bars only).
 const PROGRESS: Partial<Record<StageName, number>> = { quality: 0, preprocess: 0.1, forward: 0.2, gradcam: 0.45, guidedBackprop: 0.6, outlines: 0.9 };
@@ -292,7 +296,6 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     const anyLesion = positiveIdx.length > 0;
 
     const mask = fovMaskOnGrid(photoFov, transform, size);
-    const toLabelMaps = (data: Float32Array, indices: number[]) => maskedLabelMaps(data, indices, ids, mask, size);
 
     if (await begin('gradcam')) return ungradable();
     const camIdx = mapsWanted === 'none' ? positiveIdx : lesionIdx;
@@ -300,13 +303,14 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     let camsT: tf.Tensor3D | null = null;
     if (camIdx.length > 0) {
       const names = camIdx.map((i) => ids[i]);
-      const { cams, peaks } = classMapsFromFeatures(camMethod, model.head, a, logitTargets(camIdx, names), size, split?.z);
+      const grid = classMapGrid(a, size);
+      const { cams, peaks } = classMapsFromFeatures(camMethod, model.head, a, logitTargets(camIdx, names), grid, split?.z);
       peaks.dispose();
       camsT = cams;
       held.push(cams);
-      const camData = await readOrStop(readOwned(cams));
+      const camData = await readOrStop(cams.data() as Promise<Float32Array>);
       if (camData === STOP) return ungradable();
-      camMaps = toLabelMaps(camData, camIdx);
+      camMaps = classLabelMaps(camData, camIdx, ids, grid, size, mask);
     }
     end('gradcam');
 
@@ -333,6 +337,9 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     if (!gate) throw new Error('analyze: the photo checks settled without a verdict'); // unreachable: settled = verdict or failure
     const summary: Summary = anyLesion ? 'dr-signs' : gate.gradable ? 'healthy' : 'ungradable';
     const source = outlineSource === 'guided-gradcam' ? (ggcMaps ?? []) : camMaps;
+    // class maps on their coarse grid are traced on the model grid, as drawn: upsampled and FOV-masked here (scratch)
+    const onGrid = (map: LabelMap): LabelMap =>
+      map.width === size && map.height === size ? map : { ...map, width: size, height: size, data: upsampleMap(map, size, mask, CAM_ON_GRID.f32(size * size)) };
     // the disc only matters when there is something to outline
     const discFromChecks = checkedDisc as { value: OpticDisc | null } | null;
     const opticDisc: OpticDisc | null =
@@ -343,7 +350,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     const outlines: Outline[] = [];
     for (const map of source) {
       if (!positive[map.label]) continue;
-      const traced = traceOutlines(map, transform, {
+      const traced = traceOutlines(onGrid(map), transform, {
         threshold: options.outlineThreshold ?? DEFAULT_OUTLINE_THRESHOLD,
         minArea: options.minOutlineArea ?? DEFAULT_MIN_OUTLINE_AREA,
         mask: discWeights,
@@ -379,6 +386,26 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     tf.dispose(held);
     record?.dispose();
   }
+}
+
+/**
+ * The side of the grid the class maps are returned on: the last block's own (e.g. 16 for a 512 input at stride
+ * 32), where eq. 2 computes them. Upsampling is for display and for the guided product (lesions/upsampleMap,
+ * explain/upsampleClassMaps). A non-square feature grid (no model here has one) keeps the model-size maps.
+ */
+function classMapGrid(a: tf.Tensor4D, size: number): number {
+  const [, h, w] = a.shape;
+  return h === w ? h : size;
+}
+
+/**
+ * Per-label class maps out of a [T, grid, grid] read-back (views of `data`). On the coarse grid they stay unmasked
+ * (a cell is not inside or outside the FOV: the mask applies after upsampling, see lesions/upsampleMap); at model
+ * size (a non-square feature grid) they are masked as {@link maskedLabelMaps}, so they must then be the caller's own.
+ */
+function classLabelMaps(data: Float32Array, indices: number[], ids: LabelId[], grid: number, size: number, mask: Float32Array): LabelMap[] {
+  if (grid === size) return maskedLabelMaps(readBackIsCopy() ? data : new Float32Array(data), indices, ids, mask, size);
+  return indices.map((li, k) => ({ label: ids[li] as LesionLabelId, width: grid, height: grid, data: data.slice(k * grid * grid, (k + 1) * grid * grid) }));
 }
 
 /** Per-label maps out of a [T, size, size] read-back, multiplied by the FOV mask (explanations
@@ -420,7 +447,7 @@ function sharedForward(
 /**
  * Guided Grad-CAM (eq. 3) for `positiveIdx` and their combination (eq. 4), masked. One code
  * path for analyze(maps: 'all') and explainDetails(), so both give the same numbers.
- * @param cams [camIdx.length, size, size] Grad-CAM maps (unmasked); not disposed.
+ * @param cams [camIdx.length, g, g] class maps (unmasked) on their own grid (classMapGrid) or at `size`; not disposed.
  * @param record the forward pass of `x` recorded by recordFeatures (then no forward is run here), or null for the
  *   tf.grad path of the whole net (a model with a layer the recorded backward has no rule for)
  * @param z the head's first-convolution output of that forward (explain/headForwardKeepingZ): the guided seeds then
@@ -446,7 +473,8 @@ async function guidedMaps(
     const saliency = record
       ? guidedSaliencyRecorded(record, model.head, targets, contrast, { labelsPerPass: o.guidedLabelsPerPass, z })
       : guidedSaliencyMaps(model.net, x, targets, contrast, { labelsPerPass: o.guidedLabelsPerPass });
-    const camPos = tf.gather(cams, rows) as tf.Tensor3D;
+    // eq. 3 multiplies at the model's resolution: only the positive rows are upsampled (the class maps stay coarse)
+    const camPos = upsampleClassMaps(tf.gather(cams, rows) as tf.Tensor3D, size);
     return guidedGradCam(saliency, camPos);
   });
   try {
@@ -556,7 +584,7 @@ export async function explainDetails(image: RgbImage | null, model: FundusModel,
     const { a, split } = fwd;
     // The same Grad-CAM rows analyze(maps: 'all') computes (every lesion label), so the
     // product of eq. 3 is the same to the last bit.
-    const { cams, peaks } = classMapsFromFeatures(result.camMethod ?? 'gradcam', model.head, a, logitTargets(lesionIdx, lesionIdx.map((i) => ids[i])), size, split?.z);
+    const { cams, peaks } = classMapsFromFeatures(result.camMethod ?? 'gradcam', model.head, a, logitTargets(lesionIdx, lesionIdx.map((i) => ids[i])), classMapGrid(a, size), split?.z);
     peaks.dispose();
     held.push(cams);
     timingsMs.gradcam = now() - t0;
@@ -623,7 +651,7 @@ export async function warmUpAnalysis(model: FundusModel, options: WarmUpOptions 
     await probT.data();
     if (!lesionIdx.length || stop()) return;
     const names = lesionIdx.map((i) => ids[i]);
-    const { cams, peaks } = classMapsFromFeatures(options.cam ?? 'gradcam', model.head, a, logitTargets(lesionIdx, names), size, split?.z);
+    const { cams, peaks } = classMapsFromFeatures(options.cam ?? 'gradcam', model.head, a, logitTargets(lesionIdx, names), classMapGrid(a, size), split?.z);
     peaks.dispose();
     held.push(cams);
     await cams.data();

@@ -258,7 +258,11 @@ export interface Outline {
   score: number;
 }
 
-/** A per-label map on the model-input grid, values 0..1, row-major inputSize². */
+/**
+ * A per-label map, values 0..1, row-major width × height. Guided Grad-CAM maps are on the model-input grid
+ * (inputSize², FOV-masked); class-activation maps (`maps.gradCam`) on the last block's coarse grid, unmasked:
+ * lesions/upsampleMap(map, inputSize, fovMaskOnGrid(fov, transform)) is the model-grid map that is drawn and outlined.
+ */
 export interface LabelMap {
   label: LesionLabelId;
   width: number;
@@ -303,7 +307,7 @@ export interface AnalysisResult {
    */
   camMethod?: CamMethod;
   maps?: {
-    /** the class-activation map of `camMethod` (Grad-CAM unless camMethod says otherwise) */
+    /** the class-activation map of `camMethod` (Grad-CAM unless camMethod says otherwise), on its coarse grid (see {@link LabelMap}) */
     gradCam: LabelMap[];
     guidedGradCam?: LabelMap[];
     /** eq. 4 over the positive lesion labels, normalised to 0..1 */

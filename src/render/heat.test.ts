@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AnalysisResult, LabelMap } from '../core/types';
+import { fovMaskOnGrid, upsampleMap } from '../core/lesions/geometry';
+import type { AnalysisResult, FieldOfView, LabelMap } from '../core/types';
 import { dilate3, heatValues, stretchForDisplay } from './heat';
 
 const S = 2;
@@ -45,6 +46,28 @@ describe('heat map composition', () => {
     expect(lit).toEqual([6, 7, 8, 11, 12, 13, 16, 17, 18]);
     expect(g[12]).toBe(1);
     expect([...heatValues(r, 'gradcam', all)!.values]).toEqual([...dot]);
+  });
+});
+
+describe('class maps on their coarse grid (what analyze() returns)', () => {
+  it('are upsampled to the model grid and masked by the field of view before the max is taken', () => {
+    const N = 8;
+    // a photo that fills the square, with a FOV circle of radius 3 model pixels in its middle
+    const transform = { inputSize: N, photoWidth: N, photoHeight: N, scale: 1, offsetX: 0, offsetY: 0 };
+    const fov: FieldOfView = { cx: 4, cy: 4, radius: 3, found: true, bbox: [1, 1, 7, 7], circleVisibleFraction: 1, coverage: 0.44 };
+    const coarse = (label: LabelMap['label'], v: number[]): LabelMap => ({ label, width: 2, height: 2, data: new Float32Array(v) });
+    const ma = coarse('ma', [1, 0, 0, 0.5]);
+    const hex = coarse('hex', [0, 1, 0.2, 0]);
+    const r = { ...res({ ma: true, hex: true }), transform, fov, maps: { gradCam: [ma, hex] } } as unknown as AnalysisResult;
+    const got = heatValues(r, 'gradcam', all)!;
+    expect(got.size).toBe(N);
+    const mask = fovMaskOnGrid(fov, transform, N);
+    const a = upsampleMap(ma, N, mask), b = upsampleMap(hex, N, mask);
+    expect([...got.values]).toEqual([...a].map((v, i) => Math.max(v, b[i])));
+    expect(got.values[0]).toBe(0); // the corner is outside the FOV, though the coarse 'ma' cell there is 1
+    expect(Math.max(...got.values)).toBeGreaterThan(0.5);
+    // a coarse map is never taken for a guided view (those are pixel-level, at model size)
+    expect(heatValues({ ...r, maps: { gradCam: [], guidedGradCam: [ma] } } as AnalysisResult, 'guided', all)).toBeNull();
   });
 });
 

@@ -1,3 +1,4 @@
+import { fovMaskOnGrid, upsampleMap } from '../core/lesions/geometry';
 import type { AnalysisResult, LesionLabelId } from '../core/types';
 
 export type HeatKind = 'gradcam' | 'guided' | 'combined' | 'none';
@@ -21,13 +22,20 @@ export function heatValues(r: AnalysisResult | undefined, kind: HeatKind, visibl
   if (!r || !maps || kind === 'none') return null;
   const size = r.transform.inputSize;
   if (kind === 'combined') return maps.combined && maps.combined.length === size * size ? { values: dilate3(stretchForDisplay(maps.combined), size), size } : null;
-  const list = (kind === 'gradcam' ? maps.gradCam : (maps.guidedGradCam ?? [])).filter((m) => visible[m.label] && m.data.length === size * size);
+  const list = (kind === 'gradcam' ? maps.gradCam : (maps.guidedGradCam ?? [])).filter(
+    (m) => visible[m.label] && m.data.length === m.width * m.height && (m.width === size ? m.height === size : kind === 'gradcam'),
+  );
   const pos = list.filter((m) => r.positive[m.label]);
   const use = pos.length ? pos : list;
   if (!use.length) return null;
   const out = new Float32Array(size * size);
+  // the class maps come on their coarse grid (core analyze): upsampled and FOV-masked as the outlines were traced
+  let fov: Float32Array | null = null;
+  let up: Float32Array | null = null;
   for (const m of use) {
-    const data = kind === 'guided' ? stretchForDisplay(m.data) : m.data;
+    let data = m.data;
+    if (m.width !== size) data = upsampleMap(m, size, (fov ??= fovMaskOnGrid(r.fov, r.transform, size)), (up ??= new Float32Array(size * size)));
+    else if (kind === 'guided') data = stretchForDisplay(m.data);
     for (let i = 0; i < out.length; i++) if (data[i] > out[i]) out[i] = data[i];
   }
   return { values: kind === 'guided' ? dilate3(out, size) : out, size };

@@ -80,6 +80,19 @@ function upsampleAndNormaliseLast(maps: tf.Tensor3D, size: number): { maps: tf.T
 }
 
 /**
+ * Normalised class maps on their coarse grid [T, h, w] to the model input [T, size, size], by the same resize
+ * as {@link upsampleAndNormalise} (whose normalisation comes first, on the coarse grid, so this gives its maps
+ * exactly). analyze() keeps the class maps coarse and upsamples in the graph only the rows eq. 3 multiplies
+ * (lesions/upsampleMap is the same interpolation in JS, for drawing and outlines). Not disposed.
+ */
+export function upsampleClassMaps(maps: tf.Tensor3D, size: number): tf.Tensor3D {
+  const [t, h, w] = maps.shape;
+  if (h === size && w === size) return maps.clone();
+  if (t === 0) return tf.zeros([0, size, size]);
+  return tf.tidy(() => tf.transpose(tf.image.resizeBilinear(tf.transpose(maps, [1, 2, 0]) as tf.Tensor3D, [size, size], false, true), [2, 0, 1]) as tf.Tensor3D);
+}
+
+/**
  * Grad-CAM maps for every target from already computed features A (one backward through the head).
  * Uses the exact window-sum weights of grad-cam-fast.ts when the head starts with a linear
  * stride-1 'same' convolution (both builders' heads do), else the full gradient.

@@ -6,6 +6,7 @@ export {
   gradCamWeights,
   weightedActivation,
   upsampleAndNormalise,
+  upsampleClassMaps,
   type SplitModel,
   type GradCamTensors,
 } from './grad-cam';

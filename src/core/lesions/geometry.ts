@@ -61,3 +61,51 @@ export function warpMapToPhoto(map: LabelMap, transform: PhotoTransform): Uint8A
   }
   return out;
 }
+
+/**
+ * A class-activation map on its coarse grid (analyze()'s `maps.gradCam`: one value per cell of the last
+ * block, e.g. 16×16) on the `size`×`size` model-input grid, multiplied by `mask` (the FOV weights of
+ * {@link fovMaskOnGrid}) when one is given: what is drawn, outlined and exported.
+ *
+ * The interpolation is tf.image.resizeBilinear's with halfPixelCenters (cell i covers the same input
+ * pixels its features summarise, so a peak does not drift by half a cell) and edge clamping — the same
+ * numbers as the in-graph upsampling of the Guided Grad-CAM product (explain/grad-cam upsampleClassMaps),
+ * to float rounding. Why not keep the maps at model size in the result: 5 maps at 512² are 5 MB per
+ * analysis read back from the backend, posted to the page and held per photo, for 1 KB of information
+ * each; in Chromium reading them into fresh memory alone cost ~17 ms (half the demo model's forward).
+ *
+ * A map already at `size` is copied (and masked). `out` (size², e.g. scratch memory) is filled and returned.
+ */
+export function upsampleMap(map: LabelMap, size: number, mask?: Float32Array, out: Float32Array = new Float32Array(size * size)): Float32Array {
+  const { width: w, height: h, data } = map;
+  if (data.length !== w * h) throw new RangeError(`map data length ${data.length} != ${w}x${h}`);
+  if (out.length !== size * size || (mask && mask.length !== size * size)) throw new RangeError(`upsampleMap: output and mask must be ${size}x${size}`);
+  const col = taps(w, size);
+  const row = taps(h, size);
+  for (let y = 0; y < size; y++) {
+    const r0 = row.lo[y] * w, r1 = row.hi[y] * w, fy = row.frac[y];
+    for (let x = 0; x < size; x++) {
+      const c0 = col.lo[x], c1 = col.hi[x], fx = col.frac[x];
+      const tl = data[r0 + c0], bl = data[r1 + c0];
+      const top = tl + (data[r0 + c1] - tl) * fx;
+      const bottom = bl + (data[r1 + c1] - bl) * fx;
+      const v = top + (bottom - top) * fy;
+      const p = y * size + x;
+      out[p] = mask ? v * mask[p] : v;
+    }
+  }
+  return out;
+}
+
+/** The two source indices and the weight of each output pixel, as tfjs' ResizeBilinear (halfPixelCenters, no alignCorners) computes them. */
+function taps(inSize: number, outSize: number): { lo: Int32Array; hi: Int32Array; frac: Float32Array } {
+  const lo = new Int32Array(outSize), hi = new Int32Array(outSize), frac = new Float32Array(outSize);
+  const ratio = inSize / outSize;
+  for (let i = 0; i < outSize; i++) {
+    const src = ratio * (i + 0.5) - 0.5;
+    lo[i] = Math.max(0, Math.floor(src));
+    hi[i] = Math.min(inSize - 1, Math.ceil(src));
+    frac[i] = src - lo[i]; // where lo === hi (the clamped edges) the weight multiplies a zero difference
+  }
+  return { lo, hi, frac };
+}
