@@ -82,19 +82,30 @@ export function upsampleMap(map: LabelMap, size: number, mask?: Float32Array, ou
   if (out.length !== size * size || (mask && mask.length !== size * size)) throw new RangeError(`upsampleMap: output and mask must be ${size}x${size}`);
   const col = taps(w, size);
   const row = taps(h, size);
-  for (let y = 0; y < size; y++) {
-    const r0 = row.lo[y] * w, r1 = row.hi[y] * w, fy = row.frac[y];
+  // Separable: each source row is interpolated along x once (h × size values, in doubles, so the result is the
+  // one-pass formula's to the bit), then each output pixel is one lerp between two of those rows. A third of the
+  // per-pixel work: it matters most in the first analysis, before the JIT has compiled this loop (~26 ms cold).
+  const across = new Float64Array(h * size);
+  for (let j = 0; j < h; j++) {
+    const r = j * w;
     for (let x = 0; x < size; x++) {
-      const c0 = col.lo[x], c1 = col.hi[x], fx = col.frac[x];
-      const tl = data[r0 + c0], bl = data[r1 + c0];
-      const top = tl + (data[r0 + c1] - tl) * fx;
-      const bottom = bl + (data[r1 + c1] - bl) * fx;
-      const v = top + (bottom - top) * fy;
-      const p = y * size + x;
-      out[p] = mask ? v * mask[p] : v;
+      const left = data[r + col.lo[x]];
+      across[j * size + x] = left + (data[r + col.hi[x]] - left) * col.frac[x];
     }
   }
+  // one call per output row: V8 compiles a small function called often long before it would compile this loop
+  // in place, which in a first analysis made the whole upsampling 16–26 ms instead of ~1 ms
+  for (let y = 0; y < size; y++) lerpRow(out, y * size, across, row.lo[y] * size, row.hi[y] * size, row.frac[y], size, mask);
   return out;
+}
+
+/** out[p .. p + n) = lerp(across[top ..], across[bottom ..], fy), times mask[p ..] when given. */
+function lerpRow(out: Float32Array, p: number, across: Float64Array, top: number, bottom: number, fy: number, n: number, mask: Float32Array | undefined): void {
+  if (mask) {
+    for (let x = 0; x < n; x++) out[p + x] = (across[top + x] + (across[bottom + x] - across[top + x]) * fy) * mask[p + x];
+  } else {
+    for (let x = 0; x < n; x++) out[p + x] = across[top + x] + (across[bottom + x] - across[top + x]) * fy;
+  }
 }
 
 /** The two source indices and the weight of each output pixel, as tfjs' ResizeBilinear (halfPixelCenters, no alignCorners) computes them. */
