@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from './analyze';
 import { tinyModel, tinyModelOnCpu } from './analyze.test-fixtures';
-import { DISC_EXCLUSION_RADIUS, detectOpticDisc } from './lesions/disc';
+import { DISC_EXCLUSION_RADIUS, detectOpticDisc, discExclusionWeights, outlineEnclosesPoint } from './lesions/disc';
 import { fovMaskOnGrid, upsampleMap } from './lesions/geometry';
 import { traceOutlines } from './lesions/outlines';
 import type { FundusModel } from './model/fundus-model';
@@ -64,6 +64,22 @@ describe('analyze(): lesion outlines are kept off the optic disc', () => {
     const onGrid = on.maps!.gradCam.map((m) => ({ ...m, width: S, height: S, data: upsampleMap(m, S, fovMask) }));
     const u = Math.floor((disc!.x - t.offsetX) / t.scale), v = Math.floor((disc!.y - t.offsetY) / t.scale);
     expect(onGrid.some((m) => m.data[v * S + u] > 0)).toBe(true);
+
+    // with the exclusion: the model-grid maps times the disc weights (analyze multiplies both weights into one pass;
+    // the same numbers to float rounding, so the same rings to the 0.1 px the vertices are rounded to)
+    const discW = discExclusionWeights(disc!, t, S);
+    const expected = onGrid
+      .filter((m) => on.positive[m.label])
+      .flatMap((m) => traceOutlines(m, t, { threshold: opts.outlineThreshold, minArea: opts.minOutlineArea, mask: discW }))
+      .filter((o) => !outlineEnclosesPoint(o, disc!.x, disc!.y));
+    expect(on.outlines.map((o) => [o.label, o.points.length])).toEqual(expected.map((o) => [o.label, o.points.length]));
+    on.outlines.forEach((o, i) => {
+      expect(o.score).toBeCloseTo(expected[i].score, 5);
+      o.points.forEach(([x, y], j) => {
+        expect(Math.abs(x - expected[i].points[j][0])).toBeLessThanOrEqual(0.1 + 1e-9);
+        expect(Math.abs(y - expected[i].points[j][1])).toBeLessThanOrEqual(0.1 + 1e-9);
+      });
+    });
 
     // false = exactly the earlier behaviour: outlines traced on the unmodified (FOV-masked) maps
     const old = onGrid
