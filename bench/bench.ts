@@ -363,7 +363,8 @@ function report(machine: Record<string, unknown>): string {
   lines.push(`${machine.date} · commit ${machine.commit} · ${machine.cpu} ×${machine.cores} · ${machine.memGiB} GiB · Node ${machine.node} · tfjs ${machine.tfjs}${machine.chromium ? ` · Chromium ${machine.chromium}` : ''}`);
   lines.push('');
   if (machine.rendered) {
-    lines.push(`Tables rendered again ${String(machine.rendered)} from this run's stored medians (\`npm run bench -- --render\`): nothing was measured again.`);
+    const replaced = machine.replacedRows ? ` Rows replaced by a later measurement: ${String(machine.replacedRows)}.` : ' Nothing was measured again.';
+    lines.push(`Tables rendered again ${String(machine.rendered)} from this run's stored medians (\`npm run bench -- --render\`).${replaced}`);
     lines.push('');
   }
   const runK = (machine.options as { k?: number } | undefined)?.k ?? k;
