@@ -409,9 +409,9 @@ function classMapGrid(a: tf.Tensor4D, size: number): number {
 }
 
 /**
- * Per-label class maps out of a [T, grid, grid] read-back (views of `data`). On the coarse grid they stay unmasked
- * (a cell is not inside or outside the FOV: the mask applies after upsampling, see lesions/upsampleMap); at model
- * size (a non-square feature grid) they are masked as {@link maskedLabelMaps}, so they must then be the caller's own.
+ * Per-label class maps out of a [T, grid, grid] read-back. On the coarse grid they are copies (1 KB each) and stay
+ * unmasked (a cell is not inside or outside the FOV: the mask applies after upsampling, see lesions/upsampleMap); at
+ * model size (a non-square feature grid) they are views of the caller's own copy, masked as {@link maskedLabelMaps}.
  */
 function classLabelMaps(data: Float32Array, indices: number[], ids: LabelId[], grid: number, size: number, mask: Float32Array): LabelMap[] {
   if (grid === size) return maskedLabelMaps(readBackIsCopy() ? data : new Float32Array(data), indices, ids, mask, size);
