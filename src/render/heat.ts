@@ -29,16 +29,26 @@ export function heatValues(r: AnalysisResult | undefined, kind: HeatKind, visibl
   const use = pos.length ? pos : list;
   if (!use.length) return null;
   const out = new Float32Array(size * size);
-  // the class maps come on their coarse grid (core analyze): upsampled and FOV-masked as the outlines were traced
-  let fov: Float32Array | null = null;
+  // the class maps come on their coarse grid (core analyze): upsampled to the model grid and FOV-masked here
   let up: Float32Array | null = null;
   for (const m of use) {
     let data = m.data;
-    if (m.width !== size) data = upsampleMap(m, size, (fov ??= fovMaskOnGrid(r.fov, r.transform, size)), (up ??= new Float32Array(size * size)));
+    if (m.width !== size) data = upsampleMap(m, size, fovMaskOf(r), (up ??= new Float32Array(size * size)));
     else if (kind === 'guided') data = stretchForDisplay(m.data);
     for (let i = 0; i < out.length; i++) if (data[i] > out[i]) out[i] = data[i];
   }
   return { values: kind === 'guided' ? dilate3(out, size) : out, size };
+}
+
+/** FOV masks by the transform object of a result: a label toggled or a colour map changed redraws without a new mask. */
+const fovMasks = new WeakMap<AnalysisResult['transform'], { fov: AnalysisResult['fov']; mask: Float32Array }>();
+
+function fovMaskOf(r: AnalysisResult): Float32Array {
+  const hit = fovMasks.get(r.transform);
+  if (hit && hit.fov === r.fov) return hit.mask;
+  const mask = fovMaskOnGrid(r.fov, r.transform, r.transform.inputSize);
+  fovMasks.set(r.transform, { fov: r.fov, mask });
+  return mask;
 }
 
 /**

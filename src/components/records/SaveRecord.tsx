@@ -35,12 +35,12 @@ export function SaveRecord({ photo }: { photo: PhotoItem }) {
     e.preventDefault();
     const bad = validateExamForm(form);
     setInvalid(bad);
-    if (bad) return;
+    const { eye } = form;
+    if (bad || !eye) return; // validateExamForm refuses a missing eye; the test on `eye` tells the types so
     setSaving(true);
     setError(null);
     const { labels, model } = currentModel();
     const d = photo.display;
-    const eye = form.eye as 'OD' | 'OS'; // validated above
     const full = await buildRecord({ ...form, eye }, { file: photo.file, name: photo.name, width: d?.originalWidth ?? d?.width ?? 0, height: d?.originalHeight ?? d?.height ?? 0 }, photo.result, labels, model);
     try {
       const rec = await saveRecord(full);
