@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { kthSmallest } from './select';
 import { rng } from './synthetic-photos';
 
-describe('kthSmallest (quickselect)', () => {
+describe('kthSmallest', () => {
   it('returns exactly what an ascending sort puts at k, with many duplicates, sorted/reversed input and every k of small arrays', () => {
     const rand = rng(7);
     for (const n of [1, 2, 3, 5, 17, 1000, 20001]) {
@@ -23,5 +23,29 @@ describe('kthSmallest (quickselect)', () => {
     }
     expect(kthSmallest(new Float32Array([5, 1, 3, 9]), 1, 3)).toBe(3); // only the first n values
     expect(() => kthSmallest(new Float32Array(3), 3)).toThrow(RangeError);
+  });
+
+  it('long f32 arrays (the radix step): the sorted element at every probed rank, across signs, ±0, ties, one narrow bucket and n past the array', () => {
+    const rand = rng(11);
+    const n = 70001;
+    const cases: Record<string, (i: number) => number> = {
+      'signed, wide range': () => (rand() - 0.5) * 10 ** (rand() * 12 - 6),
+      'noise residuals (ties)': () => Math.abs(Math.round((rand() - 0.5) * 40) / 6),
+      '±0 and ±1 only': (i) => [0, -0, 1, -1][i % 4],
+      'one bucket (same top 16 bits)': () => 1 + rand() * 2 ** -8,
+      'all negative': () => -rand() * 100,
+    };
+    for (const [kind, f] of Object.entries(cases)) {
+      const v = Float32Array.from({ length: n + 5 }, (_, i) => f(i));
+      const copy = v.slice();
+      const sorted = v.slice(0, n).sort();
+      for (const k of [0, 1, 17, n >> 2, n >> 1, n - 2, n - 1]) expect(kthSmallest(v, k, n), `${kind} k=${k}`).toBe(sorted[k]);
+      expect(kthSmallest(v, n >> 1, n, true), kind).toBe(sorted[n >> 1]);
+      expect(v).toEqual(copy);
+    }
+    // a view that starts inside its buffer
+    const base = Float32Array.from({ length: 40000 }, () => rand());
+    const view = base.subarray(3);
+    expect(kthSmallest(view, 20000)).toBe(view.slice().sort()[20000]);
   });
 });

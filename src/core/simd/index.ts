@@ -1,6 +1,6 @@
 /**
  * The photo stages' hottest loops (area resampling of the full-size photo, the gradability
- * gate's Gaussian blurs, preprocessing's CIELAB round trip) as a 3.5 KB WebAssembly SIMD module
+ * gate's Gaussian blurs, preprocessing's CIELAB round trip and CLAHE blend) as a 4.5 KB WebAssembly SIMD module
  * (photo-kernels.wat). V8 runs these typed-array loops at ~1.7 ns per multiply-add; the module
  * does the same arithmetic 3–10× faster (bench/README.md), and on a GPU backend these stages
  * are most of an analysis.
@@ -61,12 +61,28 @@ export interface PhotoKernels {
    * (an f32) of a rounding boundary: their indices are returned (in increasing order) and their `out` entries are
    * left for the caller to compute exactly. The same bits as those functions.
    */
+  /**
+   * preprocess/clahe.ts's blend of the tiles' tables: for each pixel of the W×H 8-bit `src`, the bilinear mix of
+   * its value looked up in the four nearest tiles' tables, rounded half to even, into `out` (W·H). Per column:
+   * `cols.ind1/ind2` the left/right tile's table offset, `cols.xa/xa1` the right/left weight; per row y:
+   * `rowAt[2y], rowAt[2y + 1]` the upper/lower tile row's table offset, `rowW[2y], rowW[2y + 1]` the lower/upper
+   * weight (ya, ya1). The same bytes as that loop.
+   */
+  claheBlend(src: Uint8Array, W: number, H: number, luts: Uint8Array, cols: ClaheColumns, rowAt: Int32Array, rowW: Float32Array, out: Uint8Array): Uint8Array;
   labLightness(rgb: Float32Array, n: number, tables: ColourTableSet, out: Uint8Array, linear: Float32Array, guard: number): Int32Array;
   /**
    * preprocess/colour.ts replaceLightness32: linear RGB with L* replaced by `l8`, back to sRGB times `mask`
    * (1 where absent), into `out` (n·3). The same bits as that function.
    */
   labReplace(linear: Float32Array, l8: Uint8Array, mask: Float32Array | undefined, n: number, tables: ColourTableSet, out: Float32Array): Float32Array;
+}
+
+/** CLAHE's per-column blend terms (preprocess/clahe.ts), W entries each. */
+export interface ClaheColumns {
+  ind1: Int32Array;
+  ind2: Int32Array;
+  xa: Float32Array;
+  xa1: Float32Array;
 }
 
 /** The colour step's f32 tables (preprocess/colour.ts colourTables: TABLE_N + 1 = 16385 entries each). */
@@ -87,6 +103,7 @@ interface Exports {
   blur_v(src: number, dst: number, W: number, H: number, k: number, r: number): void;
   resample_h(src: number, rows: number, W: number, C: number, outW: number, start: number, count: number, w: number, mc: number, dst: number): void;
   accumulate(out: number, row: number, n: number, w: number): void;
+  clahe_blend(src: number, dst: number, W: number, H: number, luts: number, ind1: number, ind2: number, xa: number, xa1: number, rows: number): void;
   lab_lightness(rgb: number, out8: number, lin: number, groups: number, tl: number, tc: number, flags: number, guard: number): number;
   lab_replace(lin: number, l8: number, mask: number, out: number, groups: number, tc: number, ts: number): void;
 }
@@ -99,7 +116,7 @@ let cached: PhotoKernels | null | undefined;
 
 /**
  * The module's functions, or null where it cannot run here (then use the JS loops). Compiled
- * once per realm on first use (synchronously: 3.5 KB, well under the size browsers allow).
+ * once per realm on first use (synchronously: 4.5 KB, well under the size browsers allow).
  */
 export function photoKernels(): PhotoKernels | null {
   if (!enabled) return null;
@@ -212,6 +229,31 @@ function bind(ex: Exports): PhotoKernels {
         }
       }
       out.set(new Float32Array(ex.memory.buffer, outP, outW * outH * 3));
+      return out;
+    },
+
+    claheBlend(src, W, H, luts, cols, rowAt, rowW, out) {
+      const n = W * H;
+      const W4 = align(W * 4);
+      const srcP = 0, dstP = align(n), lutP = dstP + align(n), ind1P = lutP + align(luts.length), ind2P = ind1P + W4;
+      const xaP = ind2P + W4, xa1P = xaP + W4, rowsP = xa1P + W4;
+      const buf = reserve(rowsP + H * 16);
+      new Uint8Array(buf, srcP, n).set(src.subarray(0, n));
+      new Uint8Array(buf, lutP, luts.length).set(luts);
+      new Int32Array(buf, ind1P, W).set(cols.ind1);
+      new Int32Array(buf, ind2P, W).set(cols.ind2);
+      new Float32Array(buf, xaP, W).set(cols.xa);
+      new Float32Array(buf, xa1P, W).set(cols.xa1);
+      // per row 16 bytes: the two i32 offsets, then the two f32 weights
+      const ri = new Int32Array(buf, rowsP, H * 4), rf = new Float32Array(buf, rowsP, H * 4);
+      for (let y = 0; y < H; y++) {
+        ri[y * 4] = rowAt[y * 2];
+        ri[y * 4 + 1] = rowAt[y * 2 + 1];
+        rf[y * 4 + 2] = rowW[y * 2];
+        rf[y * 4 + 3] = rowW[y * 2 + 1];
+      }
+      ex.clahe_blend(srcP, dstP, W, H, lutP, ind1P, ind2P, xaP, xa1P, rowsP);
+      out.set(new Uint8Array(buf, dstP, n));
       return out;
     },
 

@@ -191,6 +191,90 @@
           (f64.promote_f32 (f32.load (local.get $o)))
           (f64.mul (local.get $wt) (f64.promote_f32 (f32.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2))))))))))))
 
+;; ---- CLAHE's blend (preprocess/clahe.ts): each pixel's value looked up in the four nearest tiles' tables and
+;; mixed bilinearly, every operation one f32 operation in the order clahe.ts writes it (Math.fround after each),
+;; then rounded half to even (f32.nearest) and clamped to 0..255: the same bytes as its JS loop.
+;; Per column x (W entries each, the arrays padded to a multiple of 4): i32 $ind1 / $ind2 (the left / right tile's
+;; table offset), f32 $xa / $xa1 (right / left weight). Per row y (16 bytes): i32 p1, i32 p2 (the upper / lower
+;; tile row's table offset), f32 ya, f32 ya1. $luts: the u8 tables.
+
+  ;; f32 of luts[$row + ind[x + l] + src[l]] for the four lanes l
+  (func $lut4 (param $luts i32) (param $row i32) (param $ind i32) (param $px i32) (result v128)
+    (local $v v128) (local $b i32)
+    (local.set $b (i32.add (local.get $luts) (local.get $row)))
+    (local.set $v (f32x4.replace_lane 0 (local.get $v) (f32.convert_i32_u (i32.load8_u
+      (i32.add (i32.add (local.get $b) (i32.load offset=0 (local.get $ind))) (i32.load8_u offset=0 (local.get $px)))))))
+    (local.set $v (f32x4.replace_lane 1 (local.get $v) (f32.convert_i32_u (i32.load8_u
+      (i32.add (i32.add (local.get $b) (i32.load offset=4 (local.get $ind))) (i32.load8_u offset=1 (local.get $px)))))))
+    (local.set $v (f32x4.replace_lane 2 (local.get $v) (f32.convert_i32_u (i32.load8_u
+      (i32.add (i32.add (local.get $b) (i32.load offset=8 (local.get $ind))) (i32.load8_u offset=2 (local.get $px)))))))
+    (f32x4.replace_lane 3 (local.get $v) (f32.convert_i32_u (i32.load8_u
+      (i32.add (i32.add (local.get $b) (i32.load offset=12 (local.get $ind))) (i32.load8_u offset=3 (local.get $px)))))))
+
+  (func (export "clahe_blend") (param $src i32) (param $dst i32) (param $W i32) (param $H i32) (param $luts i32)
+      (param $ind1 i32) (param $ind2 i32) (param $xa i32) (param $xa1 i32) (param $rows i32)
+    (local $y i32) (local $x i32) (local $W4 i32) (local $p1 i32) (local $p2 i32) (local $ya f32) (local $ya1 f32)
+    (local $px i32) (local $o i32) (local $v i32) (local $a f32) (local $b f32)
+    (local $wa v128) (local $wa1 v128) (local $va v128) (local $vb v128)
+    (local.set $W4 (i32.and (local.get $W) (i32.const -4)))
+    (block $yend (loop $yl
+      (br_if $yend (i32.ge_s (local.get $y) (local.get $H)))
+      (local.set $p1 (i32.load offset=0 (i32.add (local.get $rows) (i32.shl (local.get $y) (i32.const 4)))))
+      (local.set $p2 (i32.load offset=4 (i32.add (local.get $rows) (i32.shl (local.get $y) (i32.const 4)))))
+      (local.set $ya (f32.load offset=8 (i32.add (local.get $rows) (i32.shl (local.get $y) (i32.const 4)))))
+      (local.set $ya1 (f32.load offset=12 (i32.add (local.get $rows) (i32.shl (local.get $y) (i32.const 4)))))
+      (local.set $px (i32.add (local.get $src) (i32.mul (local.get $y) (local.get $W))))
+      (local.set $o (i32.add (local.get $dst) (i32.mul (local.get $y) (local.get $W))))
+      (local.set $x (i32.const 0))
+      (block $xend (loop $xl
+        (br_if $xend (i32.ge_s (local.get $x) (local.get $W4)))
+        (local.set $wa (v128.load (i32.add (local.get $xa) (i32.shl (local.get $x) (i32.const 2)))))
+        (local.set $wa1 (v128.load (i32.add (local.get $xa1) (i32.shl (local.get $x) (i32.const 2)))))
+        ;; a = lut(p1, ind1)·xa1 + lut(p1, ind2)·xa; b the same on p2; res = a·ya1 + b·ya
+        (local.set $va (f32x4.add
+          (f32x4.mul (call $lut4 (local.get $luts) (local.get $p1) (i32.add (local.get $ind1) (i32.shl (local.get $x) (i32.const 2))) (local.get $px)) (local.get $wa1))
+          (f32x4.mul (call $lut4 (local.get $luts) (local.get $p1) (i32.add (local.get $ind2) (i32.shl (local.get $x) (i32.const 2))) (local.get $px)) (local.get $wa))))
+        (local.set $vb (f32x4.add
+          (f32x4.mul (call $lut4 (local.get $luts) (local.get $p2) (i32.add (local.get $ind1) (i32.shl (local.get $x) (i32.const 2))) (local.get $px)) (local.get $wa1))
+          (f32x4.mul (call $lut4 (local.get $luts) (local.get $p2) (i32.add (local.get $ind2) (i32.shl (local.get $x) (i32.const 2))) (local.get $px)) (local.get $wa))))
+        (v128.store32_lane 0 (local.get $o)
+          (i8x16.narrow_i16x8_u
+            (i16x8.narrow_i32x4_u
+              (i32x4.trunc_sat_f32x4_u (f32x4.min (f32x4.splat (f32.const 255)) (f32x4.max (f32x4.splat (f32.const 0))
+                (f32x4.nearest (f32x4.add (f32x4.mul (local.get $va) (f32x4.splat (local.get $ya1))) (f32x4.mul (local.get $vb) (f32x4.splat (local.get $ya))))))))
+              (v128.const i32x4 0 0 0 0))
+            (v128.const i32x4 0 0 0 0)))
+        (local.set $px (i32.add (local.get $px) (i32.const 4)))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (br $xl)))
+      ;; the last W mod 4 pixels one at a time, the same operations in f32 scalars
+      (block $tend (loop $tl
+        (br_if $tend (i32.ge_s (local.get $x) (local.get $W)))
+        (local.set $v (i32.load8_u (local.get $px)))
+        (local.set $a (f32.add
+          (f32.mul (f32.convert_i32_u (i32.load8_u (i32.add (i32.add (i32.add (local.get $luts) (local.get $p1))
+            (i32.load (i32.add (local.get $ind1) (i32.shl (local.get $x) (i32.const 2))))) (local.get $v))))
+            (f32.load (i32.add (local.get $xa1) (i32.shl (local.get $x) (i32.const 2)))))
+          (f32.mul (f32.convert_i32_u (i32.load8_u (i32.add (i32.add (i32.add (local.get $luts) (local.get $p1))
+            (i32.load (i32.add (local.get $ind2) (i32.shl (local.get $x) (i32.const 2))))) (local.get $v))))
+            (f32.load (i32.add (local.get $xa) (i32.shl (local.get $x) (i32.const 2)))))))
+        (local.set $b (f32.add
+          (f32.mul (f32.convert_i32_u (i32.load8_u (i32.add (i32.add (i32.add (local.get $luts) (local.get $p2))
+            (i32.load (i32.add (local.get $ind1) (i32.shl (local.get $x) (i32.const 2))))) (local.get $v))))
+            (f32.load (i32.add (local.get $xa1) (i32.shl (local.get $x) (i32.const 2)))))
+          (f32.mul (f32.convert_i32_u (i32.load8_u (i32.add (i32.add (i32.add (local.get $luts) (local.get $p2))
+            (i32.load (i32.add (local.get $ind2) (i32.shl (local.get $x) (i32.const 2))))) (local.get $v))))
+            (f32.load (i32.add (local.get $xa) (i32.shl (local.get $x) (i32.const 2)))))))
+        (i32.store8 (local.get $o) (i32.trunc_sat_f32_u (f32.min (f32.const 255) (f32.max (f32.const 0)
+          (f32.nearest (f32.add (f32.mul (local.get $a) (local.get $ya1)) (f32.mul (local.get $b) (local.get $ya))))))))
+        (local.set $px (i32.add (local.get $px) (i32.const 1)))
+        (local.set $o (i32.add (local.get $o) (i32.const 1)))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br $tl)))
+      (local.set $y (i32.add (local.get $y) (i32.const 1)))
+      (br $yl))))
+
 ;; ---- Colour kernels: the CIELAB steps of preprocessing (preprocess/colour.ts), four pixels per step.
 ;; Unlike the kernels above these are not f64 sums: every operation is one f32 operation, in the order
 ;; their TypeScript twins (colour.ts lightnessX32, replaceLightness32) write with Math.fround after each,
@@ -266,6 +350,16 @@
     (block $end (loop $l
       (br_if $end (i32.ge_s (local.get $gi) (local.get $groups)))
       (local.set $p (i32.add (local.get $rgb) (i32.mul (local.get $gi) (i32.const 48))))
+      ;; four black pixels (the masked-out corners, ~27 % of the model grid): L* 0 and linear 0, as computed below
+      (if (i32.eqz (v128.any_true (v128.or (v128.or (v128.load (local.get $p)) (v128.load offset=16 (local.get $p)))
+          (v128.load offset=32 (local.get $p))))) (then
+        (i32.store (i32.add (local.get $out8) (i32.shl (local.get $gi) (i32.const 2))) (i32.const 0))
+        (local.set $p (i32.add (local.get $lin) (i32.mul (local.get $gi) (i32.const 48))))
+        (v128.store offset=0 (local.get $p) (v128.const i32x4 0 0 0 0))
+        (v128.store offset=16 (local.get $p) (v128.const i32x4 0 0 0 0))
+        (v128.store offset=32 (local.get $p) (v128.const i32x4 0 0 0 0))
+        (local.set $gi (i32.add (local.get $gi) (i32.const 1)))
+        (br $l)))
       (local.set $r (call $tolinear (call $clamp01 (f32x4.div (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (v128.load32_zero offset=0 (local.get $p)) (f32.load offset=12 (local.get $p))) (f32.load offset=24 (local.get $p))) (f32.load offset=36 (local.get $p))) (f32x4.splat (f32.const 0x1.fep+7)))) (local.get $tl)))
       (local.set $g (call $tolinear (call $clamp01 (f32x4.div (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (v128.load32_zero offset=4 (local.get $p)) (f32.load offset=16 (local.get $p))) (f32.load offset=28 (local.get $p))) (f32.load offset=40 (local.get $p))) (f32x4.splat (f32.const 0x1.fep+7)))) (local.get $tl)))
       (local.set $b (call $tolinear (call $clamp01 (f32x4.div (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (v128.load32_zero offset=8 (local.get $p)) (f32.load offset=20 (local.get $p))) (f32.load offset=32 (local.get $p))) (f32.load offset=44 (local.get $p))) (f32x4.splat (f32.const 0x1.fep+7)))) (local.get $tl)))
@@ -322,6 +416,15 @@
     (local $x2 v128) (local $z2 v128) (local $m v128) (local $zero v128)
     (block $end (loop $l
       (br_if $end (i32.ge_s (local.get $gi) (local.get $groups)))
+      ;; four pixels of weight 0 (outside the FOV): +0, as the andnot below gives them
+      (if (i32x4.all_true (f32x4.eq (v128.load (i32.add (local.get $mask) (i32.shl (local.get $gi) (i32.const 4)))) (f32x4.splat (f32.const 0x0p+0))))
+        (then
+          (local.set $p (i32.add (local.get $out) (i32.mul (local.get $gi) (i32.const 48))))
+          (v128.store offset=0 (local.get $p) (v128.const i32x4 0 0 0 0))
+          (v128.store offset=16 (local.get $p) (v128.const i32x4 0 0 0 0))
+          (v128.store offset=32 (local.get $p) (v128.const i32x4 0 0 0 0))
+          (local.set $gi (i32.add (local.get $gi) (i32.const 1)))
+          (br $l)))
       (local.set $p (i32.add (local.get $lin) (i32.mul (local.get $gi) (i32.const 48))))
       (local.set $r (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (v128.load32_zero offset=0 (local.get $p)) (f32.load offset=12 (local.get $p))) (f32.load offset=24 (local.get $p))) (f32.load offset=36 (local.get $p))))
       (local.set $g (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (v128.load32_zero offset=4 (local.get $p)) (f32.load offset=16 (local.get $p))) (f32.load offset=28 (local.get $p))) (f32.load offset=40 (local.get $p))))

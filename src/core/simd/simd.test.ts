@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assemble, WAT_PATH } from '../../../scripts/build-wasm';
-import { DEFAULT_PREPROCESS, detectFov, preprocessPixels, resampleArea } from '../preprocess';
+import { clahe, DEFAULT_PREPROCESS, detectFov, preprocessPixels, resampleArea } from '../preprocess';
 import { colourTables, lightness8, lightnessX32, replaceLightnessArray } from '../preprocess/colour';
 import { rng, syntheticFundus } from '../preprocess/synthetic-photos';
 import { gaussianBlur } from '../quality/blur';
@@ -108,12 +108,39 @@ describe('photo kernels (WebAssembly SIMD)', () => {
     setPhotoKernelsEnabled(false);
     const jsL = lightness8(rgb, 100);
     setPhotoKernelsEnabled(true);
-    overridePhotoKernels({ separable: failing, resample: failing, labLightness: failing, labReplace: failing });
+    const grey = Uint8Array.from({ length: 64 * 48 }, (_, i) => (i * 29) % 256);
+    setPhotoKernelsEnabled(false);
+    const jsC = clahe(grey, 64, 48, 8, 2);
+    setPhotoKernelsEnabled(true);
+    overridePhotoKernels({ separable: failing, resample: failing, claheBlend: failing, labLightness: failing, labReplace: failing });
+    expect(firstDifference(jsC, clahe(grey, 64, 48, 8, 2))).toBe(-1);
     expect(firstDifference(js.resampled, resampleArea(img, 40, 30, 3, 0, 0))).toBe(-1);
     expect(firstDifference(js.blurred, gaussianBlur(src, 64, 48, 1.5))).toBe(-1);
     expect(firstDifference(jsL, lightness8(rgb, 100))).toBe(-1);
     expect(replaceLightnessArray(rgb.map((v) => v / 255), jsL, 100).some((v) => v > 0)).toBe(true);
-    expect(calls).toBe(4);
+    expect(calls).toBe(5);
+  });
+
+  it("CLAHE's blend: the same bytes as its JS loop, for widths around the 4-pixel step, tile grids and clip limits", () => {
+    const rand = rng(31);
+    // count the kernel's calls: a kernel that threw would be caught, and both paths would then be the JS loop
+    const real = photoKernels()!;
+    let ran = 0;
+    overridePhotoKernels({ ...real, claheBlend: (...a) => (ran++, real.claheBlend(...a)) });
+    const cases: [number, number, number, number][] = [
+      [1, 1, 1, 2], [3, 5, 2, 2], [7, 2, 8, 0], [8, 8, 8, 2], [9, 17, 3, 4], [100, 77, 8, 2], [257, 129, 5, 1.5], [512, 512, 8, 2],
+    ];
+    for (const [W, H, grid, clip] of cases) {
+      // smooth structure plus noise, so tiles differ and every blend weight is exercised
+      const src = Uint8Array.from({ length: W * H }, (_, i) => {
+        const x = i % W, y = Math.floor(i / W);
+        return Math.max(0, Math.min(255, Math.round(90 + 70 * Math.sin(x / 11) * Math.cos(y / 7) + rand() * 60 - 30)));
+      });
+      const { js, wasm } = bothPaths(() => clahe(src, W, H, grid, clip));
+      expect({ W, H, grid, at: firstDifference(js, wasm) }).toEqual({ W, H, grid, at: -1 });
+      if (W * H > 100) expect(new Set(wasm).size).toBeGreaterThan(20);
+    }
+    expect(ran).toBe(cases.length);
   });
 
   it('colour step: the same bits as the f32 TypeScript twins, for any pixel count, with and without a mask', () => {
