@@ -26,6 +26,7 @@ import type { FundusModel } from './model/fundus-model';
 import { prepareBatchNorm } from './model/graph';
 import { detectFov, makeTransform, preprocessToArray } from './preprocess/index';
 import { assessQuality } from './quality/index';
+import { yieldToEventLoop } from './yield';
 import { readBackIsCopy, readOwned } from './read-owned';
 import { sameFov, type PhotoChecks } from './photo-checks';
 import { scratchSlot } from './scratch';
@@ -121,9 +122,6 @@ const CAM_WEIGHTS = scratchSlot();
 // Rough share of the run time done before each stage starts (for progress bars only).
 const PROGRESS: Partial<Record<StageName, number>> = { quality: 0, preprocess: 0.1, forward: 0.2, gradcam: 0.45, guidedBackprop: 0.6, outlines: 0.9 };
 
-/** A macrotask break, so a worker can receive a cancel message between stages. */
-const yieldToEventLoop = (): Promise<void> =>
-  new Promise((resolve) => (globalThis as unknown as { setTimeout(f: () => void, ms: number): unknown }).setTimeout(resolve, 0));
 
 function zeros<T>(value: T): Record<LabelId, T> {
   return Object.fromEntries(LABEL_IDS.map((id) => [id, value])) as Record<LabelId, T>;
