@@ -3,7 +3,7 @@
  * A script that prints numbers; it never passes or fails on time.
  *
  *   npm run bench -- [--node-only | --browser-only] [--backends cpu,wasm,tensorflow,webgl,webgpu]
- *                    [--models demo,resnet50] [--runs 10] [--budget-s 450] [--k 1] [--allow-slow] [--quick] [--skip-app]
+ *                    [--models demo,resnet50] [--runs 10] [--warmup-runs 10] [--budget-s 450] [--k 1] [--allow-slow] [--quick] [--skip-app]
  *   npm run bench -- --render <results.json>     (the tables again from a stored run, nothing measured)
  *
  * Node: cpu, wasm and tensorflow (@tensorflow/tfjs-node, optional: skipped with a note when absent).
@@ -49,6 +49,7 @@ const { values: flags } = parseArgs({
     backends: { type: 'string' },
     models: { type: 'string', default: 'demo,resnet50' },
     runs: { type: 'string', default: '10' },
+    'warmup-runs': { type: 'string', default: '10' },
     'budget-s': { type: 'string', default: '450' },
     k: { type: 'string', default: '1' },
     'allow-slow': { type: 'boolean', default: false },
@@ -64,6 +65,7 @@ if (flags.help) {
 }
 const runs = flags.quick ? 3 : Number(flags.runs);
 const budgetMs = (flags.quick ? 30 : Number(flags['budget-s'])) * 1000;
+const warmupRuns = flags.quick ? 1 : Number(flags['warmup-runs']);
 const k = Number(flags.k);
 const models = flags.models!.split(',').filter(Boolean);
 const wantBackends = flags.backends ? flags.backends.split(',') : null;
@@ -142,7 +144,7 @@ async function nodeBench(): Promise<void> {
       const { model: fm, cold } = await coldStart(() => loadBundle(fsBundleReader(MODELS[model]), { foldBatchNorm: true }), () => decodeImage(PHOTO), k);
       log(`  cold start ${Math.round(cold.totalMs)} ms (load ${Math.round(cold.loadMs)}, warm-up ${Math.round(cold.warmupMs)}, first analysis ${Math.round(cold.firstAnalysisMs)})`);
       const slowRuns = backend === 'cpu' ? Math.min(runs, 3) : runs;
-      const rec = await benchModel(fm, () => decodeImage(PHOTO), { runs: slowRuns, budgetMs, k, log });
+      const rec = await benchModel(fm, () => decodeImage(PHOTO), { runs: slowRuns, budgetMs, k, warmupRuns: backend === 'cpu' ? Math.min(1, warmupRuns) : warmupRuns, log });
       fm.dispose();
       rows.push({ side: 'node', ...rec, model, cold, loadavg1 });
     }
@@ -198,7 +200,7 @@ async function browserBench(): Promise<void> {
           if (/^ {2}run |^cold start|^backend/.test(m.text())) log(`  ${m.text()}`);
         });
         try {
-          await page.goto(`${url}?backend=${backend}&model=${model}&runs=${runs}&budget=${budgetMs / 1000}&k=${k}`);
+          await page.goto(`${url}?backend=${backend}&model=${model}&runs=${runs}&warmup=${warmupRuns}&budget=${budgetMs / 1000}&k=${k}`);
           const h = await page.waitForFunction(() => window.__bench ?? (window.__benchError ? { error: window.__benchError } : undefined), undefined, {
             timeout: budgetMs * 3 + 600_000,
             polling: 500,
@@ -373,7 +375,7 @@ function report(machine: Record<string, unknown>): string {
       'This machine has 2 cores shared with other jobs (a training run, other builds): numbers measured under load are pessimistic, compare rows with similar load.',
   );
   lines.push('');
-  lines.push(`Warm medians in ms over the "runs" column (spread = (max − min) ÷ median in results.json). Whole analysis = analyze(photo, {maps: 'all'}) with k = ${runK} lesion label(s) forced positive, so it computes Grad-CAM for the 4 lesion labels and k guided-backprop maps. Decode is separate (Node: sharp; Chromium: createImageBitmap + the app worker's pixel read, src/worker/bitmap-pixels.ts). F = the faster of an isolated forward pass (LayersModel.apply) and the whole analysis' forward stage (the recorded forward of explain/guided-pass.ts; in Chromium the faster one); GC5 = forward + Grad-CAM for all 5 labels through the full gradient ∂y/∂A (the reference), read back on the last block's grid as analyze() returns them (16² at 512²; the upsampling for drawing and outlines is counted in the whole analysis); GB1 = guided backprop for one label with its own forward; GB+1 = what each further guided map adds to an analysis, whose forward it shares (explain/guided-pass.ts: the head's guided gradient + the recorded backward; the floor counts 2 F); floor = F × (1 + 2k); model part = forward + Grad-CAM + guided stages of the whole analysis. GC5 fast = GC5 with the window-sum Grad-CAM weights of src/core/explain/grad-cam-fast.ts (exact to float rounding; what analyze() uses). HR5 = forward + HiResCAM for all 5 labels (src/core/explain/hires-cam.ts, the app's alternative map; it needs the full gradient, so compare it with GC5).`);
+  lines.push(`Warm medians in ms over the "runs" column, after the untimed warm-up rounds in brackets (the first rounds after a cold start still run code V8 has not optimised yet; bench/lib/measure.ts; spread = (max − min) ÷ median in results.json). Whole analysis = analyze(photo, {maps: 'all'}) with k = ${runK} lesion label(s) forced positive, so it computes Grad-CAM for the 4 lesion labels and k guided-backprop maps. Decode is separate (Node: sharp; Chromium: createImageBitmap + the app worker's pixel read, src/worker/bitmap-pixels.ts). F = the faster of an isolated forward pass (LayersModel.apply) and the whole analysis' forward stage (the recorded forward of explain/guided-pass.ts; in Chromium the faster one); GC5 = forward + Grad-CAM for all 5 labels through the full gradient ∂y/∂A (the reference), read back on the last block's grid as analyze() returns them (16² at 512²; the upsampling for drawing and outlines is counted in the whole analysis); GB1 = guided backprop for one label with its own forward; GB+1 = what each further guided map adds to an analysis, whose forward it shares (explain/guided-pass.ts: the head's guided gradient + the recorded backward; the floor counts 2 F); floor = F × (1 + 2k); model part = forward + Grad-CAM + guided stages of the whole analysis. GC5 fast = GC5 with the window-sum Grad-CAM weights of src/core/explain/grad-cam-fast.ts (exact to float rounding; what analyze() uses). HR5 = forward + HiResCAM for all 5 labels (src/core/explain/hires-cam.ts, the app's alternative map; it needs the full gradient, so compare it with GC5).`);
   lines.push('');
   lines.push('| side | backend | model | input | load | runs | cold start | decode | gradability | preprocess | forward | Grad-CAM ×4 | guided ×k | outlines | total | F | GFLOP/s | GC5 ÷ F | GC5 fast ÷ F | HR5 ÷ F | GB1 ÷ F | GB+1 ÷ F | total ÷ F | total ÷ floor | model part ÷ floor |');
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
@@ -386,7 +388,7 @@ function report(machine: Record<string, unknown>): string {
     const cold = r.side === 'chromium' ? r.navigationToFirstResultMs : r.cold?.totalMs;
     const s = r.stages!;
     lines.push(
-      `| ${r.side} | ${r.backend} | ${r.model} | ${r.inputSize}² | ${r.loadavg1} | ${r.warmRuns} | ${f0(cold)} | ${ms(s.decode)} | ${ms(s.gradability)} | ${ms(s.preprocess)} | ${ms(s.forward)} | ${ms(s.gradcam)} | ${ms(s.guidedBackprop)} (k=${r.kActual}) | ${ms(s.outlines)} | ${ms(s.total)} | ${f0(d?.forwardMs)} | ${f2(d?.gflops)} | ${f2(d?.gradcam5OverF)} | ${f2(d?.gradcam5FastOverF)} | ${f2(d?.hirescam5OverF)} | ${f2(d?.guided1OverF)} | ${f2(d?.guidedPerLabelOverF)} | ${f2(d?.totalOverF)} | ${f2(d?.totalOverFloor)} | ${f2(d?.modelPartOverFloor)} |`,
+      `| ${r.side} | ${r.backend} | ${r.model} | ${r.inputSize}² | ${r.loadavg1} | ${r.warmRuns}${r.warmupRuns ? ` (+${r.warmupRuns})` : ''} | ${f0(cold)} | ${ms(s.decode)} | ${ms(s.gradability)} | ${ms(s.preprocess)} | ${ms(s.forward)} | ${ms(s.gradcam)} | ${ms(s.guidedBackprop)} (k=${r.kActual}) | ${ms(s.outlines)} | ${ms(s.total)} | ${f0(d?.forwardMs)} | ${f2(d?.gflops)} | ${f2(d?.gradcam5OverF)} | ${f2(d?.gradcam5FastOverF)} | ${f2(d?.hirescam5OverF)} | ${f2(d?.guided1OverF)} | ${f2(d?.guidedPerLabelOverF)} | ${f2(d?.totalOverF)} | ${f2(d?.totalOverFloor)} | ${f2(d?.modelPartOverFloor)} |`,
     );
   }
   lines.push('');
@@ -470,7 +472,7 @@ async function main(): Promise<void> {
     node: process.version,
     tfjs: tf.version_core,
     loadavgStart: load1(),
-    options: { runs, budgetS: budgetMs / 1000, k, models, backends: wantBackends ?? 'all', allowSlow: flags['allow-slow'] },
+    options: { runs, warmupRuns, budgetS: budgetMs / 1000, k, models, backends: wantBackends ?? 'all', allowSlow: flags['allow-slow'] },
   };
   if (!flags['browser-only']) await nodeBench();
   if (!flags['node-only']) {

@@ -5,7 +5,7 @@
  * same measuring routine as `npm run bench` (bench/lib/measure.ts) and the same stages.
  *
  *   npx tsx bench/node-webgpu.ts --dawn <dawn.node> [--dawn-backend default|vulkan|opengles]
- *        [--models demo,resnet50] [--runs 10] [--budget-s 120] [--k 1,4] [--train-batches 8,16]
+ *        [--models demo,resnet50] [--runs 10] [--warmup-runs 10] [--budget-s 120] [--k 1,4] [--train-batches 8,16]
  *        [--photo <W>x<H>.rgb] [--root .] [--out bench/out/node-webgpu] [--commit <id>]
  *        [--tf-flags NAME=value,...] [--profile]
  *
@@ -43,6 +43,7 @@ const { values: flags } = parseArgs({
     'dawn-backend': { type: 'string', default: 'default' },
     models: { type: 'string', default: 'demo,resnet50' },
     runs: { type: 'string', default: '10' },
+    'warmup-runs': { type: 'string', default: '10' },
     'budget-s': { type: 'string', default: '120' },
     k: { type: 'string', default: '1' },
     'train-batches': { type: 'string', default: '8,16' },
@@ -59,6 +60,7 @@ const log = (s: string) => process.stdout.write(`${s}\n`);
 const ROOT = resolve(flags.root!);
 const OUT = resolve(flags.out!);
 const runs = Number(flags.runs);
+const warmupRuns = Number(flags['warmup-runs']);
 const budgetMs = Number(flags['budget-s']) * 1000;
 const ks = flags.k!.split(',').map(Number);
 const now = () => performance.now();
@@ -251,7 +253,7 @@ function markdown(info: Record<string, unknown>, rows: (BenchRecord & { modelKey
     const modelPart = (st.forward?.median ?? 0) + (st.gradcam?.median ?? 0) + (st.guidedBackprop?.median ?? 0);
     const c = r.cold;
     L.push(
-      `| ${r.model} @${r.inputSize} | ${r.kActual} | ${r.warmRuns} | ${c ? `${Math.round(c.totalMs)} (${Math.round(c.loadMs)} / ${Math.round(c.warmupMs)} / ${Math.round(c.firstAnalysisMs)})` : '–'} | ${ms(st.gradability)} | ${ms(st.preprocess)} | ${ms(st.forward)} | ${ms(st.gradcam)} | ${ms(st.guidedBackprop)} | ${ms(st.outlines)} | ${ms(st.total)} | ${ms(r.isolated.forward)} | ${ms(r.isolated.gradcam5)} | ${ms(r.isolated.gradcam5Fast)} | ${ms(r.isolated.hirescam5)} | ${ms(r.isolated.guided1)} | ${ratio(r.isolated.gradcam5Fast, r.isolated.forward)} | ${ratio(r.isolated.guided1, r.isolated.forward)} | ${st.total ? (st.total.median / floor).toFixed(2) : '–'} | ${(modelPart / floor).toFixed(2)} | ${((2 * r.macs) / (F / 1000) / 1e9).toFixed(0)} |`,
+      `| ${r.model} @${r.inputSize} | ${r.kActual} | ${r.warmRuns}${r.warmupRuns ? ` (+${r.warmupRuns})` : ''} | ${c ? `${Math.round(c.totalMs)} (${Math.round(c.loadMs)} / ${Math.round(c.warmupMs)} / ${Math.round(c.firstAnalysisMs)})` : '–'} | ${ms(st.gradability)} | ${ms(st.preprocess)} | ${ms(st.forward)} | ${ms(st.gradcam)} | ${ms(st.guidedBackprop)} | ${ms(st.outlines)} | ${ms(st.total)} | ${ms(r.isolated.forward)} | ${ms(r.isolated.gradcam5)} | ${ms(r.isolated.gradcam5Fast)} | ${ms(r.isolated.hirescam5)} | ${ms(r.isolated.guided1)} | ${ratio(r.isolated.gradcam5Fast, r.isolated.forward)} | ${ratio(r.isolated.guided1, r.isolated.forward)} | ${st.total ? (st.total.median / floor).toFixed(2) : '–'} | ${(modelPart / floor).toFixed(2)} | ${((2 * r.macs) / (F / 1000) / 1e9).toFixed(0)} |`,
     );
   }
   for (const r of rows) for (const n of r.notes) L.push(`\n- ${r.model} k=${r.k}: ${n}`);
@@ -314,7 +316,7 @@ async function main(): Promise<void> {
       try {
         const { model, cold } = await coldStart(() => loadModel(key), photo.decode, k);
         log(`  cold start ${Math.round(cold.totalMs)} ms (load ${Math.round(cold.loadMs)}, warm-up ${Math.round(cold.warmupMs)}, first analysis ${Math.round(cold.firstAnalysisMs)})`);
-        const rec = await benchModel(model, photo.decode, { runs, budgetMs, k, log });
+        const rec = await benchModel(model, photo.decode, { runs, budgetMs, k, warmupRuns, log });
         model.dispose();
         rows.push({ ...rec, modelKey: key, cold });
       } catch (e) {

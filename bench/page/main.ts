@@ -31,6 +31,7 @@ const backend = q.get('backend') ?? 'wasm';
 const modelName = q.get('model') ?? 'demo';
 const runs = Number(q.get('runs') ?? 10);
 const budgetMs = Number(q.get('budget') ?? 120) * 1000;
+const warmupRuns = Number(q.get('warmup') ?? 10);
 const k = Number(q.get('k') ?? 1);
 const skipGuided = q.get('skipGuided') === '1';
 const logEl = document.getElementById('log')!;
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
   const { model, cold } = await coldStart(() => loadBundle(fetchReader(new URL(`./models/${modelName}/`, location.href).href), { foldBatchNorm: true }), decode, k);
   const navigationToFirstResultMs = performance.now();
   log(`cold start ${Math.round(navigationToFirstResultMs)} ms since navigation (load ${Math.round(cold.loadMs)}, warm-up ${Math.round(cold.warmupMs)}, first analysis ${Math.round(cold.firstAnalysisMs)})`);
-  const rec = await benchModel(model, decode, { runs, budgetMs, k, skipGuided, log });
+  const rec = await benchModel(model, decode, { runs, budgetMs, k, skipGuided, warmupRuns, log });
   model.dispose();
   const mem = (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory;
   window.__bench = {
