@@ -19,6 +19,9 @@
  * `--tf-flags` sets tfjs environment flags first (e.g. WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE=false), so
  * variants can be compared in one lease; `--profile` adds a per-kernel GPU-time profile
  * (tf.profile, timestamp queries) of one guided backprop (GB1) and one forward + Grad-CAM ×5 (GC5 fast).
+ * `--parallel-gate` also times each model's analysis with the photo checks inline and beside the model in a worker
+ * thread (bench/lib/gate-beside.ts), as the app runs them on a device with 4 or more cores: this script started
+ * again as that thread, so the bundle stays one file.
  * Writes results.json and results.md into --out.
  */
 import { execFileSync } from 'node:child_process';
@@ -27,14 +30,17 @@ import { createRequire } from 'node:module';
 import { cpus, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { fsBundleReader } from '../src/cli/fs-bundle';
 import { setupBackend } from '../src/core/backends/index';
 import { loadBundle, memoryBundle, saveBundle } from '../src/core/model/bundle';
 import { buildCompactResNet, buildPaperResNet50 } from '../src/core/model/builders';
 import type { FundusModel } from '../src/core/model/fundus-model';
+import { photoChecks } from '../src/core/photo-checks';
 import type { RgbImage } from '../src/core/types';
-import { benchModel, classMapsAllStep, coldStart, guided1Step, resnet50BenchMetadata, stats, type BenchRecord, type Stats } from './lib/measure';
+import { checksFromThread, measureGateBeside, type GateBesideRecord } from './lib/gate-beside';
+import { benchModel, classMapsAllStep, coldStart, guided1Step, resnet50BenchMetadata, stats, withPositiveLabels, type BenchRecord, type Stats } from './lib/measure';
 
 const { values: flags } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
@@ -54,6 +60,7 @@ const { values: flags } = parseArgs({
     commit: { type: 'string' },
     'tf-flags': { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'parallel-gate': { type: 'boolean', default: false },
   },
 });
 const log = (s: string) => process.stdout.write(`${s}\n`);
@@ -236,7 +243,7 @@ function gpuName(): string | null {
 const ms = (s?: Stats) => (s ? `${s.median.toFixed(s.median < 100 ? 1 : 0)}` : '–');
 const ratio = (a?: Stats, b?: Stats) => (a && b ? (a.median / b.median).toFixed(2) : '–');
 
-function markdown(info: Record<string, unknown>, rows: (BenchRecord & { modelKey: string })[], train: TrainRecord[], profiles: KernelProfile[] = []): string {
+function markdown(info: Record<string, unknown>, rows: (BenchRecord & { modelKey: string })[], train: TrainRecord[], profiles: KernelProfile[] = [], gates: GateBesideRecord[] = []): string {
   const L: string[] = [];
   L.push(`# Bench on tfjs WebGPU in Node (Dawn): ${info.gpu ?? (info.adapter as Record<string, unknown>)?.description ?? 'unknown adapter'}`);
   L.push('');
@@ -257,6 +264,14 @@ function markdown(info: Record<string, unknown>, rows: (BenchRecord & { modelKey
     );
   }
   for (const r of rows) for (const n of r.notes) L.push(`\n- ${r.model} k=${r.k}: ${n}`);
+  if (gates.length) {
+    L.push('');
+    L.push(`The photo checks (FOV, gradability gate, optic disc) inline and beside the model in a worker thread, as the app runs them with 4 or more cores (maps 'all', forced; wall-clock medians in ms over alternating pairs after untimed ones; ${cpus().length} CPUs):`);
+    L.push('');
+    L.push('| model | k | pairs | whole analysis, checks inline | checks beside the model | beside ÷ inline | the checks inline / in the thread |');
+    L.push('|---|---:|---:|---:|---:|---:|---:|');
+    for (const g of gates) L.push(`| ${g.model} | ${g.k} | ${g.runs} (+${g.warm}) | ${ms(g.inline)} | ${ms(g.beside)} | ${g.ratio.toFixed(2)} | ${ms(g.gateInline)} / ${ms(g.gateBeside)} |`);
+  }
   if (train.length) {
     L.push('');
     L.push('Training step (forward + backward + Adam, random data) of the demo architecture:');
@@ -301,12 +316,13 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   let train: TrainRecord[] = [];
   const profiles: KernelProfile[] = [];
+  const gates: GateBesideRecord[] = [];
   // written after every row: a GPU lease can end mid-run, and what was measured must survive it
   const save = () => {
     info.wallSeconds = Math.round((now() - t00) / 100) / 10;
     mkdirSync(OUT, { recursive: true });
-    writeFileSync(join(OUT, 'results.json'), `${JSON.stringify({ info, rows, train, profiles, failures }, null, 1)}\n`);
-    const md = markdown(info, rows, train, profiles) + failures.map((f) => `\n- FAILED: ${f}`).join('');
+    writeFileSync(join(OUT, 'results.json'), `${JSON.stringify({ info, rows, gates, train, profiles, failures }, null, 1)}\n`);
+    const md = markdown(info, rows, train, profiles, gates) + failures.map((f) => `\n- FAILED: ${f}`).join('');
     writeFileSync(join(OUT, 'results.md'), md);
     return md;
   };
@@ -325,6 +341,26 @@ async function main(): Promise<void> {
       }
       save();
     }
+  }
+  if (flags['parallel-gate']) {
+    // this very script as the thread: see the end of the file
+    const thread = new Worker(process.argv[1], { argv: process.argv.slice(2) });
+    const checks = checksFromThread(thread);
+    const image = await photo.decode();
+    for (const key of flags.models!.split(',').filter(Boolean)) {
+      const k = ks[0];
+      log(`${key}: photo checks inline / beside the model, k=${k}`);
+      try {
+        const model = await loadModel(key);
+        await model.warmup();
+        gates.push(await measureGateBeside(withPositiveLabels(model, k), image, { maps: 'all', k, runs, warm: 3, checks }));
+        model.dispose();
+      } catch (e) {
+        failures.push(`parallel gate ${key}: ${(e as Error).message}`);
+      }
+      save();
+    }
+    await thread.terminate();
   }
   if (flags.profile) {
     for (const key of flags.models!.split(',').filter(Boolean)) {
@@ -353,7 +389,12 @@ function commitId(): string {
   }
 }
 
-main().catch((e) => {
-  process.stderr.write(`${(e as Error).stack ?? e}\n`);
-  process.exit(1);
-});
+if (isMainThread) {
+  main().catch((e) => {
+    process.stderr.write(`${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  });
+} else {
+  // --parallel-gate's thread: core's photo checks on posted pixels, as the app's photo.worker.ts does
+  parentPort!.on('message', ({ id, image }: { id: number; image: RgbImage }) => parentPort!.postMessage({ id, checks: photoChecks(image) }));
+}

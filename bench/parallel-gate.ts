@@ -18,14 +18,13 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { analyze } from '../src/core/analyze';
 import { setupBackend } from '../src/core/backends/index';
 import { loadBundle } from '../src/core/model/bundle';
-import type { PhotoChecks } from '../src/core/photo-checks';
 import type { RgbImage } from '../src/core/types';
 import { decodeImage } from '../src/cli/decode';
 import { fsBundleReader } from '../src/cli/fs-bundle';
-import { stats, withPositiveLabels } from './lib/measure';
+import { checksFromThread, measureGateBeside } from './lib/gate-beside';
+import { withPositiveLabels } from './lib/measure';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: flags } = parseArgs({
@@ -54,44 +53,10 @@ const model = k > 0 ? withPositiveLabels(loaded, k) : loaded;
 const image: RgbImage = await decodeImage(PHOTO);
 
 const thread = new Worker(new URL('./lib/photo-checks-thread.mjs', import.meta.url));
-let nextId = 1;
-const waiting = new Map<number, (c: PhotoChecks) => void>();
-thread.on('message', (m: { id: number; checks: PhotoChecks }) => {
-  waiting.get(m.id)?.(m.checks);
-  waiting.delete(m.id);
-});
-// like the app's client: the pixels are copied to the thread (structured clone)
-const inThread = (): Promise<PhotoChecks> =>
-  new Promise((done) => {
-    const id = nextId++;
-    waiting.set(id, done);
-    thread.postMessage({ id, image });
-  });
-
-const inline: number[] = [];
-const parallel: number[] = [];
-const gate: number[] = [];
-const gateInline: number[] = [];
-const warm = 2;
-for (let run = 0; run < runs + warm; run++) {
-  let t0 = performance.now();
-  const a = await analyze(image, model, { maps, force: k > 0 });
-  const tInline = performance.now() - t0;
-  t0 = performance.now();
-  const b = await analyze(image, model, { maps, force: k > 0, photoChecks: inThread() });
-  const tParallel = performance.now() - t0;
-  if (JSON.stringify(a.probabilities) !== JSON.stringify(b.probabilities) || a.outlines.length !== b.outlines.length) throw new Error('parallel and inline results differ');
-  if (run < warm) continue;
-  inline.push(tInline);
-  parallel.push(tParallel);
-  gate.push(b.timingsMs.quality ?? NaN);
-  gateInline.push(a.timingsMs.quality ?? NaN);
-}
+const r = await measureGateBeside(model, image, { maps, k, runs, warm: 2, checks: checksFromThread(thread) });
 await thread.terminate();
-const si = stats(inline);
-const sp = stats(parallel);
-console.log(`${flags.backend} ${flags.model}, maps '${maps}', k = ${k}, ${runs} runs after ${warm} warm-up pairs; ${cpus().length} CPUs, load ${loadavg()[0].toFixed(2)}`);
-console.log(`  inline gate:        whole analysis ${si.median} ms (${si.min}–${si.max}), of which the gate ${stats(gateInline).median} ms`);
-console.log(`  gate in a thread:   whole analysis ${sp.median} ms (${sp.min}–${sp.max}); the gate took ${stats(gate).median} ms there`);
-console.log(`  parallel ÷ inline:  ${(sp.median / si.median).toFixed(2)}`);
+console.log(`${flags.backend} ${flags.model}, maps '${maps}', k = ${k}, ${runs} runs after ${r.warm} warm-up pairs; ${cpus().length} CPUs, load ${loadavg()[0].toFixed(2)}`);
+console.log(`  inline gate:        whole analysis ${r.inline.median} ms (${r.inline.min}–${r.inline.max}), of which the gate ${r.gateInline.median} ms`);
+console.log(`  gate in a thread:   whole analysis ${r.beside.median} ms (${r.beside.min}–${r.beside.max}); the gate took ${r.gateBeside.median} ms there`);
+console.log(`  parallel ÷ inline:  ${r.ratio.toFixed(2)}`);
 tf.disposeVariables();
