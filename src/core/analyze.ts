@@ -122,7 +122,6 @@ const CAM_WEIGHTS = scratchSlot();
 // Rough share of the run time done before each stage starts (for progress bars only).
 const PROGRESS: Partial<Record<StageName, number>> = { quality: 0, preprocess: 0.1, forward: 0.2, gradcam: 0.45, guidedBackprop: 0.6, outlines: 0.9 };
 
-
 function zeros<T>(value: T): Record<LabelId, T> {
   return Object.fromEntries(LABEL_IDS.map((id) => [id, value])) as Record<LabelId, T>;
 }

@@ -40,7 +40,7 @@ export interface RowUsers {
 }
 
 /**
- * What the module computes. Both functions write their result into `out` (every element of it) and return it;
+ * What the module computes. Each function writes its result into `out` (every element of it) and return it;
  * `out` must not overlap the input.
  */
 export interface PhotoKernels {
@@ -56,12 +56,6 @@ export interface PhotoKernels {
    */
   resample(data: Uint8Array | Uint8ClampedArray, W: number, C: number, outW: number, outH: number, wx: AreaWeights, rows: RowUsers, out: Float32Array): Float32Array;
   /**
-   * preprocess/colour.ts lightnessX32 and lightness8's rounding: for n pixels of interleaved RGB (0..255) the linear
-   * RGB into `linear` (n·3) and the 8-bit L* into `out` (n), except for the pixels whose L*·2.55 lies within `guard`
-   * (an f32) of a rounding boundary: their indices are returned (in increasing order) and their `out` entries are
-   * left for the caller to compute exactly. The same bits as those functions.
-   */
-  /**
    * preprocess/clahe.ts's blend of the tiles' tables: for each pixel of the W×H 8-bit `src`, the bilinear mix of
    * its value looked up in the four nearest tiles' tables, rounded half to even, into `out` (W·H). Per column:
    * `cols.ind1/ind2` the left/right tile's table offset, `cols.xa/xa1` the right/left weight; per row y:
@@ -69,6 +63,12 @@ export interface PhotoKernels {
    * weight (ya, ya1). The same bytes as that loop.
    */
   claheBlend(src: Uint8Array, W: number, H: number, luts: Uint8Array, cols: ClaheColumns, rowAt: Int32Array, rowW: Float32Array, out: Uint8Array): Uint8Array;
+  /**
+   * preprocess/colour.ts lightnessX32 and lightness8's rounding: for n pixels of interleaved RGB (0..255) the linear
+   * RGB into `linear` (n·3) and the 8-bit L* into `out` (n), except for the pixels whose L*·2.55 lies within `guard`
+   * (an f32) of a rounding boundary: their indices are returned (in increasing order) and their `out` entries are
+   * left for the caller to compute exactly. The same bits as those functions.
+   */
   labLightness(rgb: Float32Array, n: number, tables: ColourTableSet, out: Uint8Array, linear: Float32Array, guard: number): Int32Array;
   /**
    * preprocess/colour.ts replaceLightness32: linear RGB with L* replaced by `l8`, back to sRGB times `mask`
