@@ -40,7 +40,7 @@ export interface RowUsers {
 }
 
 /**
- * What the module computes. Each function writes its result into `out` (every element of it) and return it;
+ * What the module computes. Each function writes its result into `out` (every element of it); the resampler, blur, blend and colour round trip return it;
  * `out` must not overlap the input.
  */
 export interface PhotoKernels {
