@@ -270,30 +270,8 @@ export async function benchModel(model: FundusModel, decode: () => Promise<RgbIm
   const x = tf.tidy(() => tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7) as tf.Tensor4D);
   const before = tf.memory().numTensors;
   let kActual = 0;
-  // untimed rounds: the same work as a timed round, its numbers dropped
-  const warmupWanted = o.warmupRuns ?? 10;
-  const warmupBudget = o.warmupBudgetMs ?? 15_000;
-  const tWarm = now();
-  let warmed = 0;
-  for (; warmed < warmupWanted && (warmed === 0 || now() - tWarm < warmupBudget); warmed++) {
-    await analyze(await decode(), m, { force: true, maps: 'all' });
-    await timeForward(m, x);
-    await timeGradCamAll(m, x);
-    await timeGradCamAll(m, x, 'fast');
-    await timeGradCamAll(m, x, 'hirescam');
-    if (!o.skipGuided) {
-      await timeGuided1(m, x);
-      await timeGuidedPerLabel(m, x);
-    }
-  }
-  if (warmed > 0) log(`  ${warmed} untimed warm-up round(s), ${Math.round(now() - tWarm)} ms`);
-  const tStart = now();
-  let run = 0;
-  for (; run < o.runs; run++) {
-    if (run > 0 && now() - tStart > o.budgetMs) {
-      notes.push(`stopped after ${run} of ${o.runs} warm runs (time budget ${Math.round(o.budgetMs / 1000)} s)`);
-      break;
-    }
+  /** One round: decode, the whole analysis, then every isolated step; `add` records its numbers (or drops them). */
+  const round = async (add: (name: string, v: number | undefined) => void): Promise<number | undefined> => {
     const t0 = now();
     const img = await decode();
     add('decode', now() - t0);
@@ -315,7 +293,24 @@ export async function benchModel(model: FundusModel, decode: () => Promise<RgbIm
       add('iso.guided1', await timeGuided1(m, x));
       add('iso.guidedPerLabel', await timeGuidedPerLabel(m, x));
     }
-    log(`  run ${run + 1}: total ${Math.round(t.total ?? 0)} ms, forward ${Math.round(samples['iso.forward'].at(-1)!)} ms`);
+    return t.total;
+  };
+  // untimed rounds first: the same work, its numbers dropped
+  const warmupWanted = o.warmupRuns ?? 10;
+  const warmupBudget = o.warmupBudgetMs ?? 15_000;
+  const tWarm = now();
+  let warmed = 0;
+  for (; warmed < warmupWanted && (warmed === 0 || now() - tWarm < warmupBudget); warmed++) await round(() => undefined);
+  if (warmed > 0) log(`  ${warmed} untimed warm-up round(s), ${Math.round(now() - tWarm)} ms`);
+  const tStart = now();
+  let run = 0;
+  for (; run < o.runs; run++) {
+    if (run > 0 && now() - tStart > o.budgetMs) {
+      notes.push(`stopped after ${run} of ${o.runs} warm runs (time budget ${Math.round(o.budgetMs / 1000)} s)`);
+      break;
+    }
+    const total = await round(add);
+    log(`  run ${run + 1}: total ${Math.round(total ?? 0)} ms, forward ${Math.round(samples['iso.forward'].at(-1)!)} ms`);
   }
   const after = tf.memory().numTensors;
   if (after !== before) notes.push(`LEAK: ${after - before} tensors left after ${run} runs`);
