@@ -13,11 +13,10 @@
  */
 import { scratchSlot } from '../scratch';
 
-// the copy that is partitioned, and the bucket the radix step keeps (scratch.ts: reused, never escape)
-const COPY = scratchSlot(), BUCKET = scratchSlot();
+// the copy that is partitioned, the radix step's counts and the bucket it keeps (scratch.ts: reused, never escape)
+const COPY = scratchSlot(), HIST = scratchSlot(), BUCKET = scratchSlot();
 /** Below this many values the radix step's fixed cost (a 65536-bin count) is not worth it. */
 const RADIX_MIN = 16384;
-let hist: Int32Array | null = null;
 
 /** The float's bits as an unsigned key in the float's order (negatives flipped, positives' sign bit set), top 16 bits. */
 function bucketOf(bits: number): number {
@@ -27,7 +26,7 @@ function bucketOf(bits: number): number {
 /** kthSmallest for a long f32 array: count by bucket, then select within k's bucket. */
 function radixKth(values: Float32Array, k: number, n: number): number {
   const bits = new Uint32Array(values.buffer, values.byteOffset, n);
-  const h = (hist ??= new Int32Array(65536)).fill(0);
+  const h = HIST.i32(65536).fill(0);
   for (let i = 0; i < n; i++) h[bucketOf(bits[i])]++;
   let below = 0, b = 0;
   while (below + h[b] <= k) below += h[b++];
