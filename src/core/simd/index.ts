@@ -102,6 +102,7 @@ interface Exports {
   blur_h(src: number, dst: number, W: number, H: number, k: number, r: number): void;
   blur_v(src: number, dst: number, W: number, H: number, k: number, r: number): void;
   resample_h(src: number, rows: number, W: number, C: number, outW: number, start: number, count: number, w: number, mc: number, dst: number): void;
+  resample_h2(src: number, rows: number, W: number, C: number, outW: number, start: number, count: number, w: number, mc: number, dst: number): void;
   accumulate(out: number, row: number, n: number, w: number): void;
   clahe_blend(src: number, dst: number, W: number, H: number, luts: number, ind1: number, ind2: number, xa: number, xa1: number, rows: number): void;
   lab_lightness(rgb: number, out8: number, lin: number, groups: number, tl: number, tc: number, flags: number, guard: number): number;
@@ -209,19 +210,23 @@ function bind(ex: Exports): PhotoKernels {
       const startP = 0;
       const countP = startP + align(outW * 4);
       const wP = countP + align(outW * 4);
-      const outP = wP + align(wx.w.length * 4);
+      const w64P = wP + align(wx.w.length * 4);
+      const outP = w64P + align(wx.w.length * 8);
       const rowsP = outP + align(outH * outRowBytes);
       const bandP = rowsP + align(bandRows * outRowBytes);
-      let buf = reserve(bandP + bandRows * rowBytes);
+      let buf = reserve(bandP + bandRows * rowBytes + 16); // resample_h2 reads a byte past the band's last pixel
       new Int32Array(buf, startP, outW).set(wx.start);
       new Int32Array(buf, countP, outW).set(wx.count);
       new Float32Array(buf, wP, wx.w.length).set(wx.w);
+      new Float64Array(buf, w64P, wx.w.length).set(wx.w); // the same values, read by resample_h2 without a conversion
       new Float32Array(buf, outP, outW * outH * 3).fill(0); // a grown or reused memory: start from 0 as the JS loop does
       for (let y0 = yMin; y0 <= yMax; y0 += bandRows) {
         const rows = Math.min(bandRows, yMax + 1 - y0);
         buf = ex.memory.buffer;
         new Uint8Array(buf, bandP, rows * rowBytes).set(data.subarray(y0 * rowBytes, (y0 + rows) * rowBytes));
-        ex.resample_h(bandP, rows, W, C, outW, startP, countP, wP, wx.maxCount, rowsP);
+        // rows in pairs; an odd band's last row alone
+        ex.resample_h2(bandP, rows, W, C, outW, startP, countP, w64P, wx.maxCount, rowsP);
+        if (rows % 2 === 1) ex.resample_h(bandP + (rows - 1) * rowBytes, 1, W, C, outW, startP, countP, wP, wx.maxCount, rowsP + (rows - 1) * outRowBytes);
         for (let j = 0; j < rows; j++) {
           const u = users[y0 + j];
           if (!u) continue;

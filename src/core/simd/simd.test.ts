@@ -67,7 +67,23 @@ describe('photo kernels (WebAssembly SIMD)', () => {
     }
   });
 
+  /** Counts the resampler's calls that returned: one that threw is caught and replaced by the JS loop (same bits). */
+  function countResamples(): () => number {
+    const real = photoKernels()!;
+    let returned = 0;
+    overridePhotoKernels({
+      ...real,
+      resample: (...a) => {
+        const r = real.resample(...a);
+        returned++;
+        return r;
+      },
+    });
+    return () => returned;
+  }
+
   it('resamples to the same bits as the JS loop: RGB and RGBA, down and up, offsets off the photo', () => {
+    const returned = countResamples();
     const cases: { img: RgbImage; outW: number; outH: number; scale: number; ox: number; oy: number }[] = [
       { img: randomImage(300, 200, 3, 1), outW: 64, outH: 48, scale: 300 / 64, ox: 0, oy: 0 },
       { img: randomImage(300, 200, 4, 2, true), outW: 64, outH: 64, scale: 3.3, ox: -17.25, oy: -40.5 },
@@ -80,17 +96,25 @@ describe('photo kernels (WebAssembly SIMD)', () => {
       const { js, wasm } = bothPaths(() => resampleArea(c.img, c.outW, c.outH, c.scale, c.ox, c.oy));
       expect({ n, at: firstDifference(js, wasm) }).toEqual({ n, at: -1 });
     }
+    expect(returned()).toBe(cases.length);
   });
 
   it('streams a photo wider than one band (4 MB of rows) and reuses its memory for smaller calls', () => {
     // 40000 px × 4 channels = 160 KB a row: 26 rows a band, 4 bands
+    const returned = countResamples();
     const wide = randomImage(40000, 100, 4, 8);
     const big = bothPaths(() => resampleArea(wide, 500, 20, 80, 0, -10));
     expect(firstDifference(big.js, big.wasm)).toBe(-1);
     expect(big.wasm.some((v) => v > 0)).toBe(true);
+    // RGB, 135 KB a row: 31-row bands, so each band ends on a row of its own (rows go in pairs) and the pairs' reads
+    // end one byte past the band's last pixel
+    const odd = bothPaths(() => resampleArea(randomImage(45000, 61, 3, 10), 300, 9, 150, 10, -2));
+    expect(firstDifference(odd.js, odd.wasm)).toBe(-1);
+    expect(odd.wasm.some((v) => v > 0)).toBe(true);
     // after the large call the memory holds its data: a small call must not see any of it
     const small = bothPaths(() => resampleArea(randomImage(20, 20, 3, 9), 10, 10, 3, -5, -5));
     expect(firstDifference(small.js, small.wasm)).toBe(-1);
+    expect(returned()).toBe(3);
   });
 
   it('falls back to the JS loops when a kernel call fails (e.g. its memory cannot grow): same result, no error', () => {
@@ -126,7 +150,14 @@ describe('photo kernels (WebAssembly SIMD)', () => {
     // count the kernel's calls: a kernel that threw would be caught, and both paths would then be the JS loop
     const real = photoKernels()!;
     let ran = 0;
-    overridePhotoKernels({ ...real, claheBlend: (...a) => (ran++, real.claheBlend(...a)) });
+    overridePhotoKernels({
+      ...real,
+      claheBlend: (...a) => {
+        const r = real.claheBlend(...a);
+        ran++; // counted once it returned
+        return r;
+      },
+    });
     const cases: [number, number, number, number][] = [
       [1, 1, 1, 2], [3, 5, 2, 2], [7, 2, 8, 0], [8, 8, 8, 2], [9, 17, 3, 4], [100, 77, 8, 2], [257, 129, 5, 1.5], [512, 512, 8, 2],
     ];
