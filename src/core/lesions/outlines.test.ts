@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { contours } from 'd3-contour';
 import { rng } from '../preprocess/synthetic-photos';
-import { inRing, peakInside, simplifyRing, traceOutlines } from './outlines';
+import { inRing, isoPolygons, peakInside, simplifyRing, traceOutlines } from './outlines';
 import { fovMaskOnGrid, warpMapToPhoto } from './geometry';
 import type { FieldOfView, LabelMap, PhotoTransform } from '../types';
 
@@ -108,6 +108,68 @@ describe('traceOutlines', () => {
     const out = traceOutlines(map, T, { mask });
     expect(out).toHaveLength(1);
     expect(centroid(out[0].points)[0]).toBeCloseTo(44 * 3 - 10, 0);
+  });
+});
+
+describe('isoPolygons (d3-contour on the box of the cells above the level)', () => {
+  it("gives d3's whole-grid polygons: the same rings, holes and vertex order, vertices within 1e-9", () => {
+    const rand = rng(5);
+    const W = 90, H = 70;
+    let cropped = 0, whole = 0, holes = 0;
+    const maps: Float32Array[] = [];
+    for (let trial = 0; trial < 3; trial++) {
+      // blurred noise (ragged regions, holes, islands), then the same with everything but one corner zeroed, so
+      // the box is small and touches the grid's border
+      const raw = new Float32Array(W * H).map(() => rand());
+      const values = new Float32Array(W * H);
+      for (let y = 0; y < H; y++)
+        for (let x = 0; x < W; x++) {
+          let s = 0, n = 0;
+          for (let dy = -2; dy <= 2; dy++)
+            for (let dx = -2; dx <= 2; dx++) {
+              const yy = y + dy, xx = x + dx;
+              if (yy >= 0 && yy < H && xx >= 0 && xx < W) { s += raw[yy * W + xx]; n++; }
+            }
+          values[y * W + x] = s / n;
+        }
+      maps.push(values, values.map((v, i) => ((i % W) > W - 20 && i < 25 * W ? v : 0)));
+    }
+    // one interior blob, and a pixel exactly at the level (its ring collapses onto the pixel centre)
+    maps.push(blobs([{ cx: 40, cy: 30, sigma: 4, peak: 1 }]).data.slice(0, W * H));
+    const spike = new Float32Array(W * H);
+    spike[30 * W + 50] = 0.5;
+    spike[31 * W + 50] = 0.7;
+    maps.push(spike);
+    for (const values of maps) {
+      for (const level of [0.45, 0.5, 0.55]) {
+        const [ref] = contours().size([W, H]).thresholds([level])(values as unknown as number[]);
+        const got = isoPolygons(values, W, H, level);
+        const refRings = ref.coordinates as number[][][][];
+        expect(got.length).toBe(refRings.length);
+        // the cells at or above the level: does their box (grown by one) leave out part of the grid?
+        let x0 = W, x1 = -1, y0 = H, y1 = -1;
+        values.forEach((v, i) => {
+          if (v < level) return;
+          x0 = Math.min(x0, i % W); x1 = Math.max(x1, i % W);
+          y0 = Math.min(y0, Math.floor(i / W)); y1 = Math.max(y1, Math.floor(i / W));
+        });
+        if (x1 >= 0) (x0 > 1 || y0 > 1 || x1 < W - 2 || y1 < H - 2 ? cropped++ : whole++);
+        refRings.forEach((polygon, p) => {
+          expect(got[p].length).toBe(polygon.length);
+          if (polygon.length > 1) holes++;
+          polygon.forEach((ring, r) => {
+            expect(got[p][r].length).toBe(ring.length);
+            ring.forEach(([x, y], k) => {
+              expect(Math.abs(got[p][r][k][0] - x)).toBeLessThan(1e-9);
+              expect(Math.abs(got[p][r][k][1] - y)).toBeLessThan(1e-9);
+            });
+          });
+        });
+      }
+    }
+    expect(cropped).toBeGreaterThan(10);
+    expect(whole).toBeGreaterThan(2);
+    expect(holes).toBeGreaterThan(3);
   });
 });
 

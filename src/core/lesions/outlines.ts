@@ -12,8 +12,8 @@ import { contours } from 'd3-contour';
 import { scratchSlot } from '../scratch';
 import type { LabelMap, Outline, PhotoTransform } from '../types';
 
-/** traceOutlines' masked copy of a map (scratch.ts) */
-const MASKED = scratchSlot();
+/** traceOutlines' masked copy of a map, and the part of it that is traced (scratch.ts) */
+const MASKED = scratchSlot(), CROP = scratchSlot();
 
 /** Options for {@link traceOutlines}. */
 export interface OutlineOptions {
@@ -174,6 +174,46 @@ export function simplifyRing(ring: Ring, tolerance: number): Ring {
 }
 
 /**
+ * d3-contour's polygons of `values` at `level`, traced on the bounding box of the cells at or above the level
+ * grown by one cell: d3 visits every cell of the grid it is given (~3 ms at 512², allocating as it goes), and a
+ * map's regions above half its peak usually cover a fraction of the grid. The box's border cells are below the
+ * level (or on the grid's own border), so its rings are the whole grid's rings, shifted by the box's corner; the
+ * shift is an integer, so a vertex can differ from the whole grid's trace only in its last bit (1e-13 px), far
+ * below the 0.1 px the outlines are rounded to.
+ * @internal exported for its test
+ */
+export function isoPolygons(values: Float32Array, width: number, height: number, level: number): Ring[][] {
+  let x0 = width, x1 = -1, y0 = height, y1 = -1;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    let first = -1, last = -1;
+    for (let x = 0; x < width; x++) {
+      if (values[row + x] >= level) {
+        if (first < 0) first = x;
+        last = x;
+      }
+    }
+    if (first < 0) continue;
+    if (y0 > y) y0 = y;
+    y1 = y;
+    if (first < x0) x0 = first;
+    if (last > x1) x1 = last;
+  }
+  if (x1 < 0) return [];
+  x0 = Math.max(0, x0 - 1);
+  y0 = Math.max(0, y0 - 1);
+  x1 = Math.min(width - 1, x1 + 1);
+  y1 = Math.min(height - 1, y1 + 1);
+  const w = x1 - x0 + 1, h = y1 - y0 + 1;
+  // d3-contour wants a plain number array-like; Float32Array works and avoids a copy.
+  if (w === width && h === height) return contours().size([width, height]).thresholds([level])(values as unknown as number[])[0].coordinates as Ring[][];
+  const crop = CROP.f32(w * h);
+  for (let y = 0; y < h; y++) crop.set(values.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + w), y * w);
+  const [multi] = contours().size([w, h]).thresholds([level])(crop as unknown as number[]);
+  return (multi.coordinates as Ring[][]).map((polygon) => polygon.map((ring) => ring.map(([x, y]) => [x + x0, y + y0])));
+}
+
+/**
  * Traces the outlines of one label's map and returns them in ORIGINAL-PHOTO pixels.
  *
  * Each connected region at or above `threshold * peak` becomes one closed ring (holes are
@@ -205,12 +245,11 @@ export function traceOutlines(map: LabelMap, transform: PhotoTransform, options:
   if (!(peak > 0) || !Number.isFinite(peak)) return [];
   const level = Math.min(Math.max(threshold, 0), 1) * peak;
 
-  // d3-contour wants a plain number array-like; Float32Array works and avoids a copy.
-  const [multi] = contours().size([width, height]).thresholds([level])(values as unknown as number[]);
+  const multi = isoPolygons(values, width, height, level);
   const { scale, offsetX, offsetY, photoWidth, photoHeight } = transform;
   const out: Outline[] = [];
-  for (const polygon of multi.coordinates) {
-    const [outer, ...holes] = polygon as Ring[];
+  for (const polygon of multi) {
+    const [outer, ...holes] = polygon;
     const areaModel = Math.abs(ringArea(outer)) - holes.reduce((s, h) => s + Math.abs(ringArea(h)), 0);
     if (areaModel < minArea) continue;
     const peakIn = peakInside(values, width, outer, holes);
