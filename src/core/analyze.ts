@@ -29,7 +29,7 @@ import { assessQuality } from './quality/index';
 import { yieldToEventLoop } from './yield';
 import { readBackIsCopy, readOwned } from './read-owned';
 import { sameFov, type PhotoChecks } from './photo-checks';
-import { scratchSlot } from './scratch';
+import { leaseF32, returnLease, scratchSlot } from './scratch';
 import { photoKernels } from './simd/index';
 import {
   LABEL_IDS,
@@ -259,16 +259,25 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
   if (gateSaysStop()) return ungradable();
 
   if (await begin('preprocess')) return ungradable();
-  const pre = preprocessToArray(image, meta.preprocess, photoFov);
+  // Memory reused from the last analysis (scratch.ts: a fresh 3 MB array costs up to 20 ms of page faults in
+  // Chromium); handed back in `finally`, once the tensors that may read it (x on the cpu backend) are disposed.
+  const leases: Float32Array[] = [];
+  const lease = (n: number): Float32Array => {
+    const a = leaseF32(n);
+    leases.push(a);
+    return a;
+  };
+  const inputSize = meta.preprocess.inputSize;
+  const pre = preprocessToArray(image, meta.preprocess, photoFov, lease(inputSize * inputSize * 3));
   const { transform } = pre;
   const size = transform.inputSize;
   end('preprocess');
-  options.onInput?.(pre.data.slice(), size);
 
   // Tensors that live across awaits (tf.tidy cannot span them); released in `finally`.
   const held: tf.Tensor[] = [];
   let record: FeaturesRecord | null = null;
   try {
+    options.onInput?.(pre.data.slice(), size);
     if (await begin('forward')) return ungradable();
     const x = tf.tensor4d(pre.data, [1, size, size, 3]);
     held.push(x);
@@ -293,7 +302,8 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     const positiveIdx = lesionIdx.filter((i) => positive[ids[i]]);
     const anyLesion = positiveIdx.length > 0;
 
-    const mask = fovMaskOnGrid(photoFov, transform, size);
+    // read by the maps below and the outlines, kept in none of them
+    const mask = fovMaskOnGrid(photoFov, transform, size, lease(size * size));
 
     if (await begin('gradcam')) return ungradable();
     const camIdx = mapsWanted === 'none' ? positiveIdx : lesionIdx;
@@ -392,6 +402,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
   } finally {
     tf.dispose(held);
     record?.dispose();
+    for (const a of leases) returnLease(a);
   }
 }
 

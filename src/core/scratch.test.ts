@@ -12,9 +12,10 @@ import { kthSmallest } from './preprocess/select';
 import { rng, syntheticFundus } from './preprocess/synthetic-photos';
 import { gaussianBlur } from './quality/blur';
 import { assessQuality } from './quality';
-import { fillScratchForTests, releaseScratch, scratchBytes, scratchSlot } from './scratch';
+import { fillScratchForTests, leaseF32, releaseScratch, returnLease, scratchBytes, scratchSlot } from './scratch';
 import { setPhotoKernelsEnabled } from './simd';
-import type { LabelMap, RgbImage } from './types';
+import { fovMaskOnGrid } from './lesions/geometry';
+import type { LabelMap, PreprocessParams, RgbImage } from './types';
 
 afterEach(() => setPhotoKernelsEnabled(true));
 
@@ -60,6 +61,70 @@ describe('scratch memory', () => {
     expect(slot.i32(5).buffer).toBe(c.buffer);
     releaseScratch();
     expect(slot.f32(4).buffer).not.toBe(c.buffer);
+  });
+
+  it("a lease is the caller's until handed back, then the next lease of its length reuses it; views never", () => {
+    releaseScratch();
+    const a = leaseF32(1000);
+    const b = leaseF32(1000);
+    expect(b).not.toBe(a); // both held: two arrays
+    returnLease(a);
+    returnLease(b);
+    returnLease(leaseF32(1000)); // a third, made and handed back: only two are kept per length
+    const kept = [leaseF32(1000), leaseF32(1000), leaseF32(1000)];
+    expect(kept.filter((x) => x === a || x === b).length).toBe(2);
+    expect(leaseF32(999)).not.toBe(kept[2]); // another length never gets it
+    const whole = new Float32Array(2000);
+    returnLease(whole.subarray(0, 1000)); // a view is dropped, not reused as an array of its own
+    expect(leaseF32(1000).buffer).not.toBe(whole.buffer);
+    returnLease(kept[0]);
+    expect(scratchBytes()).toBeGreaterThanOrEqual(4000);
+    releaseScratch();
+    expect(leaseF32(1000)).not.toBe(kept[0]);
+  });
+
+  it('the model input and the FOV mask written into poisoned memory equal fresh ones (every colour path, both kernels)', () => {
+    const img = photoA();
+    const fov = detectFov(img);
+    const params: PreprocessParams[] = [
+      DEFAULT_PREPROCESS,
+      { ...DEFAULT_PREPROCESS, clahe: { ...DEFAULT_PREPROCESS.clahe!, channel: 'green' } },
+      { ...DEFAULT_PREPROCESS, clahe: null },
+    ];
+    for (const kernels of [true, false]) {
+      setPhotoKernelsEnabled(kernels);
+      for (const p of params) {
+        const S = p.inputSize;
+        const into = new Float32Array(S * S * 3).fill(NaN);
+        const fresh = preprocessToArray(img, p, fov).data;
+        expect(preprocessToArray(img, p, fov, into).data).toBe(into);
+        expect({ kernels, clahe: p.clahe?.channel ?? null, same: sameBits(into, fresh) }).toEqual({ kernels, clahe: p.clahe?.channel ?? null, same: true });
+      }
+    }
+    const t = makeTransform(fov, DEFAULT_PREPROCESS, img.width, img.height);
+    const into = new Float32Array(t.inputSize ** 2).fill(NaN);
+    expect(sameBits(fovMaskOnGrid(fov, t, t.inputSize, into), fovMaskOnGrid(fov, t))).toBe(true);
+    expect(() => preprocessToArray(img, DEFAULT_PREPROCESS, fov, new Float32Array(12))).toThrow(RangeError);
+  });
+
+  it('two analyses at once each get their own leased memory: the same results as one after the other', async () => {
+    const { model, photo } = await tinyModelOnCpu(async () => tinyPhoto(400, 300));
+    try {
+      const other = tinyPhoto(640, 480);
+      releaseScratch();
+      const a1 = await analyze(photo, model, { force: true, maps: 'all' });
+      const b1 = await analyze(other, model, { force: true, maps: 'all' });
+      fillScratchForTests(0xff);
+      const [a2, b2] = await Promise.all([analyze(photo, model, { force: true, maps: 'all' }), analyze(other, model, { force: true, maps: 'all' })]);
+      for (const [x, y] of [[a1, a2], [b1, b2]]) {
+        expect(y.probabilities).toEqual(x.probabilities);
+        expect(y.outlines).toEqual(x.outlines);
+        expect(sameBits(y.maps!.combined!, x.maps!.combined!)).toBe(true);
+      }
+      expect(a1.probabilities).not.toEqual(b1.probabilities);
+    } finally {
+      model.dispose();
+    }
   });
 
   for (const kernels of [true, false]) {

@@ -29,17 +29,46 @@ export interface ScratchSlot {
 }
 
 const slots: { buf: ArrayBuffer | null }[] = [];
+/** Released leases, by length, waiting for the next lease of that length (see {@link leaseF32}). */
+const leased = new Map<number, Float32Array[]>();
+/** Released arrays kept per length: one per analysis that may run at the same time, and one spare. */
+const LEASES_KEPT = 2;
 
-/** Bytes held by every slot of this realm (tests and diagnostics). */
+/** Bytes held by every slot of this realm, and by released leases kept for reuse (tests and diagnostics). */
 export function scratchBytes(): number {
   let n = 0;
   for (const s of slots) n += s.buf?.byteLength ?? 0;
+  for (const list of leased.values()) for (const a of list) n += a.byteLength;
   return n;
 }
 
-/** Drops every slot's buffer (the next request allocates again): for a realm that is done with photos for a while. */
+/** Drops every slot's buffer and every kept lease (the next request allocates again): for a realm that is done with photos for a while. */
 export function releaseScratch(): void {
   for (const s of slots) s.buf = null;
+  leased.clear();
+}
+
+/**
+ * A Float32Array of length n for a temporary that lives across awaits within one analysis (the model input, the
+ * FOV mask on the model grid), which a slot cannot hold: another analysis may run during an await. The array is
+ * the caller's alone until it hands it back with {@link returnLease}; then a later lease of the same length gets
+ * the same memory, already touched, instead of fresh pages (see above). Contents unspecified.
+ * Never lease an array that leaves the analysis (a result, or a callback's argument).
+ */
+export function leaseF32(n: number): Float32Array {
+  return leased.get(n)?.pop() ?? new Float32Array(n);
+}
+
+/**
+ * Hands a leased array back for reuse. The caller must not touch it afterwards, nor keep anything that still reads
+ * it (a tensor made from it on a backend that keeps the caller's array: dispose that first).
+ */
+export function returnLease(a: Float32Array): void {
+  // a view (subarray) is not the whole buffer: never reuse it as one
+  if (a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) return;
+  const list = leased.get(a.length) ?? [];
+  if (list.length < LEASES_KEPT && !list.includes(a)) list.push(a);
+  leased.set(a.length, list);
 }
 
 /**
@@ -49,6 +78,7 @@ export function releaseScratch(): void {
  */
 export function fillScratchForTests(byte: number): void {
   for (const s of slots) if (s.buf) new Uint8Array(s.buf).fill(byte);
+  for (const list of leased.values()) for (const a of list) new Uint8Array(a.buffer).fill(byte);
 }
 
 /** A new slot. Call once per call site, at module level. */

@@ -11,9 +11,12 @@ import type { FieldOfView, LabelMap, PhotoTransform } from '../types';
  * staircase), and 0 where the pixel centre falls outside the photo (the square padding).
  * Multiply explanation maps by it: what the model "sees" on the black border is an artefact
  * of zero input, not a finding. Without a FOV (`found: false`) only the photo bounds apply.
+ * @param into optional size² array to write the weights into (every element), else a new one
  */
-export function fovMaskOnGrid(fov: FieldOfView, transform: PhotoTransform, size = transform.inputSize): Float32Array {
-  const mask = new Float32Array(size * size);
+export function fovMaskOnGrid(fov: FieldOfView, transform: PhotoTransform, size = transform.inputSize, into?: Float32Array): Float32Array {
+  if (into && into.length !== size * size) throw new RangeError(`fovMaskOnGrid: \`into\` holds ${into.length} values, not ${size}²`);
+  // pixels off the photo are skipped below: a given array is zeroed first
+  const mask = into ? into.fill(0) : new Float32Array(size * size);
   const k = transform.inputSize / size;
   const px = transform.scale * k; // photo pixels per grid pixel
   const r = fov.radius / px;

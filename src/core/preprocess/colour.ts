@@ -212,12 +212,16 @@ export function lightness8Reference(rgb: Float32Array, n: number): Uint8Array {
  * @param linear [n*3] linear RGB in 0..1 (from {@link lightness8}'s `linear` output)
  * @param newL8 [n] the new L* as 0..255 (OpenCV's 8-bit Lab scale), e.g. CLAHE's output
  * @param mask optional [n] weights the result is multiplied by (FOV mask); pixels with weight 0 are 0
+ * @param into optional [n*3] array to write the result into (every element), else a new one
  * @returns [n*3] sRGB in 0..1
  */
-export function replaceLightnessArray(linear: Float32Array, newL8: Uint8Array, n: number, mask?: Float32Array): Float32Array {
-  const out = new Float32Array(n * 3);
+export function replaceLightnessArray(linear: Float32Array, newL8: Uint8Array, n: number, mask?: Float32Array, into?: Float32Array): Float32Array {
+  const out = into ?? new Float32Array(n * 3);
   const t = colourTables();
-  if (withPhotoKernels((k) => k.labReplace(linear, newL8, mask, n, t, out)) === undefined) replaceLightness32(linear, newL8, n, mask, out, t);
+  if (withPhotoKernels((k) => k.labReplace(linear, newL8, mask, n, t, out)) === undefined) {
+    if (into) out.fill(0, 0, n * 3); // the JS twin skips masked-out pixels
+    replaceLightness32(linear, newL8, n, mask, out, t);
+  }
   return out;
 }
 

@@ -110,8 +110,9 @@ function pixels(img: RgbImage, params: PreprocessParams, fov: FieldOfView | unde
  * (L* replaced keeping a*, b*; or green replaced) and the re-masking (CLAHE lifts black in
  * mostly-black border tiles). Plain typed-array loops: the same formulas as the tfjs ops
  * this replaced (colour.replaceLightness), 5–20× faster on wasm and on a cold start.
+ * @param into optional [S*S*3] array to write the input into (every element), else a new one
  */
-export function modelInputPixels(px: PreprocessedPixels, params: PreprocessParams): Float32Array {
+export function modelInputPixels(px: PreprocessedPixels, params: PreprocessParams, into?: Float32Array): Float32Array {
   const S = px.transform.inputSize;
   const n = S * S;
   const { rgb, mask, equalised } = px;
@@ -121,9 +122,9 @@ export function modelInputPixels(px: PreprocessedPixels, params: PreprocessParam
       lightness8(rgb, n, l);
       return l;
     })();
-    return replaceLightnessArray(linear, equalised, n, mask);
+    return replaceLightnessArray(linear, equalised, n, mask, into);
   }
-  const out = new Float32Array(n * 3);
+  const out = into ? into.fill(0, 0, n * 3) : new Float32Array(n * 3);
   const green = params.clahe && equalised ? equalised : null;
   for (let i = 0; i < n; i++) {
     const m = mask[i];
@@ -139,14 +140,18 @@ export function modelInputPixels(px: PreprocessedPixels, params: PreprocessParam
  * {@link preprocess} without the tensor: the model input as plain data (row-major [S, S, 3],
  * 0..1). The same numbers preprocess() uploads; for callers that keep the input on the CPU
  * (e.g. the app's "preprocessed" view, or a later guided-backprop pass).
+ * @param into optional array of params.inputSize² · 3 to write the input into (every element; analyze() passes
+ *   memory it reuses from one analysis to the next), else a new one
  */
 export function preprocessToArray(
   img: RgbImage,
   params: PreprocessParams = DEFAULT_PREPROCESS,
   fov?: FieldOfView,
+  into?: Float32Array,
 ): { data: Float32Array; transform: PhotoTransform; fov: FieldOfView } {
+  if (into && into.length !== params.inputSize * params.inputSize * 3) throw new RangeError(`preprocessToArray: \`into\` holds ${into.length} values, not ${params.inputSize}² · 3`);
   const px = pixels(img, params, fov, true);
-  return { data: modelInputPixels(px, params), transform: px.transform, fov: px.fov };
+  return { data: modelInputPixels(px, params, into), transform: px.transform, fov: px.fov };
 }
 
 /**
