@@ -20,6 +20,23 @@ function blobs(spec: { cx: number; cy: number; sigma: number; peak: number }[]):
   return { label: 'hm', width: S, height: S, data };
 }
 
+/** Uniform noise averaged over 5×5 windows: ragged regions with holes and nested islands at levels near 0.5. */
+function blurredNoise(rand: () => number, W: number, H: number): Float32Array {
+  const raw = new Float32Array(W * H).map(() => rand());
+  const values = new Float32Array(W * H);
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      let s = 0, n = 0;
+      for (let dy = -2; dy <= 2; dy++)
+        for (let dx = -2; dx <= 2; dx++) {
+          const yy = y + dy, xx = x + dx;
+          if (yy >= 0 && yy < H && xx >= 0 && xx < W) { s += raw[yy * W + xx]; n++; }
+        }
+      values[y * W + x] = s / n;
+    }
+  return values;
+}
+
 /** Area centroid of a closed ring (robust to how many vertices simplification kept). */
 function centroid(points: [number, number][]): [number, number] {
   let a = 0, sx = 0, sy = 0;
@@ -120,18 +137,7 @@ describe('isoPolygons (d3-contour on the box of the cells above the level)', () 
     for (let trial = 0; trial < 3; trial++) {
       // blurred noise (ragged regions, holes, islands), then the same with everything but one corner zeroed, so
       // the box is small and touches the grid's border
-      const raw = new Float32Array(W * H).map(() => rand());
-      const values = new Float32Array(W * H);
-      for (let y = 0; y < H; y++)
-        for (let x = 0; x < W; x++) {
-          let s = 0, n = 0;
-          for (let dy = -2; dy <= 2; dy++)
-            for (let dx = -2; dx <= 2; dx++) {
-              const yy = y + dy, xx = x + dx;
-              if (yy >= 0 && yy < H && xx >= 0 && xx < W) { s += raw[yy * W + xx]; n++; }
-            }
-          values[y * W + x] = s / n;
-        }
+      const values = blurredNoise(rand, W, H);
       maps.push(values, values.map((v, i) => ((i % W) > W - 20 && i < 25 * W ? v : 0)));
     }
     // one interior blob, and a pixel exactly at the level (its ring collapses onto the pixel centre)
@@ -191,18 +197,7 @@ describe('peakInside', () => {
     let polygons = 0, withHoles = 0;
     for (let trial = 0; trial < 4; trial++) {
       // blurred noise: blobs with holes, nested islands and ragged borders
-      const raw = new Float32Array(W * H).map(() => rand());
-      const values = new Float32Array(W * H);
-      for (let y = 0; y < H; y++)
-        for (let x = 0; x < W; x++) {
-          let s = 0, n = 0;
-          for (let dy = -2; dy <= 2; dy++)
-            for (let dx = -2; dx <= 2; dx++) {
-              const yy = y + dy, xx = x + dx;
-              if (yy >= 0 && yy < H && xx >= 0 && xx < W) { s += raw[yy * W + xx]; n++; }
-            }
-          values[y * W + x] = s / n;
-        }
+      const values = blurredNoise(rand, W, H);
       for (const level of [0.45, 0.5, 0.55]) {
         const [multi] = contours().size([W, H]).thresholds([level])(values as unknown as number[]);
         for (const polygon of multi.coordinates) {
