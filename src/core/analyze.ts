@@ -29,7 +29,7 @@ import { assessQuality } from './quality/index';
 import { yieldToEventLoop } from './yield';
 import { readBackIsCopy, readOwned } from './read-owned';
 import { sameFov, type PhotoChecks } from './photo-checks';
-import { leaseF32, returnLease, scratchSlot } from './scratch';
+import { leaseGroup, scratchSlot } from './scratch';
 import { photoKernels } from './simd/index';
 import {
   LABEL_IDS,
@@ -261,14 +261,9 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
   if (await begin('preprocess')) return ungradable();
   // Memory reused from the last analysis (scratch.ts: a fresh 3 MB array costs up to 20 ms of page faults in
   // Chromium); handed back in `finally`, once the tensors that may read it (x on the cpu backend) are disposed.
-  const leases: Float32Array[] = [];
-  const lease = (n: number): Float32Array => {
-    const a = leaseF32(n);
-    leases.push(a);
-    return a;
-  };
+  const leases = leaseGroup();
   const inputSize = meta.preprocess.inputSize;
-  const pre = preprocessToArray(image, meta.preprocess, photoFov, lease(inputSize * inputSize * 3));
+  const pre = preprocessToArray(image, meta.preprocess, photoFov, leases.f32(inputSize * inputSize * 3));
   const { transform } = pre;
   const size = transform.inputSize;
   end('preprocess');
@@ -303,7 +298,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     const anyLesion = positiveIdx.length > 0;
 
     // read by the maps below and the outlines, kept in none of them
-    const mask = fovMaskOnGrid(photoFov, transform, size, lease(size * size));
+    const mask = fovMaskOnGrid(photoFov, transform, size, leases.f32(size * size));
 
     if (await begin('gradcam')) return ungradable();
     const camIdx = mapsWanted === 'none' ? positiveIdx : lesionIdx;
@@ -402,7 +397,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
   } finally {
     tf.dispose(held);
     record?.dispose();
-    for (const a of leases) returnLease(a);
+    leases.returnAll();
   }
 }
 
@@ -581,17 +576,20 @@ export async function explainDetails(image: RgbImage | null, model: FundusModel,
   if (positiveIdx.length === 0) return finish([], new Float32Array(size * size));
 
   let input = options.input && options.input.length === size * size * 3 ? options.input : null;
-  if (!input) {
-    if (!image) throw new FundusLensError('backend-failed', 'explainDetails: neither the photo nor its model input was given.');
-    await check('preprocess', 0);
-    const t0 = now();
-    input = preprocessToArray(image, meta.preprocess, result.fov).data;
-    timingsMs.preprocess = now() - t0;
-  }
-  const mask = fovMaskOnGrid(result.fov, result.transform, size);
+  if (!input && !image) throw new FundusLensError('backend-failed', 'explainDetails: neither the photo nor its model input was given.');
+  if (!input) await check('preprocess', 0);
+  // as in analyze: this call's own input and mask in reused memory, handed back in `finally`
+  const leases = leaseGroup();
   const held: tf.Tensor[] = [];
   let record: FeaturesRecord | null = null;
   try {
+    if (!input) {
+      const t0 = now();
+      const n = meta.preprocess.inputSize;
+      input = preprocessToArray(image!, meta.preprocess, result.fov, leases.f32(n * n * 3)).data;
+      timingsMs.preprocess = now() - t0;
+    }
+    const mask = fovMaskOnGrid(result.fov, result.transform, size, leases.f32(size * size));
     await check('forward', 0.05);
     let t0 = now();
     const x = tf.tensor4d(input, [1, size, size, 3]);
@@ -617,6 +615,7 @@ export async function explainDetails(image: RgbImage | null, model: FundusModel,
   } finally {
     tf.dispose(held);
     record?.dispose();
+    leases.returnAll();
   }
 }
 

@@ -3,7 +3,7 @@
  * stages that use it allocate less.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { analyze } from './analyze';
+import { analyze, explainDetails } from './analyze';
 import { syntheticFundus as tinyPhoto, tinyModelOnCpu } from './analyze.test-fixtures';
 import { traceOutlines } from './lesions/outlines';
 import { detectOpticDisc, discExclusionWeights } from './lesions/disc';
@@ -12,7 +12,7 @@ import { kthSmallest } from './preprocess/select';
 import { rng, syntheticFundus } from './preprocess/synthetic-photos';
 import { gaussianBlur } from './quality/blur';
 import { assessQuality } from './quality';
-import { fillScratchForTests, leaseF32, releaseScratch, returnLease, scratchBytes, scratchSlot } from './scratch';
+import { fillScratchForTests, leaseF32, leaseGroup, releaseScratch, returnLease, scratchBytes, scratchSlot } from './scratch';
 import { setPhotoKernelsEnabled } from './simd';
 import { fovMaskOnGrid } from './lesions/geometry';
 import type { LabelMap, PreprocessParams, RgbImage } from './types';
@@ -81,6 +81,13 @@ describe('scratch memory', () => {
     expect(scratchBytes()).toBeGreaterThanOrEqual(4000);
     releaseScratch();
     expect(leaseF32(1000)).not.toBe(kept[0]);
+    // a group hands back everything it leased, once
+    const group = leaseGroup();
+    const g = [group.f32(500), group.f32(500)];
+    group.returnAll();
+    group.returnAll();
+    const again = [leaseF32(500), leaseF32(500), leaseF32(500)];
+    expect(again.filter((x) => g.includes(x)).length).toBe(2);
   });
 
   it('the model input and the FOV mask written into poisoned memory equal fresh ones (every colour path, both kernels)', () => {
@@ -101,9 +108,14 @@ describe('scratch memory', () => {
         expect({ kernels, clahe: p.clahe?.channel ?? null, same: sameBits(into, fresh) }).toEqual({ kernels, clahe: p.clahe?.channel ?? null, same: true });
       }
     }
-    const t = makeTransform(fov, DEFAULT_PREPROCESS, img.width, img.height);
+    // the mask of a photo whose FOV is cut by the frame: the crop reaches past the photo, where nothing is written
+    const cut = syntheticFundus({ width: 900, height: 520, cx: 450, cy: 260, r: 300, seed: 5 });
+    const cutFov = detectFov(cut);
+    const t = makeTransform(cutFov, DEFAULT_PREPROCESS, cut.width, cut.height);
+    const fresh = fovMaskOnGrid(cutFov, t);
+    expect(fresh[0]).toBe(0);
     const into = new Float32Array(t.inputSize ** 2).fill(NaN);
-    expect(sameBits(fovMaskOnGrid(fov, t, t.inputSize, into), fovMaskOnGrid(fov, t))).toBe(true);
+    expect(sameBits(fovMaskOnGrid(cutFov, t, t.inputSize, into), fresh)).toBe(true);
     expect(() => preprocessToArray(img, DEFAULT_PREPROCESS, fov, new Float32Array(12))).toThrow(RangeError);
   });
 
@@ -168,7 +180,7 @@ describe('scratch memory', () => {
     }
   });
 
-  it('a whole analysis after another photo and poisoned memory equals a fresh one', async () => {
+  it('a whole analysis after another photo and poisoned memory equals a fresh one, and so do the on-demand guided maps', async () => {
     const { model, photo } = await tinyModelOnCpu(async () => tinyPhoto(400, 300));
     try {
       releaseScratch();
@@ -182,6 +194,14 @@ describe('scratch memory', () => {
       expect(again.opticDisc).toEqual(fresh.opticDisc);
       for (let i = 0; i < fresh.maps!.gradCam.length; i++) expect(sameBits(again.maps!.gradCam[i].data, fresh.maps!.gradCam[i].data)).toBe(true);
       expect(sameBits(again.maps!.combined!, fresh.maps!.combined!)).toBe(true);
+      // the on-demand guided maps (explainDetails leases its input and mask too), over poisoned memory: analyze's
+      const gradCamOnly = await analyze(photo, model, { force: true, maps: 'gradcam' });
+      fillScratchForTests(0xff);
+      const details = await explainDetails(photo, model, gradCamOnly);
+      expect(fresh.maps!.guidedGradCam!.length).toBeGreaterThan(0);
+      expect(details.guidedGradCam.length).toBe(fresh.maps!.guidedGradCam!.length);
+      details.guidedGradCam.forEach((m, i) => expect(sameBits(m.data, fresh.maps!.guidedGradCam![i].data)).toBe(true));
+      expect(sameBits(details.combined, fresh.maps!.combined!)).toBe(true);
     } finally {
       model.dispose();
     }

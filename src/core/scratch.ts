@@ -71,6 +71,29 @@ export function returnLease(a: Float32Array): void {
   leased.set(a.length, list);
 }
 
+/** Leases taken by one job (an analysis) and handed back together, in its `finally`. */
+export interface LeaseGroup {
+  /** {@link leaseF32}, remembered for {@link LeaseGroup.returnAll} */
+  f32(n: number): Float32Array;
+  /** {@link returnLease} for every array this group leased */
+  returnAll(): void;
+}
+
+/** A new, empty {@link LeaseGroup}. */
+export function leaseGroup(): LeaseGroup {
+  const taken: Float32Array[] = [];
+  return {
+    f32(n) {
+      const a = leaseF32(n);
+      taken.push(a);
+      return a;
+    },
+    returnAll() {
+      for (const a of taken.splice(0)) returnLease(a);
+    },
+  };
+}
+
 /**
  * Fills every slot's memory with `byte` (0xff: NaN floats, -1 ints), so a test can show that no result depends
  * on what an earlier call left there.
