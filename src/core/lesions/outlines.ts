@@ -175,7 +175,7 @@ export function simplifyRing(ring: Ring, tolerance: number): Ring {
 
 /**
  * d3-contour's polygons of `values` at `level`, traced on the bounding box of the cells at or above the level
- * grown by one cell: d3 visits every cell of the grid it is given (~3 ms at 512², allocating as it goes), and a
+ * grown by one cell: d3 visits every cell of the grid it is given (~2 ms a map at 512², allocating as it goes), and a
  * map's regions above half its peak usually cover a fraction of the grid. The box's border cells are below the
  * level (or on the grid's own border), so its rings are the whole grid's rings, shifted by the box's corner; the
  * shift is an integer, so a vertex can differ from the whole grid's trace only in its last bit (1e-13 px), far
