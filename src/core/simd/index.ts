@@ -210,22 +210,20 @@ function bind(ex: Exports): PhotoKernels {
       const startP = 0;
       const countP = startP + align(outW * 4);
       const wP = countP + align(outW * 4);
-      const w64P = wP + align(wx.w.length * 4);
-      const outP = w64P + align(wx.w.length * 8);
+      const outP = wP + align(wx.w.length * 8);
       const rowsP = outP + align(outH * outRowBytes);
       const bandP = rowsP + align(bandRows * outRowBytes);
       let buf = reserve(bandP + bandRows * rowBytes + 16); // resample_h2 reads a byte past the band's last pixel
       new Int32Array(buf, startP, outW).set(wx.start);
       new Int32Array(buf, countP, outW).set(wx.count);
-      new Float32Array(buf, wP, wx.w.length).set(wx.w);
-      new Float64Array(buf, w64P, wx.w.length).set(wx.w); // the same values, read by resample_h2 without a conversion
+      new Float64Array(buf, wP, wx.w.length).set(wx.w); // the f32 weights as f64: no conversion in the inner loops
       new Float32Array(buf, outP, outW * outH * 3).fill(0); // a grown or reused memory: start from 0 as the JS loop does
       for (let y0 = yMin; y0 <= yMax; y0 += bandRows) {
         const rows = Math.min(bandRows, yMax + 1 - y0);
         buf = ex.memory.buffer;
         new Uint8Array(buf, bandP, rows * rowBytes).set(data.subarray(y0 * rowBytes, (y0 + rows) * rowBytes));
         // rows in pairs; an odd band's last row alone
-        ex.resample_h2(bandP, rows, W, C, outW, startP, countP, w64P, wx.maxCount, rowsP);
+        ex.resample_h2(bandP, rows, W, C, outW, startP, countP, wP, wx.maxCount, rowsP);
         if (rows % 2 === 1) ex.resample_h(bandP + (rows - 1) * rowBytes, 1, W, C, outW, startP, countP, wP, wx.maxCount, rowsP + (rows - 1) * outRowBytes);
         for (let j = 0; j < rows; j++) {
           const u = users[y0 + j];

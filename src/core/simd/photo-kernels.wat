@@ -133,7 +133,7 @@
 
   ;; Horizontal pass of the area resampler over `rows` rows of 8-bit pixels (C bytes each,
   ;; channels 0..2 used, row stride W·C) into rows of outW RGB f32 (stride outW·12 bytes):
-  ;; out[u] = Σ_{j<count[u]} w[u·mc + j] · px[start[u] + j], per channel.
+  ;; out[u] = Σ_{j<count[u]} w[u·mc + j] · px[start[u] + j], per channel; w as f64 (the f32 weights, promoted).
   (func (export "resample_h") (param $src i32) (param $rows i32) (param $W i32) (param $C i32) (param $outW i32)
       (param $start i32) (param $count i32) (param $w i32) (param $mc i32) (param $dst i32)
     (local $y i32) (local $u i32) (local $j i32) (local $n i32) (local $base i32) (local $p i32) (local $wp i32)
@@ -149,16 +149,16 @@
         (local.set $n (i32.load (i32.add (local.get $count) (i32.shl (local.get $u) (i32.const 2)))))
         (local.set $p (i32.add (local.get $base)
           (i32.mul (i32.load (i32.add (local.get $start) (i32.shl (local.get $u) (i32.const 2)))) (local.get $C))))
-        (local.set $wp (i32.add (local.get $w) (i32.shl (i32.mul (local.get $u) (local.get $mc)) (i32.const 2))))
+        (local.set $wp (i32.add (local.get $w) (i32.shl (i32.mul (local.get $u) (local.get $mc)) (i32.const 3))))
         (local.set $j (i32.const 0))
         (block $jend (loop $jl
           (br_if $jend (i32.ge_s (local.get $j) (local.get $n)))
-          (local.set $wt (f64.promote_f32 (f32.load (local.get $wp))))
+          (local.set $wt (f64.load (local.get $wp)))
           (local.set $r (f64.add (local.get $r) (f64.mul (local.get $wt) (f64.convert_i32_u (i32.load8_u (local.get $p))))))
           (local.set $g (f64.add (local.get $g) (f64.mul (local.get $wt) (f64.convert_i32_u (i32.load8_u offset=1 (local.get $p))))))
           (local.set $b (f64.add (local.get $b) (f64.mul (local.get $wt) (f64.convert_i32_u (i32.load8_u offset=2 (local.get $p))))))
           (local.set $p (i32.add (local.get $p) (local.get $C)))
-          (local.set $wp (i32.add (local.get $wp) (i32.const 4)))
+          (local.set $wp (i32.add (local.get $wp) (i32.const 8)))
           (local.set $j (i32.add (local.get $j) (i32.const 1)))
           (br $jl)))
         (f32.store (local.get $o) (f32.demote_f64 (local.get $r)))
