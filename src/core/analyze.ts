@@ -20,8 +20,8 @@ import { upsampleClassMaps } from './explain/grad-cam';
 import { guidedGradCam } from './explain/guided-grad-cam';
 import { logitTargets } from './explain/targets';
 import { detectOpticDisc, discExclusionWeights, outlineEnclosesPoint } from './lesions/disc';
-import { fovMaskOnGrid, upsampleMap } from './lesions/geometry';
-import { traceOutlines, DEFAULT_MIN_OUTLINE_AREA, DEFAULT_OUTLINE_THRESHOLD } from './lesions/outlines';
+import { classMapLattice, fovMaskOnGrid } from './lesions/geometry';
+import { traceClassMap, traceOutlines, DEFAULT_MIN_OUTLINE_AREA, DEFAULT_OUTLINE_THRESHOLD } from './lesions/outlines';
 import type { FundusModel } from './model/fundus-model';
 import { prepareBatchNorm } from './model/graph';
 import { detectFov, makeTransform, preprocessToArray } from './preprocess/index';
@@ -58,7 +58,8 @@ export interface AnalyzeOptions {
    * Which maps to return in `result.maps` (default 'none'):
    * - 'none': none (Grad-CAM is still computed for the positive lesion labels, for outlines);
    * - 'gradcam': Grad-CAM for EVERY lesion label (ma, hm, hex, cws), positive or not, on the last block's own grid
-   *   (e.g. 16×16 at 512²; lesions/upsampleMap with the FOV mask gives the model-grid map that is drawn and outlined);
+   *   (e.g. 16×16 at 512²; lesions/upsampleMap with the FOV mask gives the model-grid map that is drawn, and
+   *   lesions/traceClassMap traces the same surface for the outlines);
    * - 'all': also Guided Grad-CAM (eq. 3) for the POSITIVE lesion labels and their combination (eq. 4).
    */
   maps?: 'none' | 'gradcam' | 'all';
@@ -115,9 +116,8 @@ export interface AnalyzeOptions {
 
 /** the optic disc's outline weights, needed only inside the outline stage (scratch.ts) */
 const DISC_WEIGHTS = scratchSlot();
-/** a class map upsampled to the model grid for the outline tracer, and the weights it is multiplied by (FOV × disc) */
-const CAM_ON_GRID = scratchSlot();
-const CAM_WEIGHTS = scratchSlot();
+/** the disc weights at the points of the class maps' lattice, for the outline tracer */
+const LATTICE_DISC = scratchSlot();
 
 // Rough share of the run time done before each stage starts (for progress bars only).
 const PROGRESS: Partial<Record<StageName, number>> = { quality: 0, preprocess: 0.1, forward: 0.2, gradcam: 0.45, guidedBackprop: 0.6, outlines: 0.9 };
@@ -344,29 +344,29 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     const discFromChecks = checkedDisc as { value: OpticDisc | null } | null;
     const opticDisc: OpticDisc | null =
       options.excludeOpticDisc !== false && positiveIdx.length > 0 ? (discFromChecks ? discFromChecks.value : detectOpticDisc(image, photoFov)) : null;
-    // traceOutlines multiplies its `mask` into a copy, so the maps returned below stay as computed
-    // used only within this synchronous stage: reused memory (scratch.ts)
-    const discWeights = opticDisc ? discExclusionWeights(opticDisc, transform, size, DISC_WEIGHTS.f32(size * size)) : undefined;
+    // the tracers multiply their weights into copies, so the maps returned below stay as computed
     const threshold = options.outlineThreshold ?? DEFAULT_OUTLINE_THRESHOLD;
     const minArea = options.minOutlineArea ?? DEFAULT_MIN_OUTLINE_AREA;
-    // Class maps on their coarse grid are traced on the model grid, as drawn: upsampled with the FOV mask and the
-    // disc weights at once (one pass over 512² per map instead of two; scratch memory). Maps already at model size
-    // (the guided ones) are FOV-masked: the tracer multiplies the disc weights into its own copy.
-    let camWeights: Float32Array | null = null;
+    // Weights used only within this synchronous stage: reused memory (scratch.ts). Class maps on their coarse grid are
+    // traced on their lattice (lesions/traceClassMap) inside the FOV, with the disc weights at its points; maps
+    // already at model size (the guided ones, FOV-masked already) get the disc weights on the model grid.
+    let latticeDisc: Float32Array | undefined, latticeCells = 0;
+    let discWeights: Float32Array | undefined;
     const outlines: Outline[] = [];
     for (const map of source) {
       if (!positive[map.label]) continue;
-      const onGrid = map.width === size && map.height === size;
-      if (!onGrid && !camWeights) {
-        camWeights = mask;
-        if (discWeights) {
-          camWeights = CAM_WEIGHTS.f32(size * size);
-          for (let p = 0; p < camWeights.length; p++) camWeights[p] = mask[p] * discWeights[p];
+      let traced: Outline[];
+      if (map.width === size && map.height === size) {
+        if (opticDisc && !discWeights) discWeights = discExclusionWeights(opticDisc, transform, size, DISC_WEIGHTS.f32(size * size));
+        traced = traceOutlines(map, transform, { threshold, minArea, mask: discWeights });
+      } else {
+        if (opticDisc && latticeCells !== map.width) {
+          latticeCells = map.width;
+          const lattice = classMapLattice(transform, latticeCells);
+          latticeDisc = discExclusionWeights(opticDisc, lattice, lattice.inputSize, LATTICE_DISC.f32(lattice.inputSize ** 2));
         }
+        traced = traceClassMap(map, transform, { threshold, minArea, mask: latticeDisc, fov: photoFov });
       }
-      const traced = onGrid
-        ? traceOutlines(map, transform, { threshold, minArea, mask: discWeights })
-        : traceOutlines({ ...map, width: size, height: size, data: upsampleMap(map, size, camWeights!, CAM_ON_GRID.f32(size * size)) }, transform, { threshold, minArea });
       outlines.push(...(opticDisc ? traced.filter((o) => !outlineEnclosesPoint(o, opticDisc.x, opticDisc.y)) : traced));
     }
     end('outlines');

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { analyze, explainDetails } from './analyze';
 import { syntheticFundus as tinyPhoto, tinyModelOnCpu } from './analyze.test-fixtures';
-import { traceOutlines } from './lesions/outlines';
+import { traceClassMap, traceOutlines } from './lesions/outlines';
 import { detectOpticDisc, discExclusionWeights } from './lesions/disc';
 import { DEFAULT_PREPROCESS, detectFov, preprocessToArray, resampleArea, fovMask, makeTransform } from './preprocess';
 import { kthSmallest } from './preprocess/select';
@@ -14,7 +14,7 @@ import { gaussianBlur } from './quality/blur';
 import { assessQuality } from './quality';
 import { fillScratchForTests, leaseF32, leaseGroup, releaseScratch, returnLease, scratchBytes, scratchSlot } from './scratch';
 import { setPhotoKernelsEnabled } from './simd';
-import { fovMaskOnGrid } from './lesions/geometry';
+import { classMapLattice, fovMaskOnGrid } from './lesions/geometry';
 import type { LabelMap, PreprocessParams, RgbImage } from './types';
 
 afterEach(() => setPhotoKernelsEnabled(true));
@@ -43,7 +43,13 @@ function stages(img: RgbImage) {
   for (let v = 0; v < S; v++) for (let u = 0; u < S; u++) map[v * S + u] = Math.max(0, 1 - Math.hypot(u - S * 0.3, v - S * 0.6) / 40) + Math.max(0, 1 - Math.hypot(u - S * 0.7, v - S * 0.4) / 25);
   const weights = discExclusionWeights({ x: fov.cx + fov.radius * 0.5, y: fov.cy, diameter: fov.radius * 0.3, confidence: 9 }, t, S, new Float32Array(S * S));
   const outlines = traceOutlines({ label: 'hm', width: S, height: S, data: map } as LabelMap, t, { mask: weights });
-  return { fov, quality, pre, outlines, mask: fovMask(fov, t), disc: detectOpticDisc(img, fov) };
+  // and a coarse class map on its lattice, inside the FOV, with the disc weights at the lattice's points
+  const G = 16, coarse = new Float32Array(G * G);
+  for (let j = 0; j < G; j++) for (let i = 0; i < G; i++) coarse[j * G + i] = Math.exp(-((i - 4) ** 2 + (j - 10) ** 2) / 8) + 0.7 * Math.exp(-((i - 11) ** 2 + (j - 5) ** 2) / 5);
+  const lattice = classMapLattice(t, G);
+  const latticeDisc = discExclusionWeights({ x: fov.cx + fov.radius * 0.5, y: fov.cy, diameter: fov.radius * 0.3, confidence: 9 }, lattice, lattice.inputSize);
+  const classOutlines = traceClassMap({ label: 'hex', width: G, height: G, data: coarse } as LabelMap, t, { mask: latticeDisc, fov });
+  return { fov, quality, pre, outlines, classOutlines, mask: fovMask(fov, t), disc: detectOpticDisc(img, fov) };
 }
 
 describe('scratch memory', () => {
@@ -153,6 +159,8 @@ describe('scratch memory', () => {
       expect(sameBits(reused.pre.data, fresh.pre.data)).toBe(true);
       expect(reused.outlines).toEqual(fresh.outlines);
       expect(reused.outlines.length).toBeGreaterThan(0);
+      expect(reused.classOutlines).toEqual(fresh.classOutlines);
+      expect(reused.classOutlines.length).toBeGreaterThan(1);
       expect(sameBits(reused.mask, fresh.mask)).toBe(true);
       expect(reused.disc).toEqual(fresh.disc);
       expect(fresh.disc).not.toBeNull();

@@ -261,7 +261,8 @@ export interface Outline {
 /**
  * A per-label map, values 0..1, row-major width × height. Guided Grad-CAM maps are on the model-input grid
  * (inputSize², FOV-masked); class-activation maps (`maps.gradCam`) on the last block's coarse grid, unmasked:
- * lesions/upsampleMap(map, inputSize, fovMaskOnGrid(fov, transform)) is the model-grid map that is drawn and outlined.
+ * lesions/upsampleMap(map, inputSize, fovMaskOnGrid(fov, transform)) is the model-grid map that is drawn; outlines are
+ * traced on the same surface sampled on the map's lattice (lesions/traceClassMap).
  */
 export interface LabelMap {
   label: LesionLabelId;

@@ -6,7 +6,7 @@ import { headForwardKeepingZ } from '../explain/grad-cam-fast';
 import { logitTargets } from '../explain/targets';
 import { tinyModel, TINY_SIZE as S } from '../analyze.test-fixtures';
 import type { LabelMap } from '../types';
-import { upsampleMap } from './geometry';
+import { classMapLattice, sampleOnLattice, upsampleMap } from './geometry';
 
 function randomMap(w: number, h: number, seed: number): LabelMap {
   const data = new Float32Array(w * h);
@@ -80,5 +80,53 @@ describe('upsampleMap', () => {
     } finally {
       model.dispose();
     }
+  });
+});
+
+describe('classMapLattice / sampleOnLattice', () => {
+  // model pixel (u, v) -> photo (3u - 10, 3v + 25), a 512² model grid
+  const T = { inputSize: 512, photoWidth: 1500, photoHeight: 1600, scale: 3, offsetX: -10, offsetY: 25 };
+
+  it('puts lattice point i at model coordinate 4i (16 cells, 8 points a cell): its pixel centres through the transform', () => {
+    const L = classMapLattice(T, 16);
+    expect(L.inputSize).toBe(129);
+    // pixel centre of lattice point i -> photo; model coordinate = (photo - offset) / scale
+    for (const i of [0, 1, 64, 128]) expect(((i + 0.5) * L.scale + L.offsetX - T.offsetX) / T.scale).toBeCloseTo(4 * i, 10);
+    expect(classMapLattice(T, 16, 4).inputSize).toBe(65);
+    expect(() => classMapLattice(T, 16, 3)).toThrow(RangeError);
+    expect(() => classMapLattice(T, 0)).toThrow(RangeError);
+  });
+
+  it("samples upsampleMap's surface: at a cell centre the cell's value, and every model pixel is the bilinear blend of the four lattice points around it", () => {
+    const map = randomMap(16, 16, 11);
+    const lat = sampleOnLattice(map);
+    const n = 129;
+    // cell (i, j)'s centre is at model coordinate 32i + 16 = lattice point 8i + 4
+    for (const [i, j] of [[0, 0], [5, 9], [15, 15]]) expect(lat[(8 * j + 4) * n + 8 * i + 4]).toBeCloseTo(map.data[j * 16 + i], 6);
+    // no lattice square straddles a cell centre, so the surface is bilinear inside each square: blending its corners
+    // gives the model grid's samples (pixel centre u + 0.5 = lattice coordinate (u + 0.5) / 4)
+    const up = upsampleMap(map, 512);
+    let worst = 0;
+    for (let v = 0; v < 512; v++)
+      for (let u = 0; u < 512; u++) {
+        const x = (u + 0.5) / 4, y = (v + 0.5) / 4;
+        const i = Math.floor(x), j = Math.floor(y), fx = x - i, fy = y - j;
+        const at = (a: number, b: number) => lat[b * n + a];
+        const blend = (at(i, j) * (1 - fx) + at(i + 1, j) * fx) * (1 - fy) + (at(i, j + 1) * (1 - fx) + at(i + 1, j + 1) * fx) * fy;
+        worst = Math.max(worst, Math.abs(blend - up[v * 512 + u]));
+      }
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('multiplies by the weights, fills `out`, and refuses a non-square map or arrays of the wrong size', () => {
+    const map = randomMap(4, 4, 3);
+    const n = 4 * 8 + 1;
+    const weights = new Float32Array(n * n).map((_, i) => (i % 3) / 2);
+    const out = new Float32Array(n * n);
+    expect(sampleOnLattice(map, 8, weights, out)).toBe(out);
+    const plain = sampleOnLattice(map);
+    for (let i = 0; i < n * n; i++) expect(out[i]).toBeCloseTo(plain[i] * weights[i], 6);
+    expect(() => sampleOnLattice(randomMap(4, 3, 1))).toThrow(RangeError);
+    expect(() => sampleOnLattice(map, 8, new Float32Array(5))).toThrow(RangeError);
   });
 });

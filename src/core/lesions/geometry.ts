@@ -113,13 +113,74 @@ function lerpRow(out: Float32Array, p: number, across: Float64Array, top: number
 
 /** The two source indices and the weight of each output pixel, as tfjs' ResizeBilinear (halfPixelCenters, no alignCorners) computes them. */
 function taps(inSize: number, outSize: number): { lo: Int32Array; hi: Int32Array; frac: Float32Array } {
-  const lo = new Int32Array(outSize), hi = new Int32Array(outSize), frac = new Float32Array(outSize);
   const ratio = inSize / outSize;
+  return tapsAt(inSize, outSize, (i) => ratio * (i + 0.5) - 0.5);
+}
+
+/** taps() for output samples at source positions `src(i)` (in source cells, centre of cell j at j). */
+function tapsAt(inSize: number, outSize: number, src: (i: number) => number): { lo: Int32Array; hi: Int32Array; frac: Float32Array } {
+  const lo = new Int32Array(outSize), hi = new Int32Array(outSize), frac = new Float32Array(outSize);
   for (let i = 0; i < outSize; i++) {
-    const src = ratio * (i + 0.5) - 0.5;
-    lo[i] = Math.max(0, Math.floor(src));
-    hi[i] = Math.min(inSize - 1, Math.ceil(src));
-    frac[i] = src - lo[i]; // where lo === hi (the clamped edges) the weight multiplies a zero difference
+    const s = src(i);
+    lo[i] = Math.max(0, Math.floor(s));
+    hi[i] = Math.min(inSize - 1, Math.ceil(s));
+    frac[i] = s - lo[i]; // where lo === hi (the clamped edges) the weight multiplies a zero difference
   }
   return { lo, hi, frac };
+}
+
+/**
+ * Lattice points per class-map cell on which {@link sampleOnLattice} samples a class map and lesions/traceClassMap traces
+ * it. Even, so that every cell centre (where the bilinear surface has its kinks and its peaks) is a lattice point; 8
+ * puts the points 4 model pixels apart for Grad-CAM's 16² grid at 512².
+ */
+export const CLASS_MAP_LATTICE = 8;
+
+/**
+ * The lattice on which a class map of `cells`² is sampled for tracing, as a PhotoTransform whose pixel CENTRES are
+ * the lattice points: point i (0 … cells · perCell, both ends included) lies at model-grid coordinate i · step, step =
+ * inputSize / (cells · perCell). So {@link fovMaskOnGrid}(fov, lattice) and lesions/discExclusionWeights(disc, lattice)
+ * give the weights at the lattice points, and a ring traced on the lattice maps to the photo through it like any map.
+ */
+export function classMapLattice(transform: PhotoTransform, cells: number, perCell = CLASS_MAP_LATTICE): PhotoTransform {
+  if (!(Number.isInteger(cells) && cells > 0 && Number.isInteger(perCell) && perCell > 0 && perCell % 2 === 0)) {
+    throw new RangeError(`classMapLattice: ${cells} cells and ${perCell} points per cell (a positive even number) do not make a lattice`);
+  }
+  const step = (transform.scale * transform.inputSize) / (cells * perCell); // photo pixels between lattice points
+  return {
+    inputSize: cells * perCell + 1,
+    photoWidth: transform.photoWidth,
+    photoHeight: transform.photoHeight,
+    scale: step,
+    offsetX: transform.offsetX - step / 2,
+    offsetY: transform.offsetY - step / 2,
+  };
+}
+
+/**
+ * A square class map's values at the points of its {@link classMapLattice}: the continuous surface that
+ * {@link upsampleMap} samples at pixel centres (tf's bilinear with halfPixelCenters and edge clamping), here sampled
+ * where it is exactly bilinear between neighbouring points — cell centres are lattice points, so no lattice square
+ * straddles a kink and marching squares finds the iso-line's crossings on the lattice edges exactly. Times `weights`
+ * (the lattice's FOV × disc weights) when given. `out` ((cells · perCell + 1)²) is filled and returned.
+ */
+export function sampleOnLattice(map: LabelMap, perCell = CLASS_MAP_LATTICE, weights?: Float32Array, out?: Float32Array): Float32Array {
+  const { width: w, height: h, data } = map;
+  if (w !== h) throw new RangeError(`sampleOnLattice: the map is ${w}x${h}, not square`);
+  if (data.length !== w * h) throw new RangeError(`map data length ${data.length} != ${w}x${h}`);
+  const n = w * perCell + 1;
+  if ((out && out.length !== n * n) || (weights && weights.length !== n * n)) throw new RangeError(`sampleOnLattice: output and weights must be ${n}x${n}`);
+  const o = out ?? new Float32Array(n * n);
+  // point i is at model coordinate i · step = (i / perCell) cells, i.e. i / perCell - 0.5 in tf's source coordinates
+  const t = tapsAt(w, n, (i) => i / perCell - 0.5);
+  const across = new Float64Array(h * n);
+  for (let j = 0; j < h; j++) {
+    const r = j * w;
+    for (let x = 0; x < n; x++) {
+      const left = data[r + t.lo[x]];
+      across[j * n + x] = left + (data[r + t.hi[x]] - left) * t.frac[x];
+    }
+  }
+  for (let y = 0; y < n; y++) lerpRow(o, y * n, across, t.lo[y] * n, t.hi[y] * n, t.frac[y], n, weights);
+  return o;
 }

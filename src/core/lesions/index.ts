@@ -1,6 +1,6 @@
-export { traceOutlines, simplifyRing, DEFAULT_OUTLINE_THRESHOLD, DEFAULT_MIN_OUTLINE_AREA } from './outlines';
-export type { OutlineOptions } from './outlines';
-export { fovMaskOnGrid, upsampleMap, warpMapToPhoto } from './geometry';
+export { traceClassMap, traceOutlines, simplifyRing, DEFAULT_OUTLINE_THRESHOLD, DEFAULT_MIN_OUTLINE_AREA } from './outlines';
+export type { ClassMapOutlineOptions, OutlineOptions } from './outlines';
+export { CLASS_MAP_LATTICE, classMapLattice, fovMaskOnGrid, sampleOnLattice, upsampleMap, warpMapToPhoto } from './geometry';
 export {
   detectOpticDisc,
   discExclusionWeights,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { contours } from 'd3-contour';
 import { rng } from '../preprocess/synthetic-photos';
-import { inRing, isoPolygons, peakInside, simplifyRing, traceOutlines } from './outlines';
-import { fovMaskOnGrid, warpMapToPhoto } from './geometry';
+import { inRing, isoPolygons, peakInside, simplifyRing, traceClassMap, traceOutlines } from './outlines';
+import { classMapLattice, fovMaskOnGrid, sampleOnLattice, upsampleMap, warpMapToPhoto } from './geometry';
 import type { FieldOfView, LabelMap, PhotoTransform } from '../types';
 
 const S = 64;
@@ -125,6 +125,120 @@ describe('traceOutlines', () => {
     const out = traceOutlines(map, T, { mask });
     expect(out).toHaveLength(1);
     expect(centroid(out[0].points)[0]).toBeCloseTo(44 * 3 - 10, 0);
+  });
+});
+
+/** Distance from p to the closed polyline `ring` (photo pixels). */
+function toRing(p: number[], ring: number[][]): number {
+  let d = Infinity;
+  for (let i = 0; i < ring.length; i++) {
+    const a = ring[i], b = ring[(i + 1) % ring.length];
+    const dx = b[0] - a[0], dy = b[1] - a[1], l = dx * dx + dy * dy;
+    const t = l > 0 ? Math.max(0, Math.min(1, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l)) : 0;
+    d = Math.min(d, Math.hypot(p[0] - a[0] - t * dx, p[1] - a[1] - t * dy));
+  }
+  return d;
+}
+
+describe('traceClassMap (a coarse class map traced on its lattice)', () => {
+  const G = 16, M = 512;
+  // photo 1600×1200, model pixel = 3 photo px, the FOV circle cut by the photo's top and bottom edges
+  const TM: PhotoTransform = { inputSize: M, photoWidth: 1600, photoHeight: 1200, scale: 3, offsetX: 32, offsetY: -168 };
+  const fov = { found: true, cx: 800, cy: 600, radius: 730, coverage: 0.6, circleVisibleFraction: 0.8 } as FieldOfView;
+  /** Grad-CAM-like: a few Gaussian blobs on the 16² grid (cell centres at i + 0.5) */
+  const blobMap = (seed: number): LabelMap => {
+    const rand = rng(seed);
+    const bl = Array.from({ length: 4 }, () => ({ x: rand() * G, y: rand() * G, s: 1 + 2 * rand(), p: 0.4 + 0.6 * rand() }));
+    const data = new Float32Array(G * G);
+    for (let j = 0; j < G; j++)
+      for (let i = 0; i < G; i++) data[j * G + i] = bl.reduce((a, b) => a + b.p * Math.exp(-((i + 0.5 - b.x) ** 2 + (j + 0.5 - b.y) ** 2) / (2 * b.s ** 2)), 0);
+    return { label: 'hex', width: G, height: G, data };
+  };
+
+  it("follows the outlines traced on the upsampled, FOV-masked model-grid map at the same level: inside the FOV and along its rim and the photo's edges", () => {
+    let outlines = 0, rimPoints = 0;
+    const inner: number[] = [];
+    for (let seed = 1; seed <= 24; seed++) {
+      const map = blobMap(seed);
+      const got = traceClassMap(map, TM, { fov });
+      // the model-grid trace at the level traceClassMap used: threshold × the lattice's peak inside the FOV
+      const up = upsampleMap(map, M, fovMaskOnGrid(fov, TM, M));
+      const L = classMapLattice(TM, G);
+      const lat = sampleOnLattice(map), w = fovMaskOnGrid(fov, L, L.inputSize);
+      let peakLattice = 0, peakGrid = 0;
+      for (let i = 0; i < lat.length; i++) peakLattice = Math.max(peakLattice, lat[i] * w[i]);
+      for (const v of up) peakGrid = Math.max(peakGrid, v);
+      const ref = traceOutlines({ ...map, width: M, height: M, data: up }, TM, { threshold: (0.5 * peakLattice) / peakGrid });
+      expect(got.length).toBe(ref.length);
+      outlines += got.length;
+      for (const o of got) {
+        // its counterpart: the reference outline nearest to its first vertex
+        const r = ref.reduce((best, q) => (toRing(o.points[0], q.points) < toRing(o.points[0], best.points) ? q : best));
+        // the area between them, spread over the perimeter: the mean offset of the line, in model pixels (along the
+        // rim the model grid's FOV mask puts the line up to half a pixel outside the circle, where it has its own)
+        const perimeter = r.points.reduce((sum, p, i) => sum + Math.hypot(p[0] - r.points[(i + 1) % r.points.length][0], p[1] - r.points[(i + 1) % r.points.length][1]), 0);
+        expect(Math.abs(o.area - r.area) / perimeter / TM.scale).toBeLessThan(0.5);
+        for (const p of o.points) {
+          const d = toRing(p, r.points) / TM.scale; // model pixels
+          const rim = Math.hypot(p[0] - fov.cx, p[1] - fov.cy) > fov.radius - 3 * TM.scale || p[1] < 3 * TM.scale || p[1] > TM.photoHeight - 3 * TM.scale;
+          if (rim) {
+            rimPoints++;
+            expect(d).toBeLessThan(1.5);
+          } else inner.push(d);
+        }
+      }
+    }
+    inner.sort((a, b) => a - b);
+    // both are simplified to 0.15 model px and rounded to 0.1 photo px
+    expect(inner[Math.floor(inner.length / 2)]).toBeLessThan(0.15);
+    expect(inner.at(-1)!).toBeLessThan(1.5);
+    expect(outlines).toBeGreaterThan(40);
+    expect(rimPoints).toBeGreaterThan(100);
+  });
+
+  it('scores an outline by the surface at its peak cell: the cell value itself, not the model grid\'s half-pixel-off samples', () => {
+    const map = blobMap(5);
+    let max = 0, at = 0;
+    map.data.forEach((v, i) => { if (v > max) { max = v; at = i; } });
+    // keep the peak cell well inside the FOV for this check
+    const centred: FieldOfView = { ...fov, cx: TM.offsetX + ((at % G) + 0.5) * 32 * TM.scale, cy: TM.offsetY + (Math.floor(at / G) + 0.5) * 32 * TM.scale, radius: 2000 };
+    const got = traceClassMap(map, TM, { fov: centred });
+    expect(got[0].score).toBeCloseTo(max, 6);
+    const onGrid = traceOutlines({ ...map, width: M, height: M, data: upsampleMap(map, M) }, TM);
+    expect(onGrid[0].score).toBeLessThan(max);
+  });
+
+  it("puts the edge of a region that the FOV cuts on the circle, and one cut by the photo's top edge on that edge", () => {
+    // one wide blob in the top-left quarter, cut by the circle and by the photo's top edge (model y = 56)
+    const data = new Float32Array(G * G);
+    for (let j = 0; j < G; j++) for (let i = 0; i < G; i++) data[j * G + i] = Math.exp(-((i + 0.5 - 3) ** 2 + (j + 0.5 - 2) ** 2) / 18);
+    const got = traceClassMap({ label: 'hex', width: G, height: G, data }, TM, { fov, threshold: 0.2 });
+    expect(got.length).toBeGreaterThan(0);
+    let onCircle = 0, onEdge = 0;
+    for (const o of got)
+      for (const [x, y] of o.points) {
+        const r = Math.hypot(x - fov.cx, y - fov.cy);
+        expect(r).toBeLessThanOrEqual(fov.radius + 0.5 * TM.scale);
+        expect(y).toBeGreaterThanOrEqual(0);
+        if (Math.abs(r - fov.radius) < 0.2 * TM.scale) onCircle++;
+        if (y < 0.2 * TM.scale) onEdge++;
+      }
+    expect(onCircle).toBeGreaterThan(3);
+    expect(onEdge).toBeGreaterThan(1);
+  });
+
+  it('applies smooth lattice weights (the disc) like a mask, and refuses weights off the lattice', () => {
+    const map = blobMap(9);
+    const n = classMapLattice(TM, G).inputSize;
+    const zero = new Float32Array(n * n);
+    expect(traceClassMap(map, TM, { fov, mask: zero })).toEqual([]);
+    const half = new Float32Array(n * n).fill(0.5);
+    // a uniform weight changes nothing but the scores
+    const plain = traceClassMap(map, TM, { fov });
+    const halved = traceClassMap(map, TM, { fov, mask: half });
+    expect(halved.map((o) => o.points)).toEqual(plain.map((o) => o.points));
+    halved.forEach((o, i) => expect(o.score).toBeCloseTo(plain[i].score / 2, 6));
+    expect(() => traceClassMap(map, TM, { mask: new Float32Array(10) })).toThrow(RangeError);
   });
 });
 

@@ -10,10 +10,13 @@
  */
 import { contours } from 'd3-contour';
 import { scratchSlot } from '../scratch';
-import type { LabelMap, Outline, PhotoTransform } from '../types';
+import { CLASS_MAP_LATTICE, classMapLattice, sampleOnLattice } from './geometry';
+import type { FieldOfView, LabelMap, Outline, PhotoTransform } from '../types';
 
 /** traceOutlines' masked copy of a map, and the part of it that is traced (scratch.ts) */
 const MASKED = scratchSlot(), CROP = scratchSlot();
+/** traceClassMap's samples of a class map on its lattice (scratch.ts) */
+const LATTICE = scratchSlot(), LATTICE_DIST = scratchSlot(), LATTICE_SEEN = scratchSlot(), LATTICE_INSIDE = scratchSlot();
 
 /** Options for {@link traceOutlines}. */
 export interface OutlineOptions {
@@ -173,16 +176,8 @@ export function simplifyRing(ring: Ring, tolerance: number): Ring {
   return ring.filter((_, i) => keep[i]);
 }
 
-/**
- * d3-contour's polygons of `values` at `level`, traced on the bounding box of the cells at or above the level
- * grown by one cell: d3 visits every cell of the grid it is given (~2 ms a map at 512², allocating as it goes), and a
- * map's regions above half its peak usually cover a fraction of the grid. The box's border cells are below the
- * level (or on the grid's own border), so its rings are the whole grid's rings, shifted by the box's corner; the
- * shift is an integer, so a vertex can differ from the whole grid's trace only in its last bit (1e-13 px), far
- * below the 0.1 px the outlines are rounded to.
- * @internal exported for its test
- */
-export function isoPolygons(values: Float32Array, width: number, height: number, level: number): Ring[][] {
+/** The cells at or above `level`, with a one-cell margin (clipped to the grid); null when there are none. */
+function regionBox(values: Float32Array, width: number, height: number, level: number): { x0: number; y0: number; w: number; h: number } | null {
   let x0 = width, x1 = -1, y0 = height, y1 = -1;
   for (let y = 0; y < height; y++) {
     const row = y * width;
@@ -199,12 +194,27 @@ export function isoPolygons(values: Float32Array, width: number, height: number,
     if (first < x0) x0 = first;
     if (last > x1) x1 = last;
   }
-  if (x1 < 0) return [];
+  if (x1 < 0) return null;
   x0 = Math.max(0, x0 - 1);
   y0 = Math.max(0, y0 - 1);
   x1 = Math.min(width - 1, x1 + 1);
   y1 = Math.min(height - 1, y1 + 1);
-  const w = x1 - x0 + 1, h = y1 - y0 + 1;
+  return { x0, y0, w: x1 - x0 + 1, h: y1 - y0 + 1 };
+}
+
+/**
+ * d3-contour's polygons of `values` at `level`, traced on the bounding box of the cells at or above the level
+ * grown by one cell: d3 visits every cell of the grid it is given (~2 ms a map at 512², allocating as it goes), and a
+ * map's regions above half its peak usually cover a fraction of the grid. The box's border cells are below the
+ * level (or on the grid's own border), so its rings are the whole grid's rings, shifted by the box's corner; the
+ * shift is an integer, so a vertex can differ from the whole grid's trace only in its last bit (1e-13 px), far
+ * below the 0.1 px the outlines are rounded to.
+ * @internal exported for its test
+ */
+export function isoPolygons(values: Float32Array, width: number, height: number, level: number): Ring[][] {
+  const box = regionBox(values, width, height, level);
+  if (!box) return [];
+  const { x0, y0, w, h } = box;
   // d3-contour wants a plain number array-like; Float32Array works and avoids a copy.
   if (w === width && h === height) return contours().size([width, height]).thresholds([level])(values as unknown as number[])[0].coordinates as Ring[][];
   const crop = CROP.f32(w * h);
@@ -227,25 +237,169 @@ export function isoPolygons(values: Float32Array, width: number, height: number,
 export function traceOutlines(map: LabelMap, transform: PhotoTransform, options: OutlineOptions = {}): Outline[] {
   const { width, height } = map;
   if (map.data.length !== width * height) throw new RangeError(`map data length ${map.data.length} != ${width}x${height}`);
-  const threshold = options.threshold ?? DEFAULT_OUTLINE_THRESHOLD;
-  const minArea = (options.minArea ?? DEFAULT_MIN_OUTLINE_AREA) * width * height;
-  const maxOutlines = options.maxOutlines ?? 20;
   const mask = options.mask;
   if (mask && mask.length !== width * height) throw new RangeError('mask size differs from the map');
-
   let values = map.data;
   if (mask) {
     // the masked copy lives only in this call (scratch.ts)
     values = MASKED.f32(values.length);
     for (let i = 0; i < values.length; i++) values[i] = map.data[i] * mask[i];
   }
+  return traceGrid(values, width, height, map.label, transform, options, (options.minArea ?? DEFAULT_MIN_OUTLINE_AREA) * width * height);
+}
+
+/** Options for {@link traceClassMap}: those of {@link traceOutlines}, with `mask` on the map's lattice. */
+export interface ClassMapOutlineOptions extends OutlineOptions {
+  /**
+   * smooth weights 0..1 at the lattice points (lesions/classMapLattice), e.g. discExclusionWeights(disc, lattice):
+   * multiplied into the map like traceOutlines' `mask`. The field of view is NOT given here but as `fov`.
+   */
+  mask?: Float32Array;
+  /**
+   * the field of view: nothing is outlined outside its circle or off the photo. Where a region meets them, its
+   * outline runs on the circle and the photo's edge themselves (found exactly on each lattice edge), as the FOV mask
+   * multiplied into a model-grid map puts it (within the mask's half-pixel rim).
+   */
+  fov?: FieldOfView;
+}
+
+/**
+ * {@link traceOutlines} for a class map on its coarse grid (Grad-CAM's 16² for a 512² input), without upsampling it to
+ * the model grid first. The drawn map is the bilinear surface of lesions/upsampleMap sampled at the model grid's
+ * pixel centres; here the same surface is sampled on its lattice (lesions/classMapLattice: 8 points per cell, 4 model
+ * pixels apart at 16² → 512², every cell centre among them) and traced there, 16 times fewer points. Exact where it
+ * matters:
+ * - along a lattice edge the surface is linear (edges never cross a cell centre, where it bends), so each crossing of
+ *   the iso-line that marching squares puts on an edge is ON the line; between crossings the chord departs from the
+ *   curved line by hundredths of a pixel;
+ * - the field of view enters as a boundary, not as weights: a lattice point is inside when the map is at or above the
+ *   level AND the point is in the FOV and on the photo, and a crossing is placed where the FIRST of the two
+ *   conditions fails along the edge (the map's crossing, or the circle's / the photo edge's, each interpolated
+ *   linearly: the circle is straight to 0.01 px over one edge). FOV weights sampled 4 px apart would blur its 1 px
+ *   rim into a ramp of 4 and move outlines that reach it by up to several pixels;
+ * - the level is threshold × the peak of the surface inside the FOV (× `mask`), sampled at the cell centres where
+ *   the model grid's pixel centres miss it by half a pixel (a peak ~1 % higher than traceOutlines finds on the
+ *   upsampled map; on these flat maps that moves an outline by ~0.4 px).
+ * Scores are the highest lattice value inside each outline; `minArea` and `simplify` keep their model-grid meaning.
+ * @param map a square class map on its own grid (see {@link LabelMap})
+ * @param transform the model-input -> photo transform of the analysis
+ * @param perCell lattice points per map cell (even; default {@link CLASS_MAP_LATTICE})
+ */
+export function traceClassMap(map: LabelMap, transform: PhotoTransform, options: ClassMapOutlineOptions = {}, perCell = CLASS_MAP_LATTICE): Outline[] {
+  const lattice = classMapLattice(transform, map.width, perCell);
+  const n = lattice.inputSize;
+  if (options.mask && options.mask.length !== n * n) throw new RangeError(`traceClassMap: the weights must be on the ${n}x${n} lattice`);
+  const values = sampleOnLattice(map, perCell, options.mask, LATTICE.f32(n * n));
+  // model pixels per lattice step: areas and tolerances are given on the model grid
+  const step = transform.inputSize / (n - 1);
+  // Signed distance to the FOV's boundary (lattice steps, > 0 inside): the circle, and the photo's edges. The
+  // scores and the peak see the map as the drawn one: times the FOV mask (lesions/fovMaskOnGrid's rim: 1 model px).
+  const dist = options.fov ? LATTICE_DIST.f32(n * n) : null;
+  const seen = options.fov ? LATTICE_SEEN.f32(n * n) : values;
+  if (options.fov && dist) fovDistance(options.fov, lattice, step, values, dist, seen);
+  let peak = 0;
+  for (let i = 0; i < seen.length; i++) if (seen[i] > peak) peak = seen[i];
+  if (!(peak > 0) || !Number.isFinite(peak)) return [];
+  const level = Math.min(Math.max(options.threshold ?? DEFAULT_OUTLINE_THRESHOLD, 0), 1) * peak;
+  const inside = LATTICE_INSIDE.f32(n * n);
+  for (let i = 0; i < inside.length; i++) inside[i] = values[i] >= level && (!dist || dist[i] >= 0) ? 1 : 0;
+  // where along the edge from an inside point to an outside one the region ends: the first condition to fail
+  const cross = (a: number, b: number): number => {
+    const tMap = values[b] < level ? (values[a] - level) / (values[a] - values[b]) : 1;
+    const tFov = dist && dist[b] < 0 ? dist[a] / (dist[a] - dist[b]) : 1;
+    return Math.min(tMap, tFov);
+  };
+  const multi = regionRings(inside, n, n, cross);
+  // the lattice spans the model grid in n - 1 steps: minArea's fraction of it is that many steps²
+  const minArea = (options.minArea ?? DEFAULT_MIN_OUTLINE_AREA) * (n - 1) * (n - 1);
+  return ringsToOutlines(multi, seen, n, map.label, lattice, { ...options, simplify: (options.simplify ?? 0.15) / step }, minArea, level);
+}
+
+/**
+ * For each lattice point: `dist` = signed distance to the FOV's boundary in lattice steps (> 0 inside the circle and
+ * on the photo), and `seen` = values × the FOV mask as fovMaskOnGrid weighs a pixel centre there (a 1-model-pixel rim
+ * on the circle, 0 off the photo).
+ */
+function fovDistance(fov: FieldOfView, lattice: PhotoTransform, step: number, values: Float32Array, dist: Float32Array, seen: Float32Array): void {
+  const n = lattice.inputSize;
+  const px = lattice.scale; // photo pixels per lattice step
+  const r = fov.radius / px, cu = (fov.cx - lattice.offsetX) / px, cv = (fov.cy - lattice.offsetY) / px;
+  for (let v = 0; v < n; v++) {
+    const y = (v + 0.5) * px + lattice.offsetY;
+    const dy = v + 0.5 - cv;
+    const rowEdge = Math.min(y, lattice.photoHeight - y) / px;
+    for (let u = 0; u < n; u++) {
+      const x = (u + 0.5) * px + lattice.offsetX;
+      const edge = Math.min(rowEdge, Math.min(x, lattice.photoWidth - x) / px);
+      const du = u + 0.5 - cu;
+      const circle = fov.found ? r - Math.sqrt(du * du + dy * dy) : Infinity;
+      const i = v * n + u;
+      dist[i] = Math.min(edge, circle);
+      // fovMaskOnGrid: off the photo 0 (its test is x < 0 || x >= width), else the rim's coverage in model pixels
+      const onPhoto = x >= 0 && y >= 0 && x < lattice.photoWidth && y < lattice.photoHeight;
+      seen[i] = onPhoto ? values[i] * (fov.found ? Math.min(1, Math.max(0, circle * step + 0.5)) : 1) : 0;
+    }
+  }
+}
+
+/**
+ * Rings (d3-contour's polygons: outer ring, then holes) around the points where `inside` is 1 on a width × height
+ * grid, with each vertex placed on its grid edge at `cross(a, b)`: the fraction of the way from the inside point `a`
+ * to the outside point `b` (indices into the grid) where the region ends. Marching squares decides the topology from
+ * `inside` alone, as d3-contour does from `value >= level`; only the placement along the edges is ours.
+ */
+function regionRings(inside: Float32Array, width: number, height: number, cross: (a: number, b: number) => number): Ring[][] {
+  const box = regionBox(inside, width, height, 0.5);
+  if (!box) return [];
+  const { x0, y0, w, h } = box;
+  const crop = CROP.f32(w * h);
+  for (let y = 0; y < h; y++) crop.set(inside.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + w), y * w);
+  const [multi] = contours().size([w, h]).smooth(false).thresholds([0.5])(crop as unknown as number[]);
+  // Unsmoothed, a vertex is the midpoint of a grid edge: (X, j + 0.5) on the edge between points (X - 1, j) and
+  // (X, j), or (i + 0.5, Y) between (i, Y - 1) and (i, Y) (point i's centre is at i + 0.5). d3 leaves a vertex on
+  // the grid's own border where it is; so do we.
+  const place = (p: number[]): number[] => {
+    const [X, Y] = p;
+    if (Number.isInteger(X) && X > 0 && X < w) {
+      const j = Math.floor(Y);
+      const a = (y0 + j) * width + x0 + X - 1, b = a + 1;
+      const t = inside[a] ? cross(a, b) : cross(b, a);
+      return [x0 + (inside[a] ? X - 0.5 + t : X + 0.5 - t), y0 + Y];
+    }
+    if (Number.isInteger(Y) && Y > 0 && Y < h) {
+      const i = Math.floor(X);
+      const a = (y0 + Y - 1) * width + x0 + i, b = a + width;
+      const t = inside[a] ? cross(a, b) : cross(b, a);
+      return [x0 + X, y0 + (inside[a] ? Y - 0.5 + t : Y + 0.5 - t)];
+    }
+    return [x0 + X, y0 + Y];
+  };
+  return (multi.coordinates as Ring[][]).map((polygon) => polygon.map((ring) => ring.map(place)));
+}
+
+/**
+ * traceOutlines' tracer: rings of `values` (width × height, weights already applied) at threshold × peak, mapped to
+ * the photo through `transform`; regions smaller than `minArea` cells² of this grid are dropped.
+ */
+function traceGrid(values: Float32Array, width: number, height: number, label: LabelMap['label'], transform: PhotoTransform, options: OutlineOptions, minArea: number): Outline[] {
+  const threshold = options.threshold ?? DEFAULT_OUTLINE_THRESHOLD;
   let peak = 0;
   for (let i = 0; i < values.length; i++) if (values[i] > peak) peak = values[i];
   // A flat or all-zero map (e.g. Grad-CAM of a label with no positive evidence) has no shape to outline.
   if (!(peak > 0) || !Number.isFinite(peak)) return [];
   const level = Math.min(Math.max(threshold, 0), 1) * peak;
+  return ringsToOutlines(isoPolygons(values, width, height, level), values, width, label, transform, options, minArea, level);
+}
 
-  const multi = isoPolygons(values, width, height, level);
+/**
+ * Traced polygons (grid coordinates) to outlines in photo pixels: drop regions under `minArea` cells², score each by
+ * the highest of `values` inside it, simplify, map through `transform`, round to 0.1 px; best first.
+ */
+function ringsToOutlines(
+  multi: Ring[][], values: Float32Array, width: number, label: LabelMap['label'], transform: PhotoTransform,
+  options: OutlineOptions, minArea: number, level: number,
+): Outline[] {
+  const maxOutlines = options.maxOutlines ?? 20;
   const { scale, offsetX, offsetY, photoWidth, photoHeight } = transform;
   const out: Outline[] = [];
   for (const polygon of multi) {
@@ -263,7 +417,7 @@ export function traceOutlines(map: LabelMap, transform: PhotoTransform, options:
     if (points.length < 4) continue;
     const area = Math.abs(ringArea(points));
     if (area <= 0) continue;
-    out.push({ label: map.label, points, area, score: Number.isFinite(peakIn) ? peakIn : level });
+    out.push({ label, points, area, score: Number.isFinite(peakIn) ? peakIn : level });
   }
   out.sort((a, b) => b.score - a.score || b.area - a.area);
   return out.slice(0, maxOutlines);
