@@ -83,22 +83,31 @@ export function upsampleMap(map: LabelMap, size: number, mask?: Float32Array, ou
   const { width: w, height: h, data } = map;
   if (data.length !== w * h) throw new RangeError(`map data length ${data.length} != ${w}x${h}`);
   if (out.length !== size * size || (mask && mask.length !== size * size)) throw new RangeError(`upsampleMap: output and mask must be ${size}x${size}`);
-  const col = taps(w, size);
-  const row = taps(h, size);
-  // Separable: each source row is interpolated along x once (h × size values, in doubles, so the result is the
-  // one-pass formula's to the bit), then each output pixel is one lerp between two of those rows. A third of the
-  // per-pixel work: it matters most in the first analysis, before the JIT has compiled this loop (~26 ms cold).
-  const across = new Float64Array(h * size);
+  return separable(map, taps(w, size), taps(h, size), mask, out);
+}
+
+type Taps = ReturnType<typeof taps>;
+
+/**
+ * The bilinear samples of `map` at the columns `col` and rows `row` pick (out is row.length × col.length), times
+ * `mask` when given. Separable: each source row is interpolated along x once (in doubles, so the result is the
+ * one-pass formula's to the bit), then each output pixel is one lerp between two of those rows. A third of the
+ * per-pixel work: it matters most in the first analysis, before the JIT has compiled this loop (~26 ms cold).
+ */
+function separable(map: LabelMap, col: Taps, row: Taps, mask: Float32Array | undefined, out: Float32Array): Float32Array {
+  const { width: w, height: h, data } = map;
+  const W = col.lo.length;
+  const across = new Float64Array(h * W);
   for (let j = 0; j < h; j++) {
     const r = j * w;
-    for (let x = 0; x < size; x++) {
+    for (let x = 0; x < W; x++) {
       const left = data[r + col.lo[x]];
-      across[j * size + x] = left + (data[r + col.hi[x]] - left) * col.frac[x];
+      across[j * W + x] = left + (data[r + col.hi[x]] - left) * col.frac[x];
     }
   }
   // one call per output row: V8 compiles a small function called often long before it would compile this loop
   // in place, which in a first analysis made the whole upsampling 16–26 ms instead of ~1 ms
-  for (let y = 0; y < size; y++) lerpRow(out, y * size, across, row.lo[y] * size, row.hi[y] * size, row.frac[y], size, mask);
+  for (let y = 0; y < row.lo.length; y++) lerpRow(out, y * W, across, row.lo[y] * W, row.hi[y] * W, row.frac[y], W, mask);
   return out;
 }
 
@@ -173,14 +182,5 @@ export function sampleOnLattice(map: LabelMap, perCell = CLASS_MAP_LATTICE, weig
   const o = out ?? new Float32Array(n * n);
   // point i is at model coordinate i · step = (i / perCell) cells, i.e. i / perCell - 0.5 in tf's source coordinates
   const t = tapsAt(w, n, (i) => i / perCell - 0.5);
-  const across = new Float64Array(h * n);
-  for (let j = 0; j < h; j++) {
-    const r = j * w;
-    for (let x = 0; x < n; x++) {
-      const left = data[r + t.lo[x]];
-      across[j * n + x] = left + (data[r + t.hi[x]] - left) * t.frac[x];
-    }
-  }
-  for (let y = 0; y < n; y++) lerpRow(o, y * n, across, t.lo[y] * n, t.hi[y] * n, t.frac[y], n, weights);
-  return o;
+  return separable(map, t, t, weights, o);
 }
