@@ -297,8 +297,11 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     const positiveIdx = lesionIdx.filter((i) => positive[ids[i]]);
     const anyLesion = positiveIdx.length > 0;
 
-    // read by the maps below and the outlines, kept in none of them
-    const mask = fovMaskOnGrid(photoFov, transform, size, leases.f32(size * size));
+    // The FOV mask on the model grid, for the maps made at model size (the guided ones; class maps only from a
+    // non-square feature grid) and kept in none of them: made when first needed, since the class maps on their
+    // coarse grid and their outlines (traced inside the FOV itself) do not need it.
+    let maskOnGrid: Float32Array | null = null;
+    const mask = (): Float32Array => (maskOnGrid ??= fovMaskOnGrid(photoFov, transform, size, leases.f32(size * size)));
 
     if (await begin('gradcam')) return ungradable();
     const camIdx = mapsWanted === 'none' ? positiveIdx : lesionIdx;
@@ -321,7 +324,7 @@ export async function analyze(image: RgbImage, model: FundusModel, options: Anal
     let combined: Float32Array | undefined;
     if ((mapsWanted === 'all' || outlineSource === 'guided-gradcam') && positiveIdx.length > 0 && camsT) {
       if (await begin('guidedBackprop')) return ungradable();
-      const g = await guidedMaps(model, x, camsT, camIdx, positiveIdx, ids, mask, size, options, record, split?.z);
+      const g = await guidedMaps(model, x, camsT, camIdx, positiveIdx, ids, mask(), size, options, record, split?.z);
       ggcMaps = g.guidedGradCam;
       if (mapsWanted === 'all') combined = g.combined;
       end('guidedBackprop');
@@ -414,10 +417,11 @@ function classMapGrid(a: tf.Tensor4D, size: number): number {
 /**
  * Per-label class maps out of a [T, grid, grid] read-back. On the coarse grid they are copies (1 KB each) and stay
  * unmasked (a cell is not inside or outside the FOV: the mask applies after upsampling, see lesions/upsampleMap); at
- * model size (a non-square feature grid) they are views of the caller's own copy, masked as {@link maskedLabelMaps}.
+ * model size (a non-square feature grid) they are views of the caller's own copy, masked as {@link maskedLabelMaps}
+ * with `mask()`, the FOV mask on the model grid (made only then).
  */
-function classLabelMaps(data: Float32Array, indices: number[], ids: LabelId[], grid: number, size: number, mask: Float32Array): LabelMap[] {
-  if (grid === size) return maskedLabelMaps(readBackIsCopy() ? data : new Float32Array(data), indices, ids, mask, size);
+function classLabelMaps(data: Float32Array, indices: number[], ids: LabelId[], grid: number, size: number, mask: () => Float32Array): LabelMap[] {
+  if (grid === size) return maskedLabelMaps(readBackIsCopy() ? data : new Float32Array(data), indices, ids, mask(), size);
   return indices.map((li, k) => ({ label: ids[li] as LesionLabelId, width: grid, height: grid, data: data.slice(k * grid * grid, (k + 1) * grid * grid) }));
 }
 

@@ -294,9 +294,10 @@ export function traceClassMap(map: LabelMap, transform: PhotoTransform, options:
   const step = transform.inputSize / (n - 1);
   // Signed distance to the FOV's boundary (lattice steps, > 0 inside): the circle, and the photo's edges. The
   // scores and the peak see the map as the drawn one: times the FOV mask (lesions/fovMaskOnGrid's rim: 1 model px).
-  const dist = options.fov ? LATTICE_DIST.f32(n * n) : null;
-  const seen = options.fov ? LATTICE_SEEN.f32(n * n) : values;
-  if (options.fov && dist) fovDistance(options.fov, lattice, step, values, dist, seen);
+  const { fov } = options;
+  const dist = fov ? LATTICE_DIST.f32(n * n) : null;
+  const seen = fov ? LATTICE_SEEN.f32(n * n) : values;
+  if (fov && dist) fovDistance(fov, lattice, step, values, dist, seen);
   let peak = 0;
   for (let i = 0; i < seen.length; i++) if (seen[i] > peak) peak = seen[i];
   if (!(peak > 0) || !Number.isFinite(peak)) return [];
